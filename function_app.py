@@ -1,0 +1,12 @@
+"""The Azure Functions entry point: checks settings, builds the app, registers the blueprints."""
+
+import azure.functions as func
+
+from functions import blueprints
+from shared.wiring import settings
+
+settings()  # a missing or malformed setting stops the host here, with a message naming it
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+for blueprint in blueprints():
+    app.register_functions(blueprint)

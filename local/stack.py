@@ -1,0 +1,205 @@
+"""Start and stop the local stand-ins for the cloud: Azurite (Table service) and moto server.
+
+Each runs as a child process on a free loopback port, is waited on until it answers HTTP, and is
+stopped by its own pid. Children are started in their own session (Ctrl-C reaches us, and we stop
+them in order) and, on Linux, are told to die with their parent, so a crashed test run or demo
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+REPO = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+AZURITE_BIN = REPO / "node_modules" / ".bin" / "azurite-table"
+# Azurite's well-known development account: public, documented, and accepted by nothing but Azurite.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+START_ATTEMPTS = 3
+
+
+class StandInError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalService:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_file: IO[bytes] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        self.log_file.close()
+
+    def log_tail(self, lines: int = 20) -> str:
+        self.log_file.flush()
+        text = Path(self.log_file.name).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Azurite(LocalService):
+    @property
+    def table_endpoint(self) -> str:
+        return f"{self.url}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"TableEndpoint={self.table_endpoint};"
+        )
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the process that started it dies."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - a loopback URL we built
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer, even 403, means the server is up
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _spawn(name: str, argv: Sequence[str], port: int, probe_path: str, timeout: float) -> LocalService:
+    log_file = tempfile.NamedTemporaryFile(prefix=f"azmigrate-{name}-", suffix=".log", delete=True)  # noqa: SIM115
+    process = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=tempfile.gettempdir(),
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+    )
+    service = LocalService(name, port, process, log_file)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = service.log_tail()
+            service.stop()
+            raise StandInError(f"{name} exited with {process.returncode} while starting:\n{tail}")
+        if _answers_http(f"http://{LOOPBACK}:{port}{probe_path}"):
+            return service
+        time.sleep(0.1)  # polling a child process we just started, bounded by the deadline
+    tail = service.log_tail()
+    service.stop()
+    raise StandInError(f"{name} did not answer on port {port} within {timeout:.0f}s:\n{tail}")
+
+
+def _start(
+    name: str, argv_for: Callable[[int], Sequence[str]], probe_path: str, timeout: float
+) -> LocalService:
+    """Another process can take a free port between our check and the child's bind: try a new one."""
+    error: StandInError | None = None
+    for _ in range(START_ATTEMPTS):
+        port = free_port()
+        try:
+            return _spawn(name, argv_for(port), port, probe_path, timeout)
+        except StandInError as failure:
+            error = failure
+    assert error is not None
+    raise error
+
+
+def start_azurite(timeout: float = 30.0) -> Azurite:
+    if not AZURITE_BIN.exists():
+        raise StandInError(f"{AZURITE_BIN} is missing: run the README's bootstrap (npm ci) first")
+
+    def argv(port: int) -> list[str]:
+        return [
+            str(AZURITE_BIN),
+            *("--tableHost", LOOPBACK, "--tablePort", str(port)),
+            *("--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"),
+        ]
+
+    service = _start("azurite", argv, f"/{AZURITE_ACCOUNT}/Tables", timeout)
+    return Azurite(service.name, service.port, service.process, service.log_file)
+
+
+def start_moto(timeout: float = 60.0) -> LocalService:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+
+    return _start("moto", argv, "/moto-api/", timeout)
+
+
+@dataclass
+class Stack:
+    azurite: Azurite
+    moto: LocalService
+
+    def stop(self) -> None:
+        for service in (self.moto, self.azurite):
+            service.stop()
+
+
+@contextlib.contextmanager
+def running_stack() -> Iterator[Stack]:
+    """Azurite and moto for as long as the block runs; both stopped however it ends."""
+    azurite = start_azurite()
+    try:
+        moto = start_moto()
+    except BaseException:
+        azurite.stop()
+        raise
+    stack = Stack(azurite, moto)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has exited and only waits to be reaped.
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return True

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, tests; then proof that no process the tests started survives.
+# Usage: bash scripts/test.sh [extra pytest args]
+source "$(dirname "$0")/bootstrap.sh"
+
+# Every process started below inherits this id; the leak check afterwards looks for it.
+AZMIGRATE_TEST_RUN_ID="test-$$-$(date +%s%N)"
+export AZMIGRATE_TEST_RUN_ID
+
+echo "== ruff"; ruff check .; ruff format --check .
+echo "== mypy"; mypy
+echo "== pytest"
+set +e
+pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: that is a failure, not a pass" >&2; rc=1; fi
+echo "== leftover processes"
+python -m local.leaks "$AZMIGRATE_TEST_RUN_ID" || rc=1
+exit "$rc"

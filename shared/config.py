@@ -1,0 +1,225 @@
+"""Every setting the app reads, typed and documented in one place.
+
+Settings come from environment variables (Azure Functions app settings; locally the `Values` of
+`local.settings.json`), all prefixed `AZMIGRATE_`. An empty value counts as unset. `load_settings`
+fails with a `ConfigError` that names each bad setting and what it expects, and never echoes a value:
+a connection string or key pasted into the wrong setting must not reach the logs.
+
+`python -m shared.config` checks the current environment (exit 2 on a problem);
+`python -m shared.config --markdown` prints the settings table kept in the README.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from ipaddress import ip_address
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigError
+from shared.models import AccountId, Region
+
+ENV_PREFIX = "AZMIGRATE_"
+_NCRONTAB = re.compile(r"^\S+( \S+){5}$")
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint(value: str) -> str:
+    """https anywhere; plain http only to a loopback stand-in (Azurite, moto, the ASR simulator)."""
+    parts = urlsplit(value)
+    if not parts.hostname or parts.scheme not in {"http", "https"}:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("plain http is allowed only for a loopback stand-in; use https")
+    return value.rstrip("/")
+
+
+def _ncrontab(value: str) -> str:
+    if not _NCRONTAB.match(value.strip()):
+        raise ValueError("must be a six-field NCRONTAB expression: second minute hour day month weekday")
+    return value.strip()
+
+
+Csv = BeforeValidator(_split_csv)
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+Schedule = Annotated[str, AfterValidator(_ncrontab)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True, validate_default=True
+    )
+
+    # State store
+    table_connection: SecretStr | None = Field(
+        None,
+        description="Connection string of the storage account holding the state tables (local: Azurite). "
+        "Secret. Set this or TABLE_ACCOUNT_URL, not both.",
+    )
+    table_account_url: Endpoint | None = Field(
+        None,
+        description="Table endpoint, e.g. https://ACCOUNT.table.core.windows.net, reached with the managed "
+        "identity. Set this or TABLE_CONNECTION, not both.",
+    )
+    managed_identity_client_id: UUID | None = Field(
+        None, description="Client id of a user-assigned managed identity; empty uses the system-assigned one."
+    )
+    table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{2,40}$")] = Field(
+        "azmigrate", description="Prefix of the state tables' names (letters and digits, 3-41 characters)."
+    )
+    # Azure Site Recovery
+    asr_subscription_id: UUID = Field(description="Subscription id of the Recovery Services vault (a GUID).")
+    asr_resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{1,90}$")] = Field(
+        description="Resource group of the Recovery Services vault."
+    )
+    asr_vault_name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,49}$")] = Field(
+        description="Recovery Services vault of the Azure Migrate project, e.g. PROJECT-MigrateVault-123."
+    )
+    asr_provider: Literal["InMageRcm", "InMageAzureV2"] = Field(
+        "InMageRcm",
+        description="Replication provider: InMageRcm (simplified appliance) or InMageAzureV2 (classic).",
+    )
+    asr_endpoint: Endpoint = Field(
+        "https://management.azure.com", description="Azure Resource Manager endpoint."
+    )
+    # AWS
+    aws_accounts: Annotated[list[AccountId], NoDecode, Csv, Field(min_length=1)] = Field(
+        description="Comma-separated 12-digit AWS account ids whose instances and events are accepted."
+    )
+    aws_regions: Annotated[list[Region], NoDecode, Csv, Field(min_length=1)] = Field(
+        description="Comma-separated AWS regions whose instances and events are accepted, e.g. us-east-1."
+    )
+    aws_endpoint_url: Endpoint | None = Field(
+        None, description="Override of the AWS endpoint (local: the moto server); empty uses AWS."
+    )
+    tag_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,30}$")] = Field(
+        "azmigrate", description="Prefix of the opt-in and status tags, e.g. azmigrate:enabled."
+    )
+    # Schedules (NCRONTAB, read by the Functions host through %AZMIGRATE_...% binding expressions)
+    job_watch_schedule: Schedule = Field("0 */1 * * * *", description="When the ASR job watcher runs.")
+    reconcile_schedule: Schedule = Field(
+        "0 */5 * * * *", description="When every in-flight VM is reconciled."
+    )
+    nightly_schedule: Schedule = Field(
+        "0 0 1 * * *", description="When the nightly batch discovers, admits and cuts over (UTC)."
+    )
+    # Concurrency, capacity and rate limits
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        8, description="VMs acted on at once within one reconcile pass."
+    )
+    max_initial_replication: Annotated[int, Field(ge=1, le=1000)] = Field(
+        10, description="VMs in initial replication at once (protects the replication appliance)."
+    )
+    arm_writes_per_second: Annotated[float, Field(gt=0, le=10)] = Field(
+        5.0, description="Ceiling on ARM write calls per second (ARM refills 10/s per subscription)."
+    )
+    aws_calls_per_second: Annotated[float, Field(gt=0, le=100)] = Field(
+        5.0, description="Ceiling on mutating AWS calls per second per account and region."
+    )
+    retry_limit: Annotated[int, Field(ge=0, le=20)] = Field(
+        3, description="Attempts of one failed step before the VM is marked failed."
+    )
+    retry_backoff_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
+        300, description="First retry delay of a failed step; doubles each attempt."
+    )
+    # Events out
+    eventgrid_topic_endpoint: Endpoint | None = Field(
+        None, description="Event Grid topic that receives ASR job and transition events; empty disables."
+    )
+    eventgrid_topic_key: SecretStr | None = Field(
+        None, description="Access key of that topic. Secret. Empty uses the managed identity."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="App log level.")
+
+    @model_validator(mode="after")
+    def _one_table_target(self) -> Settings:
+        if (self.table_connection is None) == (self.table_account_url is None):
+            raise ValueError(
+                f"set exactly one of {ENV_PREFIX}TABLE_CONNECTION and {ENV_PREFIX}TABLE_ACCOUNT_URL"
+            )
+        if self.eventgrid_topic_key is not None and self.eventgrid_topic_endpoint is None:
+            raise ValueError(
+                f"{ENV_PREFIX}EVENTGRID_TOPIC_KEY is set without {ENV_PREFIX}EVENTGRID_TOPIC_ENDPOINT"
+            )
+        return self
+
+
+SECRET_FIELDS = frozenset({"table_connection", "eventgrid_topic_key"})
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings() -> Settings:
+    """Read and check every setting now, so a bad one stops start-up instead of a later invocation."""
+    try:
+        return Settings()  # required fields come from the environment
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    fields = Settings.model_fields
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        if name not in fields:  # a rule across settings: its message already names them
+            lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
+            continue
+        expected = fields[name].description or ""
+        if problem["type"] == "missing":
+            lines.append(f"  {env_name(name)}: missing; expected {expected}")
+        elif name in SECRET_FIELDS:
+            lines.append(f"  {env_name(name)}: malformed (value not shown); expected {expected}")
+        else:
+            detail = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"  {env_name(name)}: {detail}; expected {expected}")
+    return f"{len(lines)} setting problem(s):\n" + "\n".join(lines)
+
+
+def markdown_table() -> str:
+    rows = ["| setting | required | default | meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        required = "yes" if field.is_required() else "no"
+        default = "" if field.is_required() or field.default is None else f"`{field.default}`"
+        rows.append(f"| `{env_name(name)}` | {required} | {default} | {field.description} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--markdown"]:
+        print(markdown_table())
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    for name, value in settings.model_dump().items():
+        print(f"{env_name(name)}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

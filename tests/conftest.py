@@ -1,0 +1,53 @@
+"""Shared test helpers. Integration fixtures live in tests/integration/conftest.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.models import MigrationRecord
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+VALID_SETTINGS = {
+    "AZMIGRATE_TABLE_CONNECTION": "UseDevelopmentStorage=true",
+    "AZMIGRATE_ASR_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
+    "AZMIGRATE_ASR_RESOURCE_GROUP": "rg-migrate",
+    "AZMIGRATE_ASR_VAULT_NAME": "demo-MigrateVault-1",
+    "AZMIGRATE_AWS_ACCOUNTS": "123456789012",
+    "AZMIGRATE_AWS_REGIONS": "us-east-1",
+}
+
+
+def instance_id(n: int) -> str:
+    return f"i-{n:017x}"
+
+
+def record(n: int = 1, *, wave: str | None = "wave1", now: datetime = T0) -> MigrationRecord:
+    return MigrationRecord.opted_in(
+        instance_id=instance_id(n), account_id="123456789012", region="us-east-1", now=now, wave=wave
+    )
+
+
+class FakeClock:
+    """The one clock the store reads, moved by the test instead of by waiting."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No AZMIGRATE_* variable from the outer environment leaks into a settings test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("AZMIGRATE_") and name != "AZMIGRATE_TEST_RUN_ID":
+            monkeypatch.delenv(name)
+    return monkeypatch

@@ -1,0 +1,53 @@
+"""The local stand-ins: they answer the real clients on loopback and stop completely."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from local.stack import LocalService, process_alive, running_stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_moto_answers_boto3_on_loopback(moto_server: LocalService):
+    ec2 = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=moto_server.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    made = ec2.run_instances(
+        ImageId=image,
+        MinCount=2,
+        MaxCount=2,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "azmigrate:enabled", "Value": "true"}]}
+        ],
+    )
+    ids = {i["InstanceId"] for i in made["Instances"]}
+    found = ec2.describe_instances(Filters=[{"Name": "tag:azmigrate:enabled", "Values": ["true"]}])
+    assert ids <= {i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]}
+
+
+def test_stack_stops_every_process_it_started():
+    with running_stack() as stack:
+        pids = [stack.azurite.pid, stack.moto.pid]
+        assert all(process_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
+
+
+def test_stack_stops_even_when_the_block_fails():
+    pids: list[int] = []
+
+    def fail_inside() -> None:
+        with running_stack() as stack:
+            pids.extend([stack.azurite.pid, stack.moto.pid])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+    assert len(pids) == 2
+    assert not any(process_alive(pid) for pid in pids)

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.config import SECRET_FIELDS, Settings, env_name, load_settings, main, markdown_table
+from shared.errors import ConfigError
+from tests.conftest import VALID_SETTINGS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(clean_settings_env):
+    for name, value in VALID_SETTINGS.items():
+        clean_settings_env.setenv(name, value)
+    return clean_settings_env
+
+
+def test_valid_settings_load_with_safe_defaults(env):
+    settings = load_settings()
+    assert settings.aws_accounts == ["123456789012"]
+    assert settings.asr_provider == "InMageRcm"
+    assert settings.tag_prefix == "azmigrate"
+    assert settings.max_initial_replication == 10
+
+
+def test_lists_are_comma_separated(env):
+    env.setenv("AZMIGRATE_AWS_REGIONS", " us-east-1, eu-west-2 ,")
+    assert load_settings().aws_regions == ["us-east-1", "eu-west-2"]
+
+
+@pytest.mark.parametrize(
+    "missing", ["AZMIGRATE_ASR_VAULT_NAME", "AZMIGRATE_AWS_ACCOUNTS", "AZMIGRATE_ASR_SUBSCRIPTION_ID"]
+)
+def test_missing_setting_is_named_with_what_it_expects(env, missing):
+    env.delenv(missing)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    line = next(line for line in str(error.value).splitlines() if missing in line)
+    assert "missing; expected" in line
+
+
+def test_empty_value_counts_as_missing(env):
+    env.setenv("AZMIGRATE_ASR_VAULT_NAME", "")
+    with pytest.raises(ConfigError, match="AZMIGRATE_ASR_VAULT_NAME: missing"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("AZMIGRATE_AWS_ACCOUNTS", "123", "AZMIGRATE_AWS_ACCOUNTS"),
+        ("AZMIGRATE_MAX_CONCURRENCY", "lots", "AZMIGRATE_MAX_CONCURRENCY"),
+        ("AZMIGRATE_MAX_CONCURRENCY", "0", "greater than or equal to 1"),
+        ("AZMIGRATE_ASR_PROVIDER", "VMwareCbt", "AZMIGRATE_ASR_PROVIDER"),
+        ("AZMIGRATE_RECONCILE_SCHEDULE", "*/5 * * * *", "six-field NCRONTAB"),
+        ("AZMIGRATE_ASR_ENDPOINT", "http://management.azure.com", "loopback"),
+        ("AZMIGRATE_AWS_ENDPOINT_URL", "ftp://127.0.0.1", "http(s) URL"),
+    ],
+)
+def test_malformed_setting_is_named(env, name, value, says):
+    env.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert says in str(error.value)
+    assert name in str(error.value)
+
+
+def test_plain_http_is_allowed_only_on_loopback(env):
+    env.setenv("AZMIGRATE_ASR_ENDPOINT", "http://127.0.0.1:8443/")
+    assert load_settings().asr_endpoint == "http://127.0.0.1:8443"
+
+
+def test_exactly_one_table_target(env):
+    env.setenv("AZMIGRATE_TABLE_ACCOUNT_URL", "https://acct.table.core.windows.net")
+    with pytest.raises(
+        ConfigError, match="exactly one of AZMIGRATE_TABLE_CONNECTION and AZMIGRATE_TABLE_ACCOUNT_URL"
+    ):
+        load_settings()
+    env.delenv("AZMIGRATE_TABLE_CONNECTION")
+    assert load_settings().table_account_url == "https://acct.table.core.windows.net"
+
+
+def test_secrets_are_never_echoed(env, capsys):
+    secret = "AccountKey=SuperSecretValue123"
+    env.setenv("AZMIGRATE_EVENTGRID_TOPIC_KEY", secret)  # set without an endpoint: an error
+    env.setenv("AZMIGRATE_TABLE_CONNECTION", secret)
+    env.setenv("AZMIGRATE_AWS_ACCOUNTS", "not-an-account")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "SuperSecretValue123" not in str(error.value)
+    env.setenv("AZMIGRATE_AWS_ACCOUNTS", "123456789012")
+    env.setenv(
+        "AZMIGRATE_EVENTGRID_TOPIC_ENDPOINT", "https://topic.westeurope-1.eventgrid.azure.net/api/events"
+    )
+    settings = load_settings()
+    assert "SuperSecretValue123" not in repr(settings)
+    assert main(["config"]) == 0
+    assert "SuperSecretValue123" not in capsys.readouterr().out
+
+
+def test_check_command_exits_2_naming_the_problem(env, capsys):
+    env.delenv("AZMIGRATE_AWS_REGIONS")
+    assert main(["config"]) == 2
+    assert "AZMIGRATE_AWS_REGIONS: missing" in capsys.readouterr().err
+
+
+def test_every_setting_is_in_the_sample_settings_and_the_readme():
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
+    readme = (REPO / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert env_name(name) in sample, f"{env_name(name)} missing from local.settings.sample.json"
+        assert f"`{env_name(name)}`" in readme, f"{env_name(name)} missing from the README settings table"
+    documented = set(re.findall(r"`(AZMIGRATE_[A-Z_]+)`", readme))
+    assert documented <= {env_name(name) for name in Settings.model_fields}, (
+        "README documents a setting the app does not read"
+    )
+    assert markdown_table() in readme, (
+        "README settings table is stale: paste `python -m shared.config --markdown`"
+    )
+
+
+def test_sample_settings_hold_no_secret_values():
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
+    for name in SECRET_FIELDS:
+        assert sample[env_name(name)] in {"", "UseDevelopmentStorage=true"}
