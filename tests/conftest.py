@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
 import pytest
 
@@ -51,3 +54,12 @@ def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         if name.startswith("AZMIGRATE_") and name != "AZMIGRATE_TEST_RUN_ID":
             monkeypatch.delenv(name)
     return monkeypatch
+
+
+@cache
+def app_handlers() -> dict[str, Callable[..., Any]]:
+    """The app's functions by name, as the host indexes them. The SDK allows get_functions() only once
+    per app, so this is cached; importing function_app needs valid settings in the environment."""
+    import function_app
+
+    return {str(f.get_function_name()): f.get_user_function() for f in function_app.app.get_functions()}

@@ -1,0 +1,71 @@
+"""The status routes, called through the registered function objects as the Functions host would."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from local.stack import Azurite
+from shared import wiring
+from shared.lifecycle import Phase
+from shared.models import HistoryEntry
+from tests.conftest import T0, VALID_SETTINGS, app_handlers, instance_id, record
+
+pytestmark = pytest.mark.integration
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+@pytest.fixture
+def routes(azurite: Azurite, clean_settings_env: pytest.MonkeyPatch) -> Iterator[dict[str, Handler]]:
+    for name, value in VALID_SETTINGS.items():
+        clean_settings_env.setenv(name, value)
+    clean_settings_env.setenv("AZMIGRATE_TABLE_CONNECTION", azurite.connection_string)
+    clean_settings_env.setenv("AZMIGRATE_TABLE_PREFIX", f"api{uuid.uuid4().hex[:10]}")
+    wiring.settings.cache_clear()
+    wiring.state_store.cache_clear()
+    yield app_handlers()
+    wiring.state_store().close()
+    wiring.settings.cache_clear()
+    wiring.state_store.cache_clear()
+
+
+def get(handler: Handler, url: str, **route_params: str) -> tuple[int, Any]:
+    response = handler(func.HttpRequest("GET", url, body=b"", route_params=route_params))
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_fleet_status_counts_records_by_phase(routes):
+    store = wiring.state_store()
+    for n in range(1, 4):
+        created = store.create(record(n))
+        if n == 3:
+            store.update(created.evolve(phase=Phase.DONE))
+    status, body = get(routes["fleet_status"], "/api/migrations")
+    assert status == 200
+    assert body == {"total": 3, "by_phase": {"done": 1, "opted_in": 2}}
+
+
+def test_one_migration_with_its_timeline(routes):
+    store = wiring.state_store()
+    store.create(record(1))
+    store.append_history(HistoryEntry(instance_id=instance_id(1), at=T0, event="opted_in", actor="test"))
+    status, body = get(routes["migration_status"], "/api/migrations/x", instance_id=instance_id(1))
+    assert status == 200
+    assert body["record"]["phase"] == "opted_in"
+    assert [e["event"] for e in body["timeline"]] == ["opted_in"]
+
+
+def test_unknown_and_malformed_instances(routes):
+    status, body = get(routes["migration_status"], "/api/migrations/x", instance_id=instance_id(9))
+    assert (status, body["error"]["code"]) == (404, "NotFound")
+    status, body = get(routes["migration_status"], "/api/migrations/x", instance_id="i-../../etc")
+    assert status == 400
+    assert body["error"] == {
+        "code": "InvalidInstanceId",
+        "message": "expected an EC2 instance id like i-0123456789abcdef0",
+    }
