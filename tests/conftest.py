@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.models import MigrationRecord
 
+REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 VALID_SETTINGS = {
     "AZMIGRATE_TABLE_CONNECTION": "UseDevelopmentStorage=true",
@@ -63,3 +67,15 @@ def app_handlers() -> dict[str, Callable[..., Any]]:
     import function_app
 
     return {str(f.get_function_name()): f.get_user_function() for f in function_app.app.get_functions()}
+
+
+def run_module(module: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` from the repo root, as a user would run it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -7,26 +7,18 @@ import re
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from local.asr_simulator.__main__ import parser
 from local.asr_simulator.server import OFFAZURE_API_VERSION
+from tests.conftest import REPO, run_module
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_help_documents_every_flag():
-    result = subprocess.run(
-        [sys.executable, "-m", "local.asr_simulator", "--port", "0", "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module("local.asr_simulator", "--port", "0", "--help")
     assert result.returncode == 0
     for action in parser()._actions:
         for flag in action.option_strings:
@@ -35,14 +27,7 @@ def test_help_documents_every_flag():
 
 
 def test_refuses_a_non_loopback_host():
-    result = subprocess.run(
-        [sys.executable, "-m", "local.asr_simulator", "--port", "0", "--host", "0.0.0.0"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module("local.asr_simulator", "--port", "0", "--host", "0.0.0.0")
     assert result.returncode == 2
     assert "never listens beyond loopback" in result.stderr
 

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_module
+
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_takes_the_tagged_fleet_into_the_store(tmp_path: Path):
     summary_path = tmp_path / "summary.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.demo",
-            "--vms",
-            "7",
-            "--tagged",
-            "5",
-            "--summary-json",
-            str(summary_path),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    result = run_module(
+        "local.demo", "--vms", "7", "--tagged", "5", "--summary-json", str(summary_path), timeout=180
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(summary_path.read_text())
@@ -44,14 +28,7 @@ def test_demo_takes_the_tagged_fleet_into_the_store(tmp_path: Path):
 
 
 def test_demo_refuses_bad_arguments_before_starting_anything():
-    result = subprocess.run(
-        [sys.executable, "-m", "local.demo", "--vms", "3", "--tagged", "9"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module("local.demo", "--vms", "3", "--tagged", "9", timeout=60)
     assert result.returncode == 2
     assert "--tagged <= --vms" in result.stderr
     assert "stand-ins up" not in result.stdout
