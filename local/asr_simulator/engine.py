@@ -9,6 +9,7 @@ items at once slows all of them, as on a real process server.
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -166,7 +167,10 @@ class Vault:
                 next_event = now
                 if replicating:
                     soonest = min(item.machine.total_gb - item.replicated_gb for item in replicating) / share
-                    next_event = min(next_event, self._last_tick + timedelta(seconds=max(soonest, 0.0)))
+                    # Round up to datetime's microsecond: rounding down could leave a remainder that
+                    # never completes, and the loop would spin on zero-length steps.
+                    micros = max(math.ceil(soonest * 1_000_000), 0)
+                    next_event = min(next_event, self._last_tick + timedelta(microseconds=micros))
                 running = [job for job in self.jobs.values() if job.state == "InProgress"]
                 if running:
                     next_event = min(next_event, *(job.finishes_at for job in running))

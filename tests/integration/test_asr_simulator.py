@@ -20,7 +20,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from local.asr_simulator.clock import SimClock
-from local.asr_simulator.engine import Disk, Machine, Vault
+from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import OFFAZURE_API_VERSION, Simulator
 
 pytestmark = pytest.mark.integration
@@ -295,30 +295,3 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
     with pytest.raises(HttpResponseError) as bad:
         list(client.replication_jobs.list(RG, VAULT, filter="Owner eq 'me'"))
     assert bad.value.status_code == 400
-
-
-def test_bandwidth_is_shared_by_items_replicating_at_once(simulator: Simulator):
-    vault = simulator.vault
-    alone = Vault(SUB, RG, VAULT, SimClock(scale=0), job_seconds=0, bandwidth_mb_per_s=100)
-    for target, count in ((alone, 1), (vault, 4)):
-        target.job_seconds = 0
-        for n in range(count):
-            target.register_machine(Machine(f"m{n}", f"vm{n}", "10.0.0.1", "Linux", [Disk("d", 100, True)]))
-            body = {
-                "properties": {
-                    "policyId": target.policy_id,
-                    "providerSpecificDetails": {
-                        "instanceType": "InMageRcm",
-                        "fabricDiscoveryMachineId": target.machine_id(f"m{n}"),
-                        "processServerId": target.process_server_id,
-                        "targetResourceGroupId": TARGET_RG,
-                    },
-                }
-            }
-            target.enable(f"item{n}", body)
-        target.clock.advance(500)
-        target.tick()
-    one = alone.items["item0"].replicated_gb
-    each = [it.replicated_gb for it in vault.items.values()]
-    assert one == pytest.approx(500 * 100 / 1024)
-    assert each == pytest.approx([one / 4] * 4)
