@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,11 +35,21 @@ class Simulator:
         if host != "127.0.0.1":
             raise ValueError("the simulator listens on 127.0.0.1 only")
         self.vault, self.page_size, self.retry_after = vault, page_size, retry_after
-        self.requests: dict[str, int] = {}
+        self.requests: Counter[str] = Counter()  # per kind of call; guarded by _count_lock
+        self._count_lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"simulator": self})
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    def count(self, key: str) -> None:
+        """Handler threads run concurrently; an unguarded += would lose counts that tests assert."""
+        with self._count_lock:
+            self.requests[key] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        with self._count_lock:
+            return dict(self.requests)
 
     @property
     def url(self) -> str:
@@ -87,8 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         sim = self.simulator
-        key = f"{method} {_route_name(parts.path)}"
-        sim.requests[key] = sim.requests.get(key, 0) + 1
+        sim.count(f"{method} {_route_name(parts.path)}")
         try:
             body = json.loads(raw) if raw else {}
             if parts.path.startswith("/admin/"):
@@ -116,22 +126,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _base(self) -> str:
-        return self.simulator.url
-
     def _page(self, path: str, query: dict[str, str], values: list[dict[str, Any]]) -> None:
         size = self.simulator.page_size
         skip = int(query.get("$skiptoken", "0") or 0)
         body: dict[str, Any] = {"value": values[skip : skip + size]}
         if skip + size < len(values):
             params = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
-            body["nextLink"] = f"{self._base()}{path}?{urlencode(params)}"
+            body["nextLink"] = f"{self.simulator.url}{path}?{urlencode(params)}"
         self._send(200, body)
 
     def _accepted(self, job: Job) -> None:
         vault = self.simulator.vault
         suffix = f"?api-version={API_VERSION}"
-        operations = f"{self._base()}{vault.prefix}"
+        operations = f"{self.simulator.url}{vault.prefix}"
         self._send(
             202,
             None,
@@ -270,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
             with vault.lock:
                 self._send(200, {"entries": list(vault.ledger)})
         elif path == "/admin/requests" and method == "GET":
-            self._send(200, dict(self.simulator.requests))
+            self._send(200, self.simulator.request_counts())
         elif path == "/admin/machines" and method == "POST":
             machine = _machine_from(body)
             vault.register_machine(machine)

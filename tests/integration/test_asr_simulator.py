@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -286,7 +287,10 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
             RG, VAULT, sim.vault.fabric, sim.vault.container, f"ec2-i-{n:04d}", template, polling=False
         )
     assert len(list(client.replication_protected_items.list(RG, VAULT))) == 130
-    assert sim.requests["GET subscriptions/resourceGroups/providers/vaults/replicationProtectedItems"] == 2
+    assert (
+        sim.request_counts()["GET subscriptions/resourceGroups/providers/vaults/replicationProtectedItems"]
+        == 2
+    )
     assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'"))) == 0
     advance(sim, 30)
     assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'"))) == 130
@@ -295,3 +299,16 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
     with pytest.raises(HttpResponseError) as bad:
         list(client.replication_jobs.list(RG, VAULT, filter="Owner eq 'me'"))
     assert bad.value.status_code == 400
+
+
+def test_request_counts_are_exact_under_concurrent_clients(simulator: Simulator):
+    def hammer() -> None:
+        for _ in range(50):
+            admin(simulator, "/admin/clock")
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert simulator.request_counts()["GET admin"] == 400
