@@ -21,9 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from local.stack import Stack, running_stack
+from local.stack import aws_client, running_stack
 from shared.errors import ConcurrencyConflict
 from shared.lifecycle import Phase
 from shared.models import HistoryEntry, MigrationRecord
@@ -32,16 +30,6 @@ from shared.store import StateStore, open_table_service
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 TAG = "azmigrate"
-
-
-def _ec2(stack: Stack) -> Any:
-    return boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=stack.moto.url,
-        aws_access_key_id="demo",
-        aws_secret_access_key="demo",  # noqa: S106 - moto accepts any key
-    )
 
 
 def create_fleet(ec2: Any, vms: int, tagged: int) -> list[str]:
@@ -73,7 +61,7 @@ def run(vms: int, tagged: int) -> dict[str, Any]:
     started = time.monotonic()
     with running_stack() as stack:
         print(f"stand-ins up: Azurite {stack.azurite.url}, moto {stack.moto.url}")
-        ec2 = _ec2(stack)
+        ec2 = aws_client(stack.moto.url, "ec2", REGION)
         create_fleet(ec2, vms, tagged)
         found = opted_in_instances(ec2)
         print(f"fleet: {vms} instances in moto, {len(found)} tagged {TAG}:enabled=true")

@@ -22,7 +22,9 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import boto3
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -31,6 +33,17 @@ AZURITE_BIN = REPO / "node_modules" / ".bin" / "azurite-table"
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 START_ATTEMPTS = 3
+
+
+def aws_client(endpoint_url: str, service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client for the moto stand-in; moto accepts any credentials, so these are placeholders."""
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id="stand-in",
+        aws_secret_access_key="stand-in",  # noqa: S106 - not a secret: moto checks nothing
+    )
 
 
 class StandInError(RuntimeError):
@@ -162,7 +175,7 @@ def start_azurite(timeout: float = 30.0) -> Azurite:
 
 def start_moto(timeout: float = 60.0) -> LocalService:
     def argv(port: int) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+        return [sys.executable, str(REPO / "local" / "moto_server.py"), "-H", LOOPBACK, "-p", str(port)]
 
     return _start("moto", argv, "/moto-api/", timeout)
 

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from local.stack import LocalService, process_alive, running_stack
+from local.stack import LocalService, aws_client, process_alive, running_stack
 
 pytestmark = pytest.mark.integration
 
 
 def test_moto_answers_boto3_on_loopback(moto_server: LocalService):
-    ec2 = boto3.client(
-        "ec2",
-        region_name="us-east-1",
-        endpoint_url=moto_server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ec2 = aws_client(moto_server.url, "ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     made = ec2.run_instances(
         ImageId=image,
