@@ -1,10 +1,15 @@
 """The vault's state and behaviour on the simulator clock; the HTTP layer only translates.
 
-One InMageRcm fabric with a process server and a physical site, one protection container, one
-replication policy and its container mapping. Protected items move through the states the real
-service reports; every action is a job that finishes `job_seconds` of simulator time later. Initial
-replication moves each item's disks at an equal share of one appliance bandwidth, so admitting many
-items at once slows all of them, as on a real process server.
+A vault carries one site per provider it was started with: for InMageRcm (simplified appliance) a
+fabric with a process server and a physical site whose discovered machines come from the appliance;
+for InMageAzureV2 (classic) a VMware-type fabric with a process server, a master target and run-as
+accounts, whose machines show up as protectable items once their agent registered. Each site has
+one protection container, one policy and the container mapping between them.
+
+Protected items move through the states the real service reports. Every action is a job that is
+NotStarted for a moment, then InProgress, then Succeeded or Failed `job_seconds` later; a failed job
+leaves the item where the real service would. Initial replication moves each item's disks at an
+equal share of one appliance bandwidth, so admitting many items at once slows all of them.
 """
 
 from __future__ import annotations
@@ -12,86 +17,27 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from local.asr_simulator.clock import SimClock
-
-PROVIDER = "InMageRcm"
-PROTECTED_OPERATIONS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
-GIB = 1024**3
-
-
-class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-@dataclass
-class Disk:
-    disk_id: str
-    size_gb: float
-    is_os: bool
-
-
-@dataclass
-class Machine:
-    name: str  # ARM name of the discovered machine (the BIOS UUID, as the appliance reports it)
-    display_name: str
-    ip_address: str
-    os_type: str
-    disks: list[Disk]
-
-    @property
-    def total_gb(self) -> float:
-        return sum(disk.size_gb for disk in self.disks)
-
-
-@dataclass
-class Item:
-    name: str
-    machine: Machine
-    details_in: dict[str, Any]
-    policy_id: str
-    created_at: datetime
-    protection_state: str = "EnablingProtection"
-    state_description: str = "Enabling protection"
-    test_failover_state: str = "None"
-    active_location: str = "Primary"
-    allowed_operations: list[str] = field(default_factory=list)
-    replicating: bool = False
-    replicated_gb: float = 0.0
-    protected_at: datetime | None = None
-    scenario: tuple[str, str, datetime] | None = None  # scenario name, job name, start
-
-
-@dataclass
-class Job:
-    name: str
-    scenario: str
-    friendly_name: str
-    item_name: str
-    target_object_id: str
-    target_object_name: str
-    start: datetime
-    finishes_at: datetime
-    action: str
-    state: str = "InProgress"
-    end: datetime | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-# url action -> (operation that must be allowed, job scenario, job friendly name)
-ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "create": ((), "EnableDr", "Enable replication"),
-    "testFailover": (("TestFailover",), "TestFailover", "Test failover"),
-    "testFailoverCleanup": (("TestFailoverCleanup",), "TestFailoverCleanup", "Test failover cleanup"),
-    "unplannedFailover": (("UnplannedFailover",), "UnplannedFailover", "Failover"),
-    "failoverCommit": (("Commit",), "CommitFailover", "Commit"),
-    "remove": (("DisableProtection", "CompleteMigration"), "DisableDr", "Disable replication"),
-}
+from local.asr_simulator.faults import FaultProfile, job_error
+from local.asr_simulator.model import (
+    ACTIONS,
+    CLASSIC,
+    COMMITTED_OPERATIONS,
+    FAILED_OVER_OPERATIONS,
+    PROTECTED_OPERATIONS,
+    PROVIDERS,
+    RCM,
+    ArmError,
+    Event,
+    Item,
+    Job,
+    Machine,
+    Site,
+)
 
 
 class Vault:
@@ -102,58 +48,88 @@ class Vault:
         vault: str,
         clock: SimClock,
         *,
+        providers: tuple[str, ...] = (RCM,),
         job_seconds: float = 30.0,
         bandwidth_mb_per_s: float = 100.0,
+        faults: FaultProfile | None = None,
     ) -> None:
+        unknown = set(providers) - set(PROVIDERS)
+        if unknown or not providers:
+            raise ValueError(f"providers must be among {PROVIDERS}, got {providers}")
         self.subscription, self.resource_group, self.name = subscription, resource_group, vault
         self.clock = clock
         self.job_seconds = job_seconds
         self.bandwidth_gb_per_s = bandwidth_mb_per_s / 1024
+        self.faults = faults or FaultProfile()
         self.prefix = (
             f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
             f"/providers/Microsoft.RecoveryServices/vaults/{vault}"
         )
-        self.fabric = "rcm-fabric"
-        self.container = "rcm-protection-container"
-        self.policy = "rcm-migration-policy"
-        self.mapping = "rcm-container-mapping"
         self.site_id = (
             f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
             f"/providers/Microsoft.OffAzure/ServerSites/{vault}-site"
         )
-        self.process_server_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.prefix + "/ps"))
-        self.machines: dict[str, Machine] = {}
+        self.sites = {site.fabric: site for site in (self._make_site(p) for p in providers)}
+        self.machines: dict[str, dict[str, Machine]] = {provider: {} for provider in providers}
         self.items: dict[str, Item] = {}
         self.jobs: dict[str, Job] = {}
+        self.events: list[Event] = []
         self.ledger: list[dict[str, Any]] = []
         self.lock = threading.RLock()
         self._last_tick = clock.now()
 
+    def _make_site(self, provider: str) -> Site:
+        short = "rcm" if provider == RCM else "vmware"
+        ids = {
+            role: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.prefix}/{short}/{role}"))
+            for role in ("ps", "mt")
+        }
+        return Site(
+            provider=provider,
+            fabric=f"{short}-fabric",
+            container=f"{short}-protection-container",
+            policy=f"{short}-migration-policy",
+            mapping=f"{short}-container-mapping",
+            process_server_id=ids["ps"],
+            master_target_id=ids["mt"] if provider == CLASSIC else None,
+            run_as_account_id="1" if provider == CLASSIC else None,
+        )
+
     # --- ids -------------------------------------------------------------------------------------
 
-    @property
-    def fabric_id(self) -> str:
-        return f"{self.prefix}/replicationFabrics/{self.fabric}"
+    def site(self, provider: str) -> Site | None:
+        return next((site for site in self.sites.values() if site.provider == provider), None)
 
-    @property
-    def container_id(self) -> str:
-        return f"{self.fabric_id}/replicationProtectionContainers/{self.container}"
+    def fabric_id(self, site: Site) -> str:
+        return f"{self.prefix}/replicationFabrics/{site.fabric}"
 
-    @property
-    def policy_id(self) -> str:
-        return f"{self.prefix}/replicationPolicies/{self.policy}"
+    def container_id(self, site: Site) -> str:
+        return f"{self.fabric_id(site)}/replicationProtectionContainers/{site.container}"
 
-    def item_id(self, name: str) -> str:
-        return f"{self.container_id}/replicationProtectedItems/{name}"
+    def policy_id(self, site: Site) -> str:
+        return f"{self.prefix}/replicationPolicies/{site.policy}"
+
+    def item_id(self, item: Item) -> str:
+        return f"{self.container_id(item.site)}/replicationProtectedItems/{item.name}"
 
     def machine_id(self, name: str) -> str:
+        """InMageRcm: the appliance's discovered machine (Microsoft.OffAzure)."""
         return f"{self.site_id}/machines/{name}"
+
+    def protectable_item_id(self, site: Site, name: str) -> str:
+        """Classic: the container's protectable item for a machine whose agent registered."""
+        return f"{self.container_id(site)}/replicationProtectableItems/{name}"
 
     # --- discovery -------------------------------------------------------------------------------
 
-    def register_machine(self, machine: Machine) -> None:
+    def register_machine(self, machine: Machine, provider: str | None = None) -> bool:
+        """False when the vault has no site for that provider: the agent has nowhere to register."""
+        provider = provider or next(iter(self.machines))
         with self.lock:
-            self.machines[machine.name] = machine
+            if provider not in self.machines:
+                return False
+            self.machines[provider][machine.name] = machine
+            return True
 
     # --- time ------------------------------------------------------------------------------------
 
@@ -171,7 +147,7 @@ class Vault:
                     # never completes, and the loop would spin on zero-length steps.
                     micros = max(math.ceil(soonest * 1_000_000), 0)
                     next_event = min(next_event, self._last_tick + timedelta(microseconds=micros))
-                running = [job for job in self.jobs.values() if job.state == "InProgress"]
+                running = [job for job in self.jobs.values() if not job.finished]
                 if running:
                     next_event = min(next_event, *(job.finishes_at for job in running))
                 step = max((next_event - self._last_tick).total_seconds(), 0.0)
@@ -181,7 +157,7 @@ class Vault:
                 for item in replicating:
                     if item.machine.total_gb - item.replicated_gb < 1e-9:
                         self._protect(item)
-                for job in running:
+                for job in sorted(running, key=lambda job: job.finishes_at):
                     if job.finishes_at <= self._last_tick:
                         self._finish(job)
                 if next_event >= now:
@@ -189,62 +165,126 @@ class Vault:
 
     # --- protected items -------------------------------------------------------------------------
 
-    def enable(self, name: str, body: dict[str, Any]) -> Job:
+    def enable(self, fabric: str, name: str, body: dict[str, Any]) -> Job:
         with self.lock:
             self.tick()
+            site = self.site_of(fabric)
             if name in self.items:
                 raise ArmError(409, "ProtectionAlreadyEnabled", f"Protection is already enabled for {name}.")
             properties = body.get("properties") or {}
             details = properties.get("providerSpecificDetails") or {}
-            if details.get("instanceType") != PROVIDER:
-                raise ArmError(400, "InvalidProviderInput", f"providerSpecificDetails must be {PROVIDER}.")
-            if (properties.get("policyId") or "").lower() != self.policy_id.lower():
+            if details.get("instanceType") != site.provider:
                 raise ArmError(
-                    400, "PolicyNotFound", "policyId does not name a policy mapped to this container."
+                    400, "InvalidProviderInput", f"providerSpecificDetails must be {site.provider}."
                 )
-            for required in ("fabricDiscoveryMachineId", "processServerId", "targetResourceGroupId"):
-                if not details.get(required):
-                    raise ArmError(400, "MissingRequiredProperty", f"{required} is required for {PROVIDER}.")
-            machine_name = str(details["fabricDiscoveryMachineId"]).rstrip("/").rsplit("/", 1)[-1]
-            machine = self.machines.get(machine_name)
-            if (
-                machine is None
-                or details["fabricDiscoveryMachineId"].lower() != self.machine_id(machine_name).lower()
-            ):
+            if (properties.get("policyId") or "").lower() != self.policy_id(site).lower():
                 raise ArmError(
-                    400, "DiscoveredMachineNotFound", "fabricDiscoveryMachineId is not a discovered machine."
+                    400, "PolicyNotFound", "policyId does not name the policy mapped to this container."
                 )
-            if details["processServerId"] != self.process_server_id:
+            machine = self._enable_machine(site, properties, details)
+            if details["processServerId"] != site.process_server_id:
                 raise ArmError(
                     400, "ProcessServerNotFound", "processServerId is not a process server of this fabric."
                 )
-            item = Item(name, machine, details, self.policy_id, self.clock.now())
+            if any(item.machine.name == machine.name for item in self.items.values()):
+                raise ArmError(
+                    409, "MachineAlreadyProtected", f"{machine.display_name} is already protected."
+                )
+            item = Item(name, site, machine, details, self.clock.now())
             self.items[name] = item
-            return self._start_job("create", item)
+            capacity = self.faults.process_server_capacity
+            full = capacity is not None and sum(1 for i in self.items.values() if i.site == site) > capacity
+            error = (
+                job_error("ProcessServerCapacityExceeded", "The process server is at capacity.")
+                if full
+                else None
+            )
+            return self._start_job("create", item, error)
 
-    def act(self, name: str, action: str, body: dict[str, Any]) -> Job:
+    def _enable_machine(self, site: Site, properties: dict[str, Any], details: dict[str, Any]) -> Machine:
+        """The registered machine an enable request names; refuses anything the real service would."""
+        if site.provider == RCM:
+            required = ("fabricDiscoveryMachineId", "processServerId", "targetResourceGroupId")
+            field_name, reference = (
+                "fabricDiscoveryMachineId",
+                str(details.get("fabricDiscoveryMachineId") or ""),
+            )
+        else:
+            required = ("processServerId", "masterTargetId", "targetAzureV2ResourceGroupId")
+            field_name, reference = "protectableItemId", str(properties.get("protectableItemId") or "")
+        for key in required:
+            if not details.get(key):
+                raise ArmError(400, "MissingRequiredProperty", f"{key} is required for {site.provider}.")
+        if site.provider == CLASSIC and details["masterTargetId"] != site.master_target_id:
+            raise ArmError(
+                400, "MasterTargetNotFound", "masterTargetId is not a master target of this fabric."
+            )
+        if site.provider == CLASSIC and details.get("runAsAccountId") not in (None, site.run_as_account_id):
+            raise ArmError(
+                400, "RunAsAccountNotFound", "runAsAccountId is not a run-as account of this fabric."
+            )
+        name = reference.rstrip("/").rsplit("/", 1)[-1]
+        expected = self.machine_id(name) if site.provider == RCM else self.protectable_item_id(site, name)
+        machine = self.machines[site.provider].get(name)
+        if machine is None or reference.lower() != expected.lower():
+            raise ArmError(
+                400,
+                "DiscoveredMachineNotFound",
+                f"{field_name} does not name a machine with a registered agent.",
+            )
+        return machine
+
+    def act(self, fabric: str, name: str, action: str, body: dict[str, Any]) -> Job:
         with self.lock:
             self.tick()
-            item = self.get_item(name)
-            needed, _, _ = ACTIONS[action]
-            if not any(operation in item.allowed_operations for operation in needed):
-                raise ArmError(
-                    400,
-                    "OperationNotAllowed",
-                    f"{action} is not allowed for {name} in state {item.protection_state}; "
-                    f"allowed: {', '.join(item.allowed_operations) or 'none'}.",
-                )
-            return self._start_job(action, item)
+            item = self._item_in(fabric, name)
+            needed = ACTIONS[action][0]
+            if action == "update":
+                if item.scenario or item.state.active_location != "Primary":
+                    raise self._not_allowed(item, action)
+                self._apply_update(item, body)
+            elif action == "purge":
+                if item.scenario:
+                    raise self._not_allowed(item, action)
+            elif not any(operation in item.state.allowed_operations for operation in needed):
+                raise self._not_allowed(item, action)
+            return self._start_job(
+                action, item, self.faults.job_error(ACTIONS[action][1], item.machine.display_name)
+            )
 
-    def get_item(self, name: str) -> Item:
+    def _apply_update(self, item: Item, body: dict[str, Any]) -> None:
+        changes = ((body.get("properties") or {}).get("providerSpecificDetails") or {}).copy()
+        if changes.pop("instanceType", item.site.provider) != item.site.provider:
+            raise ArmError(
+                400, "InvalidProviderInput", f"providerSpecificDetails must be {item.site.provider}."
+            )
+        item.details_in = {**item.details_in, **{k: v for k, v in changes.items() if v is not None}}
+
+    @staticmethod
+    def _not_allowed(item: Item, action: str) -> ArmError:
+        return ArmError(
+            400,
+            "OperationNotAllowed",
+            f"{action} is not allowed for {item.name} in state {item.state.protection_state}; "
+            f"allowed: {', '.join(item.state.allowed_operations) or 'none'}.",
+        )
+
+    def site_of(self, fabric: str) -> Site:
+        site = next((s for name, s in self.sites.items() if name.lower() == fabric.lower()), None)
+        if site is None:
+            raise ArmError(404, "FabricNotFound", f"Fabric {fabric} was not found.")
+        return site
+
+    def _item_in(self, fabric: str, name: str) -> Item:
+        item = self.items.get(name)
+        if item is None or item.site != self.site_of(fabric):
+            raise ArmError(404, "ReplicationProtectedItemNotFound", f"Protected item {name} was not found.")
+        return item
+
+    def get_item(self, fabric: str, name: str) -> Item:
         with self.lock:
             self.tick()
-            item = self.items.get(name)
-            if item is None:
-                raise ArmError(
-                    404, "ReplicationProtectedItemNotFound", f"Protected item {name} was not found."
-                )
-            return item
+            return self._item_in(fabric, name)
 
     def get_job(self, name: str) -> Job:
         with self.lock:
@@ -256,74 +296,147 @@ class Vault:
 
     # --- transitions -----------------------------------------------------------------------------
 
-    def _start_job(self, action: str, item: Item) -> Job:
+    def _start_job(self, action: str, item: Item, error: dict[str, Any] | None) -> Job:
         _, scenario, friendly = ACTIONS[action]
         now = self.clock.now()
+        seconds = self.faults.slow_scenarios.get(scenario, self.job_seconds)
         job = Job(
             name=str(uuid.uuid4()),
             scenario=scenario,
             friendly_name=friendly,
             item_name=item.name,
+            fabric_id=self.fabric_id(item.site),
             target_object_id=item.machine.name,
             target_object_name=item.machine.display_name,
             start=now,
-            finishes_at=now + timedelta(seconds=self.job_seconds),
+            finishes_at=now + timedelta(seconds=seconds),
             action=action,
+            outcome_error=error,
         )
         self.jobs[job.name] = job
         item.scenario = (scenario, job.name, now)
-        item.allowed_operations = []
+        item.before_job = item.state
+        running = replace(item.state, allowed_operations=())
         if action == "testFailoverCleanup":
-            item.test_failover_state = "MarkedForDeletion"
-        elif action == "remove":
-            item.protection_state, item.state_description = "DisablingProtection", "Disabling protection"
+            running = replace(running, test_failover_state="MarkedForDeletion")
+        elif action in {"remove", "purge"}:
+            running = replace(
+                running, protection_state="DisablingProtection", state_description="Disabling protection"
+            )
+        item.state = running
         return job
 
     def _finish(self, job: Job) -> None:
-        job.state, job.end = "Succeeded", job.finishes_at
+        job.finished, job.end = True, job.finishes_at
+        if job.outcome_error:
+            job.errors = [{**job.outcome_error, "creationTime": job.finishes_at.isoformat()}]
+        self._event(job)
         item = self.items.get(job.item_name)
         if item is None:
             return
         item.scenario = None
+        if job.errors:
+            self._fail(item, job)
+        else:
+            self._succeed(item, job)
+
+    def _succeed(self, item: Item, job: Job) -> None:
+        state = item.state
         if job.action == "create":
-            item.protection_state, item.state_description = (
-                "InitialReplicationInProgress",
-                "Initial replication",
+            item.state = replace(
+                state,
+                protection_state="InitialReplicationInProgress",
+                state_description="Initial replication",
             )
             item.replicating = True
             if item.machine.total_gb == 0:
                 self._protect(item)
+        elif job.action == "update":
+            item.state = item.before_job or state
         elif job.action == "testFailover":
-            item.test_failover_state = "WaitingForCompletion"
-            item.allowed_operations = ["TestFailoverCleanup"]
+            item.state = replace(
+                state, test_failover_state="WaitingForCompletion", allowed_operations=("TestFailoverCleanup",)
+            )
         elif job.action == "testFailoverCleanup":
-            item.test_failover_state = "None"
-            item.allowed_operations = list(PROTECTED_OPERATIONS)
+            item.state = replace(
+                state, test_failover_state="None", allowed_operations=tuple(PROTECTED_OPERATIONS)
+            )
         elif job.action == "unplannedFailover":
-            item.protection_state = "UnplannedFailoverCommitPendingStatesBegin"
-            item.state_description = "Failover completed, commit pending"
-            item.active_location = "Recovery"
-            item.allowed_operations = ["Commit", "CompleteMigration", "DisableProtection"]
+            item.state = replace(
+                state,
+                protection_state="UnplannedFailoverCommitPendingStatesBegin",
+                state_description="Failover completed, commit pending",
+                active_location="Recovery",
+                allowed_operations=tuple(FAILED_OVER_OPERATIONS),
+            )
         elif job.action == "failoverCommit":
-            item.protection_state, item.state_description = "UnplannedFailoverCommitted", "Failover committed"
-            item.allowed_operations = ["CompleteMigration", "DisableProtection"]
-        elif job.action == "remove":
+            item.state = replace(
+                state,
+                protection_state="UnplannedFailoverCommitted",
+                state_description="Failover committed",
+                allowed_operations=tuple(COMMITTED_OPERATIONS),
+            )
+        elif job.action in {"remove", "purge"}:
             del self.items[item.name]
+
+    def _fail(self, item: Item, job: Job) -> None:
+        """Where the real service leaves an item whose job failed."""
+        before = item.before_job or item.state
+        message = job.errors[0]["serviceErrorDetails"]["message"]
+        if job.action == "create":
+            # The item exists but does not replicate; the way on is to disable protection and retry.
+            item.state = replace(
+                before,
+                protection_state="EnableProtectionFailed",
+                state_description="Enable protection failed",
+                allowed_operations=("DisableProtection",),
+            )
+            item.health_errors = [_health_error(job, message)]
+        elif job.action == "testFailover":
+            # A failed test failover still has to be cleaned up before anything else.
+            item.state = replace(
+                before, test_failover_state="Failed", allowed_operations=("TestFailoverCleanup",)
+            )
+        else:
+            # Cleanup, failover, commit, update, remove: the item is back where it was.
+            item.state = before
 
     def _protect(self, item: Item) -> None:
         item.replicating = False
         item.replicated_gb = item.machine.total_gb
         item.protected_at = self._last_tick
-        item.protection_state, item.state_description = "Protected", "Protected"
-        item.allowed_operations = list(PROTECTED_OPERATIONS)
+        item.state = replace(
+            item.state,
+            protection_state="Protected",
+            state_description="Protected",
+            allowed_operations=tuple(PROTECTED_OPERATIONS),
+        )
+
+    def _event(self, job: Job) -> None:
+        failed = bool(job.errors)
+        self.events.append(
+            Event(
+                name=str(uuid.uuid4()),
+                event_type="JobStatus",
+                code="JobFailed" if failed else "JobSucceeded",
+                description=f"{job.friendly_name} {'failed' if failed else 'succeeded'}",
+                severity="Critical" if failed else "Info",
+                affected=job.target_object_name,
+                fabric_id=job.fabric_id,
+                at=job.finishes_at,
+            )
+        )
 
     # --- ledger ----------------------------------------------------------------------------------
 
-    def record(self, method: str, path: str, status: int, item: str | None, job: str | None) -> None:
+    def record(
+        self, method: str, path: str, status: int, *, item: str | None, job: str | None, real: float
+    ) -> None:
         with self.lock:
             self.ledger.append(
                 {
                     "time": self.clock.now().isoformat(),
+                    "real": real,
                     "method": method,
                     "path": path,
                     "status": status,
@@ -331,3 +444,15 @@ class Vault:
                     "job": job,
                 }
             )
+
+
+def _health_error(job: Job, message: str) -> dict[str, Any]:
+    return {
+        "errorCode": "EnableProtectionFailed",
+        "errorMessage": message,
+        "errorLevel": "Error",
+        "summaryMessage": f"{job.friendly_name} failed",
+        "recommendedAction": "Disable replication for the machine, fix the cause, then enable it again.",
+        "creationTimeUtc": job.finishes_at.isoformat(),
+        "entityId": job.target_object_id,
+    }

@@ -1,23 +1,47 @@
-"""HTTP front of the simulator: ARM routing, paging, long-running-operation headers, admin routes."""
+"""HTTP front of the simulator: ARM routing, paging, throttling, long-running operations, admin.
+
+ARM routes need a bearer token (any) and the right api-version; they answer ARM's JSON shapes and
+error bodies. Before a request touches the vault it may be throttled (429 + Retry-After, ARM's token
+buckets) or failed (500/503, the fault profile), so a refused request never changes anything.
+Admin routes (under /admin/) are for tests, the demo and benchmarks, and are never throttled.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.asr_simulator import shapes
-from local.asr_simulator.engine import ACTIONS, ArmError, Disk, Job, Machine, Vault
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.faults import ARM_LIMITS, Throttle
+from local.asr_simulator.model import CLASSIC, RCM, URL_ACTIONS, ArmError, Disk, Job, Machine, Site
 
 API_VERSION = "2025-08-01"
 OFFAZURE_API_VERSION = "2023-06-06"
 _FILTER_TERM = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+
+
+class Bridge(Protocol):
+    def sync(self) -> list[str]: ...
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any]
+    params: dict[str, str]
 
 
 class Simulator:
@@ -31,10 +55,13 @@ class Simulator:
         port: int = 0,
         page_size: int = 100,
         retry_after: int = 1,
+        limits: dict[str, tuple[float, float]] | None = ARM_LIMITS,
     ) -> None:
         if host != "127.0.0.1":
             raise ValueError("the simulator listens on 127.0.0.1 only")
         self.vault, self.page_size, self.retry_after = vault, page_size, retry_after
+        self.throttle = Throttle(limits)
+        self.bridge: Bridge | None = None
         self.requests: Counter[str] = Counter()  # per kind of call; guarded by _count_lock
         self._count_lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"simulator": self})
@@ -57,7 +84,12 @@ class Simulator:
         return f"http://{host!s}:{port}"
 
     def start(self) -> Simulator:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="asr-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="asr-simulator",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -71,6 +103,11 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     simulator: Simulator
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes; without this, Nagle + delayed ACK stall each answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -97,22 +134,52 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        sim = self.simulator
-        sim.count(f"{method} {_route_name(parts.path)}")
+        self.simulator.count(f"{method} {_route_name(parts.path)}")
         try:
             body = json.loads(raw) if raw else {}
+            if not isinstance(body, dict):
+                raise ArmError(400, "InvalidRequestContent", "Body must be a JSON object.")
             if parts.path.startswith("/admin/"):
                 self._admin(method, parts.path, body)
                 return
             if not self.headers.get("Authorization", "").startswith("Bearer "):
                 raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
-            self._arm(method, parts.path, query, body)
+            self._guard(method, parts.path)
+            self._arm(Call(method, parts.path, query, body, {}))
         except ArmError as error:
-            self._send(error.status, {"error": {"code": error.code, "message": error.message}})
+            self._send(
+                error.status,
+                {"error": {"code": error.code, "message": error.message}},
+                getattr(error, "headers", None),
+            )
         except json.JSONDecodeError:
             self._send(
                 400, {"error": {"code": "InvalidRequestContent", "message": "Body is not valid JSON."}}
             )
+
+    def _guard(self, method: str, path: str) -> None:
+        """Throttling and injected server errors, decided before anything changes."""
+        sim = self.simulator
+        wait = sim.throttle.retry_after(method)
+        failure = None if wait else sim.vault.faults.server_error()
+        if not wait and failure is None:
+            return
+        status = 429 if wait else int(failure or 500)
+        if method != "GET":
+            sim.vault.record(method, path, status, item=None, job=None, real=time.monotonic())
+        if wait:
+            error = ArmError(
+                429,
+                "TooManyRequests",
+                f"Number of {sim.throttle.kind_of(method)} exceeded the limit; retry after {wait}s.",
+            )
+            error.headers = {"Retry-After": str(wait)}  # type: ignore[attr-defined]
+            raise error
+        raise ArmError(
+            status,
+            "InternalServerError" if status == 500 else "ServiceUnavailable",
+            "Injected failure: the request was not processed.",
+        )
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else json.dumps(body).encode()
@@ -126,19 +193,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _page(self, path: str, query: dict[str, str], values: list[dict[str, Any]]) -> None:
+    def _page(self, call: Call, values: list[dict[str, Any]]) -> None:
         size = self.simulator.page_size
-        skip = int(query.get("$skiptoken", "0") or 0)
+        skip = int(call.query.get("$skiptoken", "0") or 0)
         body: dict[str, Any] = {"value": values[skip : skip + size]}
         if skip + size < len(values):
-            params = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
-            body["nextLink"] = f"{self.simulator.url}{path}?{urlencode(params)}"
+            params = {k: v for k, v in call.query.items() if k != "$skiptoken"} | {
+                "$skiptoken": str(skip + size)
+            }
+            body["nextLink"] = f"{self.simulator.url}{call.path}?{urlencode(params)}"
         self._send(200, body)
 
     def _accepted(self, job: Job) -> None:
-        vault = self.simulator.vault
+        operations = f"{self.simulator.url}{self.simulator.vault.prefix}"
         suffix = f"?api-version={API_VERSION}"
-        operations = f"{self.simulator.url}{vault.prefix}"
         self._send(
             202,
             None,
@@ -151,121 +219,140 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- ARM routes ------------------------------------------------------------------------------
 
-    def _arm(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
+    def _arm(self, call: Call) -> None:
         vault = self.simulator.vault
-        if path.lower().startswith(vault.site_id.lower() + "/machines"):
-            _require_version(query, OFFAZURE_API_VERSION)
+        if call.path.lower().startswith(vault.site_id.lower() + "/machines"):
+            _require_version(call.query, OFFAZURE_API_VERSION)
             with vault.lock:
-                machines = [shapes.discovered_machine(vault, m) for m in vault.machines.values()]
-            self._page(path, query, machines)
+                machines = [shapes.discovered_machine(vault, m) for m in vault.machines.get(RCM, {}).values()]
+            self._page(call, machines)
             return
-        if not path.lower().startswith(vault.prefix.lower()):
-            raise ArmError(404, "ResourceNotFound", f"No vault at {path}.")
-        _require_version(query, API_VERSION)
-        rest = path[len(vault.prefix) :].strip("/").split("/")
-        handler = self._route(method, rest)
-        handler(method, path, rest, query, body)
+        if not call.path.lower().startswith(vault.prefix.lower()):
+            raise ArmError(404, "ResourceNotFound", f"No vault at {call.path}.")
+        _require_version(call.query, API_VERSION)
+        rest = call.path[len(vault.prefix) :].strip("/").split("/")
+        for method, pattern, handler in ROUTES:
+            params = _match(pattern, rest)
+            if params is not None and method == call.method:
+                call.params = params
+                with vault.lock:
+                    vault.tick()
+                    handler(self, call)
+                return
+        raise ArmError(404, "ResourceNotFound", f"No {call.method} route for {'/'.join(rest)}.")
 
-    def _route(self, method: str, rest: list[str]) -> Callable[..., None]:  # noqa: PLR0911 - a routing table
-        vault = self.simulator.vault
-        head = [segment.lower() for segment in rest]
-        container_path = [
-            "replicationfabrics",
-            vault.fabric.lower(),
-            "replicationprotectioncontainers",
-            vault.container.lower(),
-        ]
-        if method == "GET" and head == ["replicationfabrics"]:
-            return lambda m, p, r, q, b: self._page(p, q, [shapes.fabric(vault)])
-        if method == "GET" and head == ["replicationfabrics", vault.fabric.lower()]:
-            return lambda m, p, r, q, b: self._send(200, shapes.fabric(vault))
-        if method == "GET" and head == [*container_path[:3]]:
-            return lambda m, p, r, q, b: self._page(p, q, [shapes.container(vault)])
-        if method == "GET" and head == [*container_path, "replicationprotectioncontainermappings"]:
-            return lambda m, p, r, q, b: self._page(p, q, [shapes.mapping(vault)])
-        if method == "GET" and head == ["replicationpolicies"]:
-            return lambda m, p, r, q, b: self._page(p, q, [shapes.policy(vault)])
-        if method == "GET" and head in (
-            ["replicationprotecteditems"],
-            [*container_path, "replicationprotecteditems"],
-        ):
-            return self._list_items
-        if head[:5] == [*container_path, "replicationprotecteditems"] and len(head) in (6, 7):
-            return self._item
-        if method == "GET" and head == ["replicationjobs"]:
-            return self._list_jobs
-        if (
-            method == "GET"
-            and len(head) == 2
-            and head[0] in {"replicationjobs", "replicationoperationstatus", "replicationoperationresults"}
-        ):
-            return self._job
-        raise ArmError(404, "ResourceNotFound", f"No {method} route for {'/'.join(rest)}.")
+    def _site(self, call: Call) -> Site:
+        site = self.simulator.vault.site_of(call.params["fabric"])
+        if "container" in call.params and call.params["container"].lower() != site.container.lower():
+            raise ArmError(
+                404, "ProtectionContainerNotFound", f"Container {call.params['container']} was not found."
+            )
+        return site
 
-    def _list_items(self, method: str, path: str, rest: list[str], query: dict[str, str], body: Any) -> None:
+    def list_fabrics(self, call: Call) -> None:
         vault = self.simulator.vault
-        with vault.lock:
-            vault.tick()
-            values = [shapes.item(vault, it) for it in vault.items.values()]
-        self._page(path, query, values)
+        self._page(call, [shapes.fabric(vault, site) for site in vault.sites.values()])
 
-    def _item(
-        self, method: str, path: str, rest: list[str], query: dict[str, str], body: dict[str, Any]
-    ) -> None:
-        vault = self.simulator.vault
-        name = rest[5]
-        if len(rest) == 6 and method == "GET":
-            with vault.lock:
-                self._send(200, shapes.item(vault, vault.get_item(name)))
-            return
-        if len(rest) == 6 and method == "PUT":
-            job = self._mutate(method, path, name, lambda: vault.enable(name, body))
-            self._accepted(job)
-            return
-        if len(rest) == 7 and method == "POST" and rest[6] in ACTIONS and rest[6] != "create":
-            job = self._mutate(method, path, name, lambda: vault.act(name, rest[6], body))
-            self._accepted(job)
-            return
-        raise ArmError(405, "MethodNotAllowed", f"{method} is not supported on {'/'.join(rest)}.")
+    def get_fabric(self, call: Call) -> None:
+        self._send(200, shapes.fabric(self.simulator.vault, self._site(call)))
 
-    def _mutate(self, method: str, path: str, item: str, action: Callable[[], Job]) -> Job:
+    def list_containers(self, call: Call) -> None:
+        self._page(call, [shapes.container(self.simulator.vault, self._site(call))])
+
+    def list_mappings(self, call: Call) -> None:
+        self._page(call, [shapes.mapping(self.simulator.vault, self._site(call))])
+
+    def list_policies(self, call: Call) -> None:
         vault = self.simulator.vault
+        self._page(call, [shapes.policy(vault, site) for site in vault.sites.values()])
+
+    def list_appliances(self, call: Call) -> None:
+        vault = self.simulator.vault
+        site = vault.site(RCM)
+        self._page(call, [shapes.appliance(vault, site)] if site else [])
+
+    def list_protectable_items(self, call: Call) -> None:
+        vault, site = self.simulator.vault, self._site(call)
+        machines = vault.machines[site.provider].values() if site.provider == CLASSIC else []
+        self._page(call, [shapes.protectable_item(vault, site, machine) for machine in machines])
+
+    def list_items(self, call: Call) -> None:
+        vault = self.simulator.vault
+        site = self._site(call) if "fabric" in call.params else None
+        items = [it for it in vault.items.values() if site is None or it.site == site]
+        self._page(call, [shapes.item(vault, it) for it in items])
+
+    def get_item(self, call: Call) -> None:
+        self._site(call)
+        vault = self.simulator.vault
+        self._send(200, shapes.item(vault, vault.get_item(call.params["fabric"], call.params["item"])))
+
+    def create_item(self, call: Call) -> None:
+        site = self._site(call)
+        self._mutate(call, lambda: self.simulator.vault.enable(site.fabric, call.params["item"], call.body))
+
+    def update_item(self, call: Call) -> None:
+        self._act(call, "update")
+
+    def purge_item(self, call: Call) -> None:
+        self._act(call, "purge")
+
+    def item_action(self, call: Call) -> None:
+        action = next((a for a in URL_ACTIONS if a.lower() == call.params["action"].lower()), None)
+        if action is None:
+            raise ArmError(404, "ResourceNotFound", f"No action {call.params['action']}.")
+        self._act(call, action)
+
+    def _act(self, call: Call, action: str) -> None:
+        site = self._site(call)
+        self._mutate(
+            call, lambda: self.simulator.vault.act(site.fabric, call.params["item"], action, call.body)
+        )
+
+    def _mutate(self, call: Call, action: Callable[[], Job]) -> None:
+        vault = self.simulator.vault
+        item = call.params.get("item")
         try:
             job = action()
         except ArmError as error:
-            vault.record(method, path, error.status, item, None)
+            vault.record(call.method, call.path, error.status, item=item, job=None, real=time.monotonic())
             raise
-        vault.record(method, path, 202, item, job.name)
-        return job
+        vault.record(call.method, call.path, 202, item=item, job=job.name, real=time.monotonic())
+        self._accepted(job)
 
-    def _list_jobs(self, method: str, path: str, rest: list[str], query: dict[str, str], body: Any) -> None:
+    def list_jobs(self, call: Call) -> None:
         vault = self.simulator.vault
-        keep = _job_filter(query.get("$filter", ""))
-        with vault.lock:
-            vault.tick()
-            values = [shapes.job(vault, jb) for jb in vault.jobs.values() if keep(jb)]
-        self._page(path, query, values)
+        now = vault.clock.now()
+        keep = _filter(call.query.get("$filter", ""), _job_fields(now))
+        self._page(call, [shapes.job(vault, jb) for jb in vault.jobs.values() if keep(jb)])
 
-    def _job(self, method: str, path: str, rest: list[str], query: dict[str, str], body: Any) -> None:
+    def list_events(self, call: Call) -> None:
         vault = self.simulator.vault
-        kind = rest[0].lower()
-        with vault.lock:
-            job = vault.get_job(rest[1])
-            if kind == "replicationjobs":
-                self._send(200, shapes.job(vault, job))
-            elif kind == "replicationoperationstatus":
-                self._send(200, shapes.operation_status(vault, job))
-            elif job.state == "InProgress":
-                self._accepted(job)
-            elif job.item_name in vault.items:
-                self._send(200, shapes.item(vault, vault.items[job.item_name]))
-            else:
-                self._send(204)
+        keep = _filter(call.query.get("$filter", ""), _EVENT_FIELDS)
+        self._page(call, [shapes.event(vault, ev) for ev in vault.events if keep(ev)])
+
+    def get_job(self, call: Call) -> None:
+        vault = self.simulator.vault
+        self._send(200, shapes.job(vault, vault.get_job(call.params["job"])))
+
+    def operation_status(self, call: Call) -> None:
+        vault = self.simulator.vault
+        self._send(200, shapes.operation_status(vault, vault.get_job(call.params["job"])))
+
+    def operation_result(self, call: Call) -> None:
+        vault = self.simulator.vault
+        job = vault.get_job(call.params["job"])
+        if not job.finished:
+            self._accepted(job)
+        elif job.item_name in vault.items:
+            self._send(200, shapes.item(vault, vault.items[job.item_name]))
+        else:
+            self._send(204)
 
     # --- admin routes (not ARM: for tests, the demo and benchmarks) -----------------------------
 
     def _admin(self, method: str, path: str, body: dict[str, Any]) -> None:
-        vault = self.simulator.vault
+        sim, vault = self.simulator, self.simulator.vault
         if path == "/admin/clock" and method == "POST":
             seconds = body.get("advanceSeconds")
             if not isinstance(seconds, int | float) or seconds < 0:
@@ -277,13 +364,62 @@ class _Handler(BaseHTTPRequestHandler):
             with vault.lock:
                 self._send(200, {"entries": list(vault.ledger)})
         elif path == "/admin/requests" and method == "GET":
-            self._send(200, self.simulator.request_counts())
+            self._send(200, sim.request_counts())
         elif path == "/admin/machines" and method == "POST":
-            machine = _machine_from(body)
-            vault.register_machine(machine)
-            self._send(201, shapes.discovered_machine(vault, machine))
+            machine, provider = _machine_from(body)
+            if not vault.register_machine(machine, provider):
+                raise ArmError(400, "NoSuchProvider", f"This vault has no {provider} site.")
+            self._send(201, {"name": machine.name, "provider": provider})
+        elif path == "/admin/faults" and method == "POST":
+            try:
+                vault.faults.update(body)
+            except (TypeError, ValueError) as error:
+                raise ArmError(400, "InvalidFaults", str(error)) from None
+            self._send(200, {"ok": True})
+        elif path == "/admin/bridge/sync" and method == "POST":
+            if sim.bridge is None:
+                raise ArmError(409, "NoBridge", "The simulator was started without a moto bridge.")
+            self._send(200, {"registered": sim.bridge.sync()})
         else:
             raise ArmError(404, "NotFound", f"No admin route {method} {path}.")
+
+
+# (method, path pattern after the vault prefix, handler); {name} segments are captured.
+_CONTAINER = "replicationFabrics/{fabric}/replicationProtectionContainers/{container}"
+ROUTES: list[tuple[str, str, Callable[[_Handler, Call], None]]] = [
+    ("GET", "replicationFabrics", _Handler.list_fabrics),
+    ("GET", "replicationFabrics/{fabric}", _Handler.get_fabric),
+    ("GET", "replicationFabrics/{fabric}/replicationProtectionContainers", _Handler.list_containers),
+    ("GET", f"{_CONTAINER}/replicationProtectionContainerMappings", _Handler.list_mappings),
+    ("GET", f"{_CONTAINER}/replicationProtectableItems", _Handler.list_protectable_items),
+    ("GET", f"{_CONTAINER}/replicationProtectedItems", _Handler.list_items),
+    ("GET", f"{_CONTAINER}/replicationProtectedItems/{{item}}", _Handler.get_item),
+    ("PUT", f"{_CONTAINER}/replicationProtectedItems/{{item}}", _Handler.create_item),
+    ("PATCH", f"{_CONTAINER}/replicationProtectedItems/{{item}}", _Handler.update_item),
+    ("DELETE", f"{_CONTAINER}/replicationProtectedItems/{{item}}", _Handler.purge_item),
+    ("POST", f"{_CONTAINER}/replicationProtectedItems/{{item}}/{{action}}", _Handler.item_action),
+    ("GET", "replicationProtectedItems", _Handler.list_items),
+    ("GET", "replicationPolicies", _Handler.list_policies),
+    ("GET", "replicationAppliances", _Handler.list_appliances),
+    ("GET", "replicationJobs", _Handler.list_jobs),
+    ("GET", "replicationJobs/{job}", _Handler.get_job),
+    ("GET", "replicationEvents", _Handler.list_events),
+    ("GET", "replicationOperationStatus/{job}", _Handler.operation_status),
+    ("GET", "replicationOperationResults/{job}", _Handler.operation_result),
+]
+
+
+def _match(pattern: str, segments: list[str]) -> dict[str, str] | None:
+    expected = pattern.split("/")
+    if len(expected) != len(segments):
+        return None
+    params = {}
+    for want, got in zip(expected, segments, strict=True):
+        if want.startswith("{"):
+            params[want.strip("{}")] = got
+        elif want.lower() != got.lower():
+            return None
+    return params
 
 
 def _require_version(query: dict[str, str], version: str) -> None:
@@ -296,45 +432,69 @@ def _route_name(path: str) -> str:
     return "/".join(segment for index, segment in enumerate(path.strip("/").split("/")) if index % 2 == 0)
 
 
-def _job_filter(expression: str) -> Callable[[Job], bool]:
-    """Parses ASR's `$filter` on jobs: `Key eq 'value'` terms joined by `and`."""
-    tests: list[Callable[[Job], bool]] = []
+# $filter support: `Key eq 'value'` terms joined by `and`. Each key maps to (kind, getter).
+Getter = Callable[[Any], Any]
+
+
+def _job_fields(now: datetime) -> dict[str, tuple[str, Getter]]:
+    return {
+        "jobstatus": ("text", lambda job: job.state_at(now)),
+        "jobname": ("text", lambda job: job.scenario),
+        "fabricid": ("text", lambda job: job.fabric_id),
+        "starttime": ("since", lambda job: job.start),
+        "endtime": ("until", lambda job: job.end),
+    }
+
+
+_EVENT_FIELDS: dict[str, tuple[str, Getter]] = {
+    "eventtype": ("text", lambda ev: ev.event_type),
+    "severity": ("text", lambda ev: ev.severity),
+    "affectedobjectfriendlyname": ("text", lambda ev: ev.affected),
+    "starttime": ("since", lambda ev: ev.at),
+}
+
+
+def _filter(expression: str, fields: dict[str, tuple[str, Getter]]) -> Callable[[Any], bool]:
+    tests: list[Callable[[Any], bool]] = []
     terms = re.split(r"\s+and\s+", expression.strip(), flags=re.IGNORECASE) if expression.strip() else []
     for term in terms:
         match = _FILTER_TERM.match(term)
         if not match:
             raise ArmError(400, "InvalidFilter", f"Cannot parse filter term {term!r}.")
-        tests.append(_job_test(match.group(1), match.group(2)))
-    return lambda job: all(test(job) for test in tests)
+        key, value = match.group(1), match.group(2)
+        if key.lower() not in fields:
+            raise ArmError(400, "InvalidFilter", f"Filtering on {key} is not supported.")
+        tests.append(_term(key, value, *fields[key.lower()]))
+    return lambda thing: all(test(thing) for test in tests)
 
 
-def _job_test(key: str, value: str) -> Callable[[Job], bool]:
-    if key.lower() == "jobstatus":
-        return lambda job: job.state.lower() == value.lower()
-    if key.lower() not in {"starttime", "endtime"}:
-        raise ArmError(400, "InvalidFilter", f"Filtering on {key} is not supported.")
+def _term(key: str, value: str, kind: str, get: Getter) -> Callable[[Any], bool]:
+    if kind == "text":
+        return lambda thing: str(get(thing)).lower() == value.lower()
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ArmError(400, "InvalidFilter", f"{key} is not an ISO time.") from None
-    if key.lower() == "starttime":
-        return lambda job: job.start >= moment
-    return lambda job: job.end is not None and job.end <= moment
+    if kind == "since":
+        return lambda thing: get(thing) >= moment
+    return lambda thing: get(thing) is not None and get(thing) <= moment
 
 
-def _machine_from(body: dict[str, Any]) -> Machine:
+def _machine_from(body: dict[str, Any]) -> tuple[Machine, str]:
     try:
         disks = [
             Disk(str(d["id"]), float(d["sizeGb"]), bool(d.get("isOs", i == 0)))
             for i, d in enumerate(body["disks"])
         ]
-        return Machine(
+        machine = Machine(
             str(body["biosId"]),
             str(body["displayName"]),
             str(body["ipAddress"]),
             str(body.get("osType", "Linux")),
             disks,
+            str(body.get("hostName", "")),
         )
+        return machine, str(body.get("provider", RCM))
     except (KeyError, TypeError, ValueError) as error:
         raise ArmError(
             400, "InvalidMachine", f"machine needs biosId, displayName, ipAddress, disks: {error}"

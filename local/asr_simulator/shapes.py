@@ -5,73 +5,114 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from local.asr_simulator.engine import GIB, PROVIDER, Item, Job, Machine, Vault
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import CLASSIC, GIB, RCM, Event, Item, Job, Machine, Site
 
 VAULT_TYPE = "Microsoft.RecoveryServices/vaults"
 CONTAINER_TYPE = f"{VAULT_TYPE}/replicationFabrics/replicationProtectionContainers"
+AGENT_VERSION = "9.63.0.0"
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def fabric(vault: Vault) -> dict[str, Any]:
-    heartbeat = _iso(vault.clock.now())
+def _appliance(vault: Vault) -> str:
+    return f"{vault.name}-appliance"
+
+
+def fabric(vault: Vault, site: Site) -> dict[str, Any]:
+    heartbeat = iso(vault.clock.now())
+    count = sum(1 for item in vault.items.values() if item.site == site)
+    if site.provider == RCM:
+        custom: dict[str, Any] = {
+            "instanceType": RCM,
+            "physicalSiteId": vault.site_id,
+            "processServers": [
+                {
+                    "id": site.process_server_id,
+                    "name": "appliance-ps",
+                    "ipAddresses": ["127.0.0.1"],
+                    "health": "Normal",
+                    "lastHeartbeatUtc": heartbeat,
+                    "protectedItemCount": count,
+                }
+            ],
+            "replicationAgents": [{"id": "agent-1", "name": _appliance(vault), "health": "Normal"}],
+        }
+    else:
+        custom = {
+            "instanceType": "VMware",
+            "processServers": [
+                {
+                    "id": site.process_server_id,
+                    "friendlyName": _appliance(vault),
+                    "ipAddress": "127.0.0.1",
+                    "osType": "Windows",
+                    "agentVersion": AGENT_VERSION,
+                    "lastHeartbeat": heartbeat,
+                    "machineCount": str(len(vault.machines[CLASSIC])),
+                    "replicationPairCount": str(count),
+                    "psServiceStatus": "Running",
+                    "health": "None",
+                }
+            ],
+            "masterTargetServers": [
+                {
+                    "id": site.master_target_id,
+                    "name": _appliance(vault),
+                    "ipAddress": "127.0.0.1",
+                    "osType": "Windows",
+                    "agentVersion": AGENT_VERSION,
+                    "lastHeartbeat": heartbeat,
+                    "diskCount": 0,
+                }
+            ],
+            "runAsAccounts": [{"accountId": site.run_as_account_id, "accountName": "guest"}],
+            "processServerCount": "1",
+            "agentCount": str(len(vault.machines[CLASSIC])),
+            "protectedServers": str(count),
+        }
     return {
-        "id": vault.fabric_id,
-        "name": vault.fabric,
+        "id": vault.fabric_id(site),
+        "name": site.fabric,
         "type": f"{VAULT_TYPE}/replicationFabrics",
         "location": "eastus",
         "properties": {
-            "friendlyName": f"{vault.name}-appliance",
-            "internalIdentifier": vault.fabric,
-            "fabricType": PROVIDER,
+            "friendlyName": _appliance(vault),
+            "internalIdentifier": site.fabric,
             "health": "Normal",
-            "customDetails": {
-                "instanceType": PROVIDER,
-                "physicalSiteId": vault.site_id,
-                "processServers": [
-                    {
-                        "id": vault.process_server_id,
-                        "name": "appliance-ps",
-                        "ipAddresses": ["127.0.0.1"],
-                        "health": "Normal",
-                        "lastHeartbeatUtc": heartbeat,
-                        "protectedItemCount": len(vault.items),
-                    }
-                ],
-                "replicationAgents": [{"id": "agent-1", "name": "appliance", "health": "Normal"}],
-            },
+            "customDetails": custom,
         },
     }
 
 
-def container(vault: Vault) -> dict[str, Any]:
+def container(vault: Vault, site: Site) -> dict[str, Any]:
     return {
-        "id": vault.container_id,
-        "name": vault.container,
+        "id": vault.container_id(site),
+        "name": site.container,
         "type": CONTAINER_TYPE,
         "properties": {
-            "friendlyName": vault.container,
-            "fabricFriendlyName": f"{vault.name}-appliance",
-            "fabricType": PROVIDER,
-            "protectedItemCount": len(vault.items),
+            "friendlyName": site.container,
+            "fabricFriendlyName": _appliance(vault),
+            "fabricType": site.provider if site.provider == RCM else "VMware",
+            "protectedItemCount": sum(1 for item in vault.items.values() if item.site == site),
             "pairingStatus": "Paired",
             "role": "Primary",
         },
     }
 
 
-def mapping(vault: Vault) -> dict[str, Any]:
+def mapping(vault: Vault, site: Site) -> dict[str, Any]:
     return {
-        "id": f"{vault.container_id}/replicationProtectionContainerMappings/{vault.mapping}",
-        "name": vault.mapping,
+        "id": f"{vault.container_id(site)}/replicationProtectionContainerMappings/{site.mapping}",
+        "name": site.mapping,
         "type": f"{CONTAINER_TYPE}/replicationProtectionContainerMappings",
         "properties": {
-            "policyId": vault.policy_id,
-            "policyFriendlyName": vault.policy,
-            "sourceFabricFriendlyName": f"{vault.name}-appliance",
-            "sourceProtectionContainerFriendlyName": vault.container,
+            "policyId": vault.policy_id(site),
+            "policyFriendlyName": site.policy,
+            "sourceFabricFriendlyName": _appliance(vault),
+            "sourceProtectionContainerFriendlyName": site.container,
             "targetFabricFriendlyName": "Microsoft Azure",
             "state": "Paired",
             "health": "Normal",
@@ -79,20 +120,60 @@ def mapping(vault: Vault) -> dict[str, Any]:
     }
 
 
-def policy(vault: Vault) -> dict[str, Any]:
+def policy(vault: Vault, site: Site) -> dict[str, Any]:
+    if site.provider == RCM:
+        details = {"recoveryPointHistoryInMinutes": 4320, "enableMultiVmSync": "true"}
+    else:
+        details = {
+            "recoveryPointHistory": 4320,
+            "recoveryPointThresholdInMinutes": 15,
+            "multiVmSyncStatus": "Enabled",
+        }
     return {
-        "id": vault.policy_id,
-        "name": vault.policy,
+        "id": vault.policy_id(site),
+        "name": site.policy,
         "type": f"{VAULT_TYPE}/replicationPolicies",
         "properties": {
-            "friendlyName": vault.policy,
+            "friendlyName": site.policy,
             "providerSpecificDetails": {
-                "instanceType": PROVIDER,
-                "recoveryPointHistoryInMinutes": 4320,
+                "instanceType": site.provider,
                 "appConsistentFrequencyInMinutes": 0,
                 "crashConsistentFrequencyInMinutes": 5,
-                "enableMultiVmSync": "true",
+                **details,
             },
+        },
+    }
+
+
+def appliance(vault: Vault, site: Site) -> dict[str, Any]:
+    heartbeat = iso(vault.clock.now())
+    return {
+        "id": f"{vault.prefix}/replicationAppliances/{_appliance(vault)}",
+        "name": _appliance(vault),
+        "type": f"{VAULT_TYPE}/replicationAppliances",
+        "properties": {
+            "providerSpecificDetails": {
+                "instanceType": RCM,
+                "appliances": [
+                    {
+                        "id": site.process_server_id,
+                        "name": _appliance(vault),
+                        "fabricArmId": vault.fabric_id(site),
+                        "processServer": {
+                            "id": site.process_server_id,
+                            "name": "appliance-ps",
+                            "health": "Normal",
+                            "lastHeartbeatUtc": heartbeat,
+                        },
+                        "replicationAgent": {
+                            "id": "agent-1",
+                            "name": _appliance(vault),
+                            "health": "Normal",
+                            "lastHeartbeatUtc": heartbeat,
+                        },
+                    }
+                ],
+            }
         },
     }
 
@@ -105,6 +186,7 @@ def discovered_machine(vault: Vault, machine: Machine) -> dict[str, Any]:
         "properties": {
             "displayName": machine.display_name,
             "biosId": machine.name,
+            "hostName": machine.hostname,
             "operatingSystemDetails": {"osType": machine.os_type},
             "networkAdapters": [{"ipAddressList": [machine.ip_address]}],
             "disks": [{"name": d.disk_id, "maxSizeInBytes": int(d.size_gb * GIB)} for d in machine.disks],
@@ -112,87 +194,178 @@ def discovered_machine(vault: Vault, machine: Machine) -> dict[str, Any]:
     }
 
 
-def item(vault: Vault, it: Item) -> dict[str, Any]:
-    total = it.machine.total_gb
-    percent = 100 if total == 0 else int(100 * it.replicated_gb / total)
-    protected = it.protected_at is not None
-    details = it.details_in
-    scenario = (
-        {
-            "scenarioName": it.scenario[0],
-            "jobId": f"{vault.prefix}/replicationJobs/{it.scenario[1]}",
-            "startTime": _iso(it.scenario[2]),
-        }
-        if it.scenario
-        else {"scenarioName": "None"}
-    )
+def protectable_item(vault: Vault, site: Site, machine: Machine) -> dict[str, Any]:
+    protected = next((item for item in vault.items.values() if item.machine.name == machine.name), None)
     return {
-        "id": vault.item_id(it.name),
-        "name": it.name,
-        "type": f"{CONTAINER_TYPE}/replicationProtectedItems",
+        "id": vault.protectable_item_id(site, machine.name),
+        "name": machine.name,
+        "type": f"{CONTAINER_TYPE}/replicationProtectableItems",
         "properties": {
-            "friendlyName": it.machine.display_name,
-            "protectedItemType": PROVIDER,
-            "primaryFabricFriendlyName": f"{vault.name}-appliance",
-            "primaryFabricProvider": PROVIDER,
-            "recoveryFabricFriendlyName": "Microsoft Azure",
-            "primaryProtectionContainerFriendlyName": vault.container,
-            "protectionState": it.protection_state,
-            "protectionStateDescription": it.state_description,
-            "activeLocation": it.active_location,
-            "testFailoverState": it.test_failover_state,
-            "testFailoverStateDescription": it.test_failover_state,
-            "allowedOperations": list(it.allowed_operations),
-            "replicationHealth": "Normal",
-            "healthErrors": [],
-            "policyId": it.policy_id,
-            "policyFriendlyName": vault.policy,
-            "currentScenario": scenario,
-            "providerSpecificDetails": {
-                "instanceType": PROVIDER,
-                "internalIdentifier": it.name,
-                "fabricDiscoveryMachineId": details["fabricDiscoveryMachineId"],
-                "discoveryType": "PhysicalServer",
-                "processServerId": details["processServerId"],
-                "processServerName": "appliance-ps",
-                "runAsAccountId": details.get("runAsAccountId"),
-                "osType": it.machine.os_type,
-                "primaryNicIpAddress": it.machine.ip_address,
-                "targetVmName": details.get("targetVmName") or it.machine.display_name,
-                "targetVmSize": details.get("targetVmSize"),
-                "targetResourceGroupId": details["targetResourceGroupId"],
-                "targetNetworkId": details.get("targetNetworkId"),
-                "testNetworkId": details.get("testNetworkId"),
-                "licenseType": details.get("licenseType", "NoLicenseType"),
-                "initialReplicationProgressPercentage": percent,
-                "initialReplicationProcessedBytes": int(it.replicated_gb * GIB),
-                "initialReplicationTransferredBytes": int(it.replicated_gb * GIB),
-                "initialReplicationProgressHealth": "InProgress" if it.replicating else "None",
-                "resyncRequired": "false",
-                "lastRpoInSeconds": 30 if protected else None,
-                "lastRecoveryPointReceived": _iso(vault.clock.now()) if protected else None,
-                "protectedDisks": [
+            "friendlyName": machine.display_name,
+            "protectionStatus": "Protected" if protected else "Unprotected",
+            "replicationProtectedItemId": vault.item_id(protected) if protected else None,
+            "supportedReplicationProviders": [CLASSIC],
+            "protectionReadinessErrors": [],
+            "customDetails": {
+                "instanceType": "VMwareVirtualMachine",
+                "agentGeneratedId": machine.name,
+                "agentInstalled": "true",
+                "agentVersion": AGENT_VERSION,
+                "osType": machine.os_type,
+                "ipAddress": machine.ip_address,
+                "poweredOn": "true",
+                "discoveryType": "PhysicalMachine",
+                "diskDetails": [
                     {
                         "diskId": d.disk_id,
                         "diskName": d.disk_id,
-                        "isOSDisk": "true" if d.is_os else "false",
-                        "capacityInBytes": int(d.size_gb * GIB),
-                        "diskState": "Protected" if protected else "InitialReplicationPending",
-                        "diskType": details.get("disksDefault", {}).get("diskType", "Standard_LRS"),
+                        "diskSizeInMB": str(int(d.size_gb * 1024)),
+                        "diskType": "Basic",
+                        "diskConfiguration": "OsDisk" if d.is_os else "DataDisk",
                     }
-                    for d in it.machine.disks
+                    for d in machine.disks
                 ],
-                "mobilityAgentDetails": {
-                    "version": "9.63.0.0",
-                    "lastHeartbeatUtc": _iso(vault.clock.now()),
-                    "isUpgradeable": "false",
-                },
             },
         },
     }
 
 
+def item(vault: Vault, it: Item) -> dict[str, Any]:
+    scenario = (
+        {
+            "scenarioName": it.scenario[0],
+            "jobId": f"{vault.prefix}/replicationJobs/{it.scenario[1]}",
+            "startTime": iso(it.scenario[2]),
+        }
+        if it.scenario
+        else {"scenarioName": "None"}
+    )
+    state = it.state
+    return {
+        "id": vault.item_id(it),
+        "name": it.name,
+        "type": f"{CONTAINER_TYPE}/replicationProtectedItems",
+        "properties": {
+            "friendlyName": it.machine.display_name,
+            "protectedItemType": it.site.provider,
+            "protectableItemId": vault.protectable_item_id(it.site, it.machine.name)
+            if it.site.provider == CLASSIC
+            else None,
+            "primaryFabricFriendlyName": _appliance(vault),
+            "primaryFabricProvider": it.site.provider if it.site.provider == RCM else "VMware",
+            "recoveryFabricFriendlyName": "Microsoft Azure",
+            "primaryProtectionContainerFriendlyName": it.site.container,
+            "protectionState": state.protection_state,
+            "protectionStateDescription": state.state_description,
+            "activeLocation": state.active_location,
+            "testFailoverState": state.test_failover_state,
+            "testFailoverStateDescription": state.test_failover_state,
+            "allowedOperations": list(state.allowed_operations),
+            "replicationHealth": "Critical" if it.health_errors else "Normal",
+            "healthErrors": list(it.health_errors),
+            "policyId": vault.policy_id(it.site),
+            "policyFriendlyName": it.site.policy,
+            "currentScenario": scenario,
+            "providerSpecificDetails": _rcm_details(vault, it)
+            if it.site.provider == RCM
+            else _classic_details(vault, it),
+        },
+    }
+
+
+def _progress(it: Item) -> int:
+    total = it.machine.total_gb
+    return 100 if total == 0 else int(100 * it.replicated_gb / total)
+
+
+def _rcm_details(vault: Vault, it: Item) -> dict[str, Any]:
+    details = it.details_in
+    protected = it.protected_at is not None
+    return {
+        "instanceType": RCM,
+        "internalIdentifier": it.name,
+        "fabricDiscoveryMachineId": details["fabricDiscoveryMachineId"],
+        "discoveryType": "PhysicalServer",
+        "processServerId": details["processServerId"],
+        "processServerName": "appliance-ps",
+        "runAsAccountId": details.get("runAsAccountId"),
+        "osType": it.machine.os_type,
+        "primaryNicIpAddress": it.machine.ip_address,
+        "targetVmName": details.get("targetVmName") or it.machine.display_name,
+        "targetVmSize": details.get("targetVmSize"),
+        "targetResourceGroupId": details["targetResourceGroupId"],
+        "targetNetworkId": details.get("targetNetworkId"),
+        "testNetworkId": details.get("testNetworkId"),
+        "licenseType": details.get("licenseType", "NoLicenseType"),
+        "initialReplicationProgressPercentage": _progress(it),
+        "initialReplicationProcessedBytes": int(it.replicated_gb * GIB),
+        "initialReplicationTransferredBytes": int(it.replicated_gb * GIB),
+        "initialReplicationProgressHealth": "InProgress" if it.replicating else "None",
+        "resyncRequired": "false",
+        "lastRpoInSeconds": 30 if protected else None,
+        "lastRecoveryPointReceived": iso(vault.clock.now()) if protected else None,
+        "protectedDisks": [
+            {
+                "diskId": d.disk_id,
+                "diskName": d.disk_id,
+                "isOSDisk": "true" if d.is_os else "false",
+                "capacityInBytes": int(d.size_gb * GIB),
+                "diskState": "Protected" if protected else "InitialReplicationPending",
+                "diskType": (details.get("disksDefault") or {}).get("diskType", "Standard_LRS"),
+            }
+            for d in it.machine.disks
+        ],
+        "mobilityAgentDetails": {
+            "version": AGENT_VERSION,
+            "lastHeartbeatUtc": iso(vault.clock.now()),
+            "isUpgradeable": "false",
+        },
+    }
+
+
+def _classic_details(vault: Vault, it: Item) -> dict[str, Any]:
+    details = it.details_in
+    protected = it.protected_at is not None
+    stage = "Protected" if protected else "Resynchronization"
+    return {
+        "instanceType": CLASSIC,
+        "vmId": it.machine.name,
+        "protectionStage": stage,
+        "vmProtectionState": it.state.protection_state,
+        "vmProtectionStateDescription": it.state.state_description,
+        "resyncProgressPercentage": _progress(it),
+        "rpoInSeconds": 30 if protected else None,
+        "ipAddress": it.machine.ip_address,
+        "agentVersion": AGENT_VERSION,
+        "lastHeartbeat": iso(vault.clock.now()),
+        "processServerId": details["processServerId"],
+        "processServerName": _appliance(vault),
+        "masterTargetId": details["masterTargetId"],
+        "osType": it.machine.os_type,
+        "discoveryType": "PhysicalMachine",
+        "recoveryAzureVMName": details.get("targetAzureVmName") or it.machine.display_name,
+        "recoveryAzureVMSize": details.get("targetVmSize"),
+        "recoveryAzureResourceGroupId": details["targetAzureV2ResourceGroupId"],
+        "selectedRecoveryAzureNetworkId": details.get("targetAzureNetworkId"),
+        "licenseType": details.get("licenseType", "NoLicenseType"),
+        "totalProgressHealth": "InProgress" if it.replicating else "None",
+        "lastRecoveryPointReceived": iso(vault.clock.now()) if protected else None,
+        "protectedDisks": [
+            {
+                "diskId": d.disk_id,
+                "diskName": d.disk_id,
+                "protectionStage": stage,
+                "resyncRequired": "false",
+                "resyncProgressPercentage": _progress(it),
+                "diskCapacityInBytes": int(d.size_gb * GIB),
+            }
+            for d in it.machine.disks
+        ],
+    }
+
+
 def job(vault: Vault, jb: Job) -> dict[str, Any]:
+    state = jb.state_at(vault.clock.now())
     return {
         "id": f"{vault.prefix}/replicationJobs/{jb.name}",
         "name": jb.name,
@@ -201,23 +374,24 @@ def job(vault: Vault, jb: Job) -> dict[str, Any]:
             "activityId": jb.name,
             "scenarioName": jb.scenario,
             "friendlyName": jb.friendly_name,
-            "state": jb.state,
-            "stateDescription": jb.state,
+            "state": state,
+            "stateDescription": state,
             "tasks": [
                 {
                     "taskId": f"{jb.name}-1",
                     "name": jb.scenario,
                     "friendlyName": jb.friendly_name,
-                    "state": jb.state,
-                    "stateDescription": jb.state,
-                    "startTime": _iso(jb.start),
-                    "endTime": _iso(jb.end),
+                    "state": state,
+                    "stateDescription": state,
+                    "startTime": iso(jb.start),
+                    "endTime": iso(jb.end),
                     "taskType": "TaskDetails",
+                    "errors": jb.errors,
                 }
             ],
             "errors": jb.errors,
-            "startTime": _iso(jb.start),
-            "endTime": _iso(jb.end),
+            "startTime": iso(jb.start),
+            "endTime": iso(jb.end),
             "allowedActions": [],
             "targetObjectId": jb.target_object_id,
             "targetObjectName": jb.target_object_name,
@@ -227,19 +401,34 @@ def job(vault: Vault, jb: Job) -> dict[str, Any]:
     }
 
 
+def event(vault: Vault, ev: Event) -> dict[str, Any]:
+    return {
+        "id": f"{vault.prefix}/replicationEvents/{ev.name}",
+        "name": ev.name,
+        "type": f"{VAULT_TYPE}/replicationEvents",
+        "properties": {
+            "eventCode": ev.code,
+            "description": ev.description,
+            "eventType": ev.event_type,
+            "affectedObjectFriendlyName": ev.affected,
+            "severity": ev.severity,
+            "timeOfOccurrence": iso(ev.at),
+            "fabricId": ev.fabric_id,
+            "healthErrors": [],
+        },
+    }
+
+
 def operation_status(vault: Vault, jb: Job) -> dict[str, Any]:
-    status = {"InProgress": "InProgress", "NotStarted": "InProgress"}.get(jb.state, jb.state)
+    state = jb.state_at(vault.clock.now())
     body: dict[str, Any] = {
         "id": f"{vault.prefix}/replicationOperationStatus/{jb.name}",
         "name": jb.name,
-        "status": status,
-        "startTime": _iso(jb.start),
-        "endTime": _iso(jb.end),
+        "status": "InProgress" if state == "NotStarted" else state,
+        "startTime": iso(jb.start),
+        "endTime": iso(jb.end),
     }
-    if jb.state == "Failed":
-        first = jb.errors[0] if jb.errors else {}
-        body["error"] = {
-            "code": first.get("errorCode", "JobFailed"),
-            "message": first.get("errorMessage", ""),
-        }
+    if jb.errors:
+        service = jb.errors[0]["serviceErrorDetails"]
+        body["error"] = {"code": service["code"], "message": service["message"]}
     return body

@@ -6,10 +6,16 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import CLASSIC, RCM
+from local.asr_simulator.server import Simulator
 from local.stack import Azurite, LocalService, start_azurite, start_moto
 from shared.store import StateStore, open_table_service
 from tests.conftest import FakeClock
+from tests.integration.asr_support import RG, SUB, VAULT, sdk_client
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +45,21 @@ def store(azurite: Azurite, clock: FakeClock) -> Iterator[StateStore]:
     state.ensure_tables()
     yield state
     state.close()
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    """A vault with both providers on a frozen clock (tests move it), without ARM throttling."""
+    vault = Vault(
+        SUB, RG, VAULT, SimClock(scale=0), providers=(RCM, CLASSIC), job_seconds=30, bandwidth_mb_per_s=100
+    )
+    sim = Simulator(vault, page_size=100, retry_after=0, limits=None).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def client(simulator: Simulator) -> Iterator[SiteRecoveryManagementClient]:
+    sdk = sdk_client(simulator, retry_backoff_factor=0.01)
+    yield sdk
+    sdk.close()

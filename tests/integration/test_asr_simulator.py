@@ -4,245 +4,102 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.rest import HttpRequest
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
-from local.asr_simulator.clock import SimClock
-from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import OFFAZURE_API_VERSION, Simulator
+from tests.integration.asr_support import (
+    CLASSIC,
+    CLEANUP,
+    COMPLETE,
+    RCM,
+    RG,
+    VAULT,
+    Provider,
+    admin,
+    advance,
+    ledger_202s,
+    register,
+)
 
 pytestmark = pytest.mark.integration
-SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
-TARGET_RG = f"/subscriptions/{SUB}/resourceGroups/rg-target"
-TEST_VNET = f"{TARGET_RG}/providers/Microsoft.Network/virtualNetworks/vnet-test"
+PROTECTED_OPS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
 
 
-class StaticToken:
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("local-token", 4_102_444_800)
+@pytest.mark.parametrize("provider", [RCM, CLASSIC], ids=lambda p: p.name)
+def test_full_sequence_through_the_sdk(
+    client: SiteRecoveryManagementClient, simulator: Simulator, provider: Provider
+):
+    sim = simulator
+    bios = register(sim, 1, provider.name)
+    fabric, container, _ = provider.site(client)
+    items = client.replication_protected_items
 
-
-class LoopbackHttp(SansIOHTTPPolicy[Any, Any]):
-    """Lets the bearer policy send a token over plain http: only ever for a loopback simulator."""
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        request.context["enforce_https"] = False
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    vault = Vault(SUB, RG, VAULT, SimClock(scale=0), job_seconds=30, bandwidth_mb_per_s=100)
-    sim = Simulator(vault, page_size=100, retry_after=0).start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def client(simulator: Simulator) -> Iterator[SiteRecoveryManagementClient]:
-    sdk = SiteRecoveryManagementClient(
-        StaticToken(), SUB, base_url=simulator.url, per_call_policies=[LoopbackHttp()], polling_interval=0.01
-    )
-    yield sdk
-    sdk.close()
-
-
-def admin(sim: Simulator, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        f"{sim.url}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method="POST" if body else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def advance(sim: Simulator, seconds: float) -> None:
-    admin(sim, "/admin/clock", {"advanceSeconds": seconds})
-
-
-def register(sim: Simulator, n: int = 1, sizes: tuple[float, ...] = (64, 128)) -> str:
-    machine = admin(
-        sim,
-        "/admin/machines",
-        {
-            "biosId": f"ec2{n:05d}-0000-0000-0000-000000000000",
-            "displayName": f"web-{n}",
-            "ipAddress": f"10.0.0.{n}",
-            "osType": "Linux",
-            "disks": [{"id": f"disk-{i}", "sizeGb": size} for i, size in enumerate(sizes)],
-        },
-    )
-    return str(machine["id"])
-
-
-def enable_input(
-    client: SiteRecoveryManagementClient, sim: Simulator, machine_id: str
-) -> asr.EnableProtectionInput:
-    fabric = next(iter(client.replication_fabrics.list(RG, VAULT)))
-    details = fabric.properties.custom_details
-    assert isinstance(details, asr.InMageRcmFabricSpecificDetails)
-    mapping = next(
-        iter(
-            client.replication_protection_container_mappings.list_by_replication_protection_containers(
-                RG, VAULT, fabric.name, sim.vault.container
-            )
-        )
-    )
-    return asr.EnableProtectionInput(
-        properties=asr.EnableProtectionInputProperties(
-            policy_id=mapping.properties.policy_id,
-            provider_specific_details=asr.InMageRcmEnableProtectionInput(
-                fabric_discovery_machine_id=machine_id,
-                process_server_id=details.process_servers[0].id,
-                target_resource_group_id=TARGET_RG,
-                target_vm_name="web-1",
-                target_vm_size="Standard_D2s_v5",
-                test_network_id=TEST_VNET,
-            ),
-        )
-    )
-
-
-def test_full_inmagercm_sequence_through_the_sdk(client: SiteRecoveryManagementClient, simulator: Simulator):
-    sim, fabric, container = simulator, simulator.vault.fabric, simulator.vault.container
-    machine_id = register(sim)
-    site = client.replication_fabrics.get(RG, VAULT, fabric).properties.custom_details.physical_site_id
-    discovered = client.send_request(
-        HttpRequest("GET", f"{sim.url}{site}/machines?api-version={OFFAZURE_API_VERSION}")
-    )
-    assert [m["id"] for m in discovered.json()["value"]] == [machine_id]
-
-    poller = client.replication_protected_items.begin_create(
-        RG, VAULT, fabric, container, "ec2-i-0001", enable_input(client, sim, machine_id)
+    poller = items.begin_create(
+        RG, VAULT, fabric.name, container, "ec2-i-0001", provider.enable_input(client, bios)
     )
     advance(sim, 30)
     item = poller.result(timeout=30)
     assert item.name == "ec2-i-0001"
+    assert item.properties.protected_item_type == provider.name
+    assert item.properties.provider_specific_details.instance_type == provider.name
     assert item.properties.protection_state == "InitialReplicationInProgress"
-    rcm = item.properties.provider_specific_details
-    assert isinstance(rcm, asr.InMageRcmReplicationDetails)
-    assert rcm.initial_replication_progress_percentage == 0
-    assert rcm.target_vm_size == "Standard_D2s_v5"
-    assert rcm.fabric_discovery_machine_id == machine_id
+    assert provider.progress(item) == 0
 
     advance(sim, 1_000)  # 100 MB/s over 192 GiB: about half way
-    rcm = client.replication_protected_items.get(
-        RG, VAULT, fabric, container, "ec2-i-0001"
-    ).properties.provider_specific_details
-    assert 40 <= rcm.initial_replication_progress_percentage <= 60
-    assert {d.disk_state for d in rcm.protected_disks} == {"InitialReplicationPending"}
+    item = items.get(RG, VAULT, fabric.name, container, "ec2-i-0001")
+    assert 40 <= provider.progress(item) <= 60
+    assert item.properties.allowed_operations == []
 
     advance(sim, 2_000)
-    item = client.replication_protected_items.get(RG, VAULT, fabric, container, "ec2-i-0001")
+    item = items.get(RG, VAULT, fabric.name, container, "ec2-i-0001")
     assert item.properties.protection_state == "Protected"
-    assert item.properties.allowed_operations == ["TestFailover", "UnplannedFailover", "DisableProtection"]
-    assert item.properties.provider_specific_details.initial_replication_progress_percentage == 100
-    assert {d.disk_state for d in item.properties.provider_specific_details.protected_disks} == {"Protected"}
+    assert item.properties.allowed_operations == PROTECTED_OPS
+    assert provider.progress(item) == 100
 
     with pytest.raises(HttpResponseError) as refused:
-        client.replication_protected_items.begin_test_failover_cleanup(
-            RG,
-            VAULT,
-            fabric,
-            container,
-            "ec2-i-0001",
-            asr.TestFailoverCleanupInput(
-                properties=asr.TestFailoverCleanupInputProperties(comments="too early")
-            ),
-        )
+        items.begin_test_failover_cleanup(RG, VAULT, fabric.name, container, "ec2-i-0001", CLEANUP)
     assert refused.value.status_code == 400
-    assert refused.value.error is not None and refused.value.error.code == "OperationNotAllowed"
+    assert refused.value.error.code == "OperationNotAllowed"
 
-    poller = client.replication_protected_items.begin_test_failover(
-        RG,
-        VAULT,
-        fabric,
-        container,
-        "ec2-i-0001",
-        asr.TestFailoverInput(
-            properties=asr.TestFailoverInputProperties(
-                failover_direction="PrimaryToRecovery",
-                network_type="VmNetworkAsInput",
-                network_id=TEST_VNET,
-                provider_specific_details=asr.InMageRcmTestFailoverInput(network_id=TEST_VNET),
-            )
-        ),
+    poller = items.begin_test_failover(
+        RG, VAULT, fabric.name, container, "ec2-i-0001", provider.test_failover_input()
     )
     advance(sim, 30)
     item = poller.result(timeout=30)
     assert item.properties.test_failover_state == "WaitingForCompletion"
     assert item.properties.allowed_operations == ["TestFailoverCleanup"]
 
-    poller = client.replication_protected_items.begin_test_failover_cleanup(
-        RG,
-        VAULT,
-        fabric,
-        container,
-        "ec2-i-0001",
-        asr.TestFailoverCleanupInput(properties=asr.TestFailoverCleanupInputProperties(comments="validated")),
-    )
+    poller = items.begin_test_failover_cleanup(RG, VAULT, fabric.name, container, "ec2-i-0001", CLEANUP)
     advance(sim, 30)
-    assert poller.result(timeout=30).properties.allowed_operations == [
-        "TestFailover",
-        "UnplannedFailover",
-        "DisableProtection",
-    ]
+    assert poller.result(timeout=30).properties.allowed_operations == PROTECTED_OPS
 
-    poller = client.replication_protected_items.begin_unplanned_failover(
-        RG,
-        VAULT,
-        fabric,
-        container,
-        "ec2-i-0001",
-        asr.UnplannedFailoverInput(
-            properties=asr.UnplannedFailoverInputProperties(
-                failover_direction="PrimaryToRecovery",
-                source_site_operations="NotRequired",
-                provider_specific_details=asr.InMageRcmUnplannedFailoverInput(perform_shutdown="false"),
-            )
-        ),
+    poller = items.begin_unplanned_failover(
+        RG, VAULT, fabric.name, container, "ec2-i-0001", provider.failover_input()
     )
     advance(sim, 30)
     item = poller.result(timeout=30)
     assert item.properties.protection_state == "UnplannedFailoverCommitPendingStatesBegin"
     assert item.properties.active_location == "Recovery"
 
-    poller = client.replication_protected_items.begin_failover_commit(
-        RG, VAULT, fabric, container, "ec2-i-0001"
-    )
+    poller = items.begin_failover_commit(RG, VAULT, fabric.name, container, "ec2-i-0001")
     advance(sim, 30)
     assert poller.result(timeout=30).properties.protection_state == "UnplannedFailoverCommitted"
 
-    poller = client.replication_protected_items.begin_delete(
-        RG,
-        VAULT,
-        fabric,
-        container,
-        "ec2-i-0001",
-        asr.DisableProtectionInput(
-            properties=asr.DisableProtectionInputProperties(disable_protection_reason="MigrationComplete")
-        ),
-    )
+    poller = items.begin_delete(RG, VAULT, fabric.name, container, "ec2-i-0001", COMPLETE)
     advance(sim, 30)
     assert poller.result(timeout=30) is None
     with pytest.raises(ResourceNotFoundError):
-        client.replication_protected_items.get(RG, VAULT, fabric, container, "ec2-i-0001")
+        items.get(RG, VAULT, fabric.name, container, "ec2-i-0001")
 
-    jobs = list(client.replication_jobs.list(RG, VAULT))
-    assert [j.properties.scenario_name for j in sorted(jobs, key=lambda j: j.properties.start_time)] == [
+    jobs = sorted(client.replication_jobs.list(RG, VAULT), key=lambda j: j.properties.start_time)
+    assert [j.properties.scenario_name for j in jobs] == [
         "EnableDr",
         "TestFailover",
         "TestFailoverCleanup",
@@ -254,13 +111,9 @@ def test_full_inmagercm_sequence_through_the_sdk(client: SiteRecoveryManagementC
         assert job.properties.state == "Succeeded"
         assert job.properties.end_time > job.properties.start_time
         assert job.properties.target_object_name == "web-1"
-        assert job.properties.tasks and job.properties.tasks[0].state == "Succeeded"
+        assert job.properties.tasks[0].state == "Succeeded"
 
-    mutations = Counter(
-        (e["method"], e["path"].rsplit("/", 1)[-1])
-        for e in admin(sim, "/admin/ledger")["entries"]
-        if e["status"] == 202
-    )
+    mutations = Counter((e["method"], e["path"].rsplit("/", 1)[-1]) for e in ledger_202s(sim))
     assert mutations == Counter(
         {
             ("PUT", "ec2-i-0001"): 1,
@@ -273,25 +126,136 @@ def test_full_inmagercm_sequence_through_the_sdk(client: SiteRecoveryManagementC
     )
 
 
+def test_inmagercm_details_and_discovery(client: SiteRecoveryManagementClient, simulator: Simulator):
+    bios = register(simulator, 1)
+    fabric, container, _ = RCM.site(client)
+    details = fabric.properties.custom_details
+    assert isinstance(details, asr.InMageRcmFabricSpecificDetails)
+    assert details.process_servers[0].health == "Normal"
+    url = f"{simulator.url}{details.physical_site_id}/machines?api-version={OFFAZURE_API_VERSION}"
+    machines = client.send_request(HttpRequest("GET", url)).json()["value"]
+    assert [m["properties"]["biosId"] for m in machines] == [bios]
+
+    client.replication_protected_items.begin_create(
+        RG, VAULT, fabric.name, container, "rcm-1", RCM.enable_input(client, bios), polling=False
+    )
+    advance(simulator, 3_000)
+    item = client.replication_protected_items.get(RG, VAULT, fabric.name, container, "rcm-1")
+    rcm = item.properties.provider_specific_details
+    assert isinstance(rcm, asr.InMageRcmReplicationDetails)
+    assert rcm.target_vm_size == "Standard_D2s_v5"
+    assert rcm.fabric_discovery_machine_id == machines[0]["id"]
+    assert rcm.last_rpo_in_seconds == 30
+    assert {d.disk_state for d in rcm.protected_disks} == {"Protected"}
+    assert rcm.mobility_agent_details.last_heartbeat_utc is not None
+    appliances = list(client.replication_appliances.list(RG, VAULT))
+    assert appliances[0].properties.provider_specific_details.appliances[0].fabric_arm_id == fabric.id
+
+
+def test_classic_details_and_protectable_items(client: SiteRecoveryManagementClient, simulator: Simulator):
+    bios = register(simulator, 2, "InMageAzureV2")
+    fabric, container, _ = CLASSIC.site(client)
+    vmware = fabric.properties.custom_details
+    assert isinstance(vmware, asr.VMwareDetails)
+    assert vmware.master_target_servers[0].id and vmware.run_as_accounts[0].account_name == "guest"
+    [protectable] = client.replication_protectable_items.list_by_replication_protection_containers(
+        RG, VAULT, fabric.name, container
+    )
+    assert isinstance(protectable.properties.custom_details, asr.VMwareVirtualMachineDetails)
+    assert protectable.properties.custom_details.agent_installed == "true"
+    assert protectable.properties.protection_status == "Unprotected"
+
+    client.replication_protected_items.begin_create(
+        RG, VAULT, fabric.name, container, "classic-1", CLASSIC.enable_input(client, bios), polling=False
+    )
+    advance(simulator, 3_000)
+    item = client.replication_protected_items.get(RG, VAULT, fabric.name, container, "classic-1")
+    classic = item.properties.provider_specific_details
+    assert isinstance(classic, asr.InMageAzureV2ReplicationDetails)
+    assert classic.recovery_azure_vm_size == "Standard_D2s_v5"
+    assert classic.master_target_id == vmware.master_target_servers[0].id
+    assert classic.protection_stage == "Protected"
+    assert [d.disk_capacity_in_bytes for d in classic.protected_disks] == [64 * 1024**3, 128 * 1024**3]
+    [protectable] = client.replication_protectable_items.list_by_replication_protection_containers(
+        RG, VAULT, fabric.name, container
+    )
+    assert protectable.properties.protection_status == "Protected"
+    assert protectable.properties.replication_protected_item_id == item.id
+
+
+def test_enable_refuses_what_the_service_would(client: SiteRecoveryManagementClient, simulator: Simulator):
+    bios = register(simulator, 1)
+    fabric, container, _ = RCM.site(client)
+    good = RCM.enable_input(client, bios)
+    unknown = RCM.enable_input(client, bios)
+    unknown.properties.provider_specific_details.fabric_discovery_machine_id += "0"
+    with pytest.raises(HttpResponseError) as refused:
+        client.replication_protected_items.begin_create(RG, VAULT, fabric.name, container, "x", unknown)
+    assert refused.value.error.code == "DiscoveredMachineNotFound"
+    client.replication_protected_items.begin_create(
+        RG, VAULT, fabric.name, container, "x", good, polling=False
+    )
+    with pytest.raises(HttpResponseError) as twice:
+        client.replication_protected_items.begin_create(RG, VAULT, fabric.name, container, "y", good)
+    assert (twice.value.status_code, twice.value.error.code) == (409, "MachineAlreadyProtected")
+    assert [e["item"] for e in ledger_202s(simulator)] == ["x"]
+
+
+def test_update_changes_target_settings_and_purge_removes(
+    client: SiteRecoveryManagementClient, simulator: Simulator
+):
+    bios = register(simulator, 1)
+    fabric, container, _ = RCM.site(client)
+    items = client.replication_protected_items
+    items.begin_create(
+        RG, VAULT, fabric.name, container, "u-1", RCM.enable_input(client, bios), polling=False
+    )
+    advance(simulator, 3_000)
+    poller = items.begin_update(
+        RG,
+        VAULT,
+        fabric.name,
+        container,
+        "u-1",
+        asr.UpdateReplicationProtectedItemInput(
+            properties=asr.UpdateReplicationProtectedItemInputProperties(
+                provider_specific_details=asr.InMageRcmUpdateReplicationProtectedItemInput(
+                    target_vm_size="Standard_D4s_v5"
+                )
+            )
+        ),
+    )
+    advance(simulator, 30)
+    item = poller.result(timeout=30)
+    assert item.properties.provider_specific_details.target_vm_size == "Standard_D4s_v5"
+    assert item.properties.allowed_operations == PROTECTED_OPS
+
+    poller = items.begin_purge(RG, VAULT, fabric.name, container, "u-1")
+    advance(simulator, 30)
+    poller.result(timeout=30)
+    with pytest.raises(ResourceNotFoundError):
+        items.get(RG, VAULT, fabric.name, container, "u-1")
+
+
 def test_items_and_jobs_page_past_100_and_jobs_filter(
     client: SiteRecoveryManagementClient, simulator: Simulator
 ):
     sim = simulator
+    fabric, container, _ = RCM.site(client)
     for n in range(1, 131):
-        machine_id = register(sim, n, sizes=(1,))
-        if n == 1:
-            template = enable_input(client, sim, machine_id)
-        details = template.properties.provider_specific_details
-        details.fabric_discovery_machine_id = machine_id
+        bios = register(sim, n, sizes=(1,))
         client.replication_protected_items.begin_create(
-            RG, VAULT, sim.vault.fabric, sim.vault.container, f"ec2-i-{n:04d}", template, polling=False
+            RG, VAULT, fabric.name, container, f"ec2-i-{n:04d}", RCM.enable_input(client, bios), polling=False
         )
     assert len(list(client.replication_protected_items.list(RG, VAULT))) == 130
     assert (
         sim.request_counts()["GET subscriptions/resourceGroups/providers/vaults/replicationProtectedItems"]
         == 2
     )
-    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'"))) == 0
+    assert list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'")) == []
+    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'NotStarted'"))) == 130
+    advance(sim, 3)  # past the NotStarted tenth of a 30 s job
+    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'InProgress'"))) == 130
     advance(sim, 30)
     assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'"))) == 130
     later = sim.vault.clock.now().isoformat()
@@ -299,6 +263,9 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
     with pytest.raises(HttpResponseError) as bad:
         list(client.replication_jobs.list(RG, VAULT, filter="Owner eq 'me'"))
     assert bad.value.status_code == 400
+    events = list(client.replication_events.list(RG, VAULT, filter="EventType eq 'JobStatus'"))
+    assert len(events) == 130
+    assert {e.properties.severity for e in events} == {"Info"}
 
 
 def test_request_counts_are_exact_under_concurrent_clients(simulator: Simulator):

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.asr_simulator.clock import SimClock
-from local.asr_simulator.engine import Disk, Machine, Vault
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import RCM, Disk, Machine
 
 TARGET_RG = "/subscriptions/s/resourceGroups/rg-target"
 
@@ -19,16 +20,19 @@ def vault(bandwidth: float, job_seconds: float = 0) -> Vault:
 
 
 def enable(target: Vault, n: int, size_gb: float) -> None:
+    site = target.site(RCM)
+    assert site is not None
     target.register_machine(Machine(f"m{n}", f"vm{n}", "10.0.0.1", "Linux", [Disk("d", size_gb, True)]))
     target.enable(
+        site.fabric,
         f"item{n}",
         {
             "properties": {
-                "policyId": target.policy_id,
+                "policyId": target.policy_id(site),
                 "providerSpecificDetails": {
                     "instanceType": "InMageRcm",
                     "fabricDiscoveryMachineId": target.machine_id(f"m{n}"),
-                    "processServerId": target.process_server_id,
+                    "processServerId": site.process_server_id,
                     "targetResourceGroupId": TARGET_RG,
                 },
             }
@@ -55,7 +59,7 @@ def test_a_finished_item_frees_its_share_for_the_others():
     enable(target, 1, 3)
     target.clock.advance(3)  # 2 s at half share each finishes item0 (1 GiB); item1 then runs alone
     target.tick()
-    assert target.items["item0"].protection_state == "Protected"
+    assert target.items["item0"].state.protection_state == "Protected"
     assert target.items["item1"].replicated_gb == pytest.approx(2.0)
 
 
@@ -73,4 +77,12 @@ def test_tick_always_finishes_and_protects_everything_in_time(bandwidth: float, 
     worker.start()
     worker.join(timeout=5)
     assert not worker.is_alive(), "tick() did not return: it is spinning on zero-length steps"
-    assert {it.protection_state for it in target.items.values()} == {"Protected"}
+    assert {it.state.protection_state for it in target.items.values()} == {"Protected"}
+
+
+def test_a_vault_refuses_unknown_providers_and_agents_for_a_site_it_lacks():
+    with pytest.raises(ValueError, match="providers"):
+        Vault("s", "rg", "v", SimClock(scale=0), providers=("VMwareCbt",))
+    rcm_only = vault(100)
+    assert not rcm_only.register_machine(Machine("m", "vm", "10.0.0.1", "Linux", []), "InMageAzureV2")
+    assert rcm_only.machines == {RCM: {}}

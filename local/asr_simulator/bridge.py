@@ -1,0 +1,151 @@
+"""Discovery bridged from AWS: a machine appears at the appliance only after its agent registered.
+
+The simulator watches the moto server's SSM command history. A Run Command that installs the
+Mobility agent and registers it with the replication appliance (the seed's steps) registers the
+targeted instances with the vault, as a real appliance would once the agent calls home:
+
+- install:  Linux `install -r MS -v VmWare -q -c CSPrime|CSLegacy`; Windows `... /CSType CSPrime|CSLegacy`
+- register: `UnifiedAgentConfigurator ... -i <appliance address>` (Windows `/CSEndPoint <address>`)
+- secret:   the passphrase is read at run time from SSM Parameter Store (`get-parameter ... --name
+  <name>` or `Get-SSMParameter -Name <name>`), so it never appears in the command's history.
+
+CSPrime registers with the InMageRcm site (a discovered machine); CSLegacy with the classic site (a
+protectable item). A wrong appliance address, a missing parameter or a wrong passphrase leaves the
+machine unregistered, as on a real appliance. Only the instances the command names are registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import CLASSIC, RCM, Disk, Machine
+from local.stack import aws_client
+
+AGENT_DOCUMENTS = frozenset({"AWS-RunShellScript", "AWS-RunPowerShellScript"})
+_MODE = re.compile(r"(?:\s-c\s+|/CSType\s+)\"?(CSPrime|CSLegacy)\b", re.IGNORECASE)
+_INSTALL = re.compile(r"(?:\binstall\s+-r\s+MS\b|/Role\s+\"?MS\b)", re.IGNORECASE)
+_ADDRESS = re.compile(
+    r"UnifiedAgentConfigurator\S*[^\n]*?(?:\s-i|/CSEndPoint)\s+\"?([^\s\"]+)", re.IGNORECASE
+)
+_SECRET = re.compile(
+    r"(?:get-parameter|Get-SSMParameter)[^\n]*?(?:--name|-Name)\s+\"?([^\s\"]+)", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Registration:
+    mode: str  # CSPrime or CSLegacy
+    appliance: str
+    passphrase_parameter: str
+
+
+def parse_agent_command(text: str) -> Registration | None:
+    """The agent registration a command performs, or None if it is not an install + register."""
+    mode, address, secret = _MODE.search(text), _ADDRESS.search(text), _SECRET.search(text)
+    if not (_INSTALL.search(text) and mode and address and secret):
+        return None
+    canonical = "CSPrime" if mode.group(1).lower() == "csprime" else "CSLegacy"
+    return Registration(canonical, address.group(1), secret.group(1))
+
+
+def bios_uuid(instance_id: str) -> str:
+    """EC2 reports an SMBIOS UUID starting with 'ec2'; the stand-in derives a stable one per instance."""
+    h = hashlib.sha256(instance_id.encode()).hexdigest()
+    return f"ec2{h[3:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class MotoBridge:
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        endpoint_url: str,
+        regions: list[str],
+        appliance_address: str,
+        passphrase: str,
+    ) -> None:
+        self.vault = vault
+        self.regions = regions
+        self.appliance_address = appliance_address
+        self._passphrase = passphrase
+        self._endpoint = endpoint_url
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sync(self) -> list[str]:
+        """Reads commands sent since the last sync; returns the instance ids it registered."""
+        registered: list[str] = []
+        with self._lock:
+            for region in self.regions:
+                ssm, ec2 = (
+                    aws_client(self._endpoint, "ssm", region),
+                    aws_client(self._endpoint, "ec2", region),
+                )
+                for command in ssm.list_commands()["Commands"]:
+                    if command["CommandId"] in self._seen:
+                        continue
+                    self._seen.add(command["CommandId"])
+                    registered += self._register(ssm, ec2, command)
+        return registered
+
+    def _register(self, ssm: Any, ec2: Any, command: dict[str, Any]) -> list[str]:
+        if command.get("DocumentName") not in AGENT_DOCUMENTS or not command.get("InstanceIds"):
+            return []
+        registration = parse_agent_command("\n".join(command.get("Parameters", {}).get("commands", [])))
+        if registration is None or registration.appliance != self.appliance_address:
+            return []
+        try:
+            secret = ssm.get_parameter(Name=registration.passphrase_parameter, WithDecryption=True)
+        except ssm.exceptions.ParameterNotFound:
+            return []
+        if secret["Parameter"]["Value"] != self._passphrase:
+            return []
+        provider = RCM if registration.mode == "CSPrime" else CLASSIC
+        found = ec2.describe_instances(InstanceIds=command["InstanceIds"])
+        instances = [i for r in found["Reservations"] for i in r["Instances"]]
+        return [i["InstanceId"] for i in instances if self.vault.register_machine(_machine(ec2, i), provider)]
+
+    def start_polling(self, interval: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.sync()
+                except Exception as error:  # a service loop: report, keep going
+                    print(f"moto bridge: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+        self._thread = threading.Thread(target=loop, name="moto-bridge", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+
+def _machine(ec2: Any, instance: dict[str, Any]) -> Machine:
+    instance_id = instance["InstanceId"]
+    volumes = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}])[
+        "Volumes"
+    ]
+    root = instance.get("RootDeviceName")
+    disks = [
+        Disk(v["VolumeId"], float(v["Size"]), any(a.get("Device") == root for a in v.get("Attachments", [])))
+        for v in volumes
+    ]
+    name = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == "Name"), instance_id)
+    return Machine(
+        name=bios_uuid(instance_id),
+        display_name=name,
+        ip_address=instance.get("PrivateIpAddress", ""),
+        os_type="Windows" if instance.get("Platform", "").lower() == "windows" else "Linux",
+        disks=disks,
+        hostname=instance.get("PrivateDnsName", ""),
+    )

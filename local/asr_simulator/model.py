@@ -1,0 +1,135 @@
+"""The simulator's data: sites, machines, protected items, jobs, events, and the actions on items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+RCM = "InMageRcm"
+CLASSIC = "InMageAzureV2"
+PROVIDERS = (RCM, CLASSIC)
+PROTECTED_OPERATIONS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
+FAILED_OVER_OPERATIONS = ["Commit", "CompleteMigration", "DisableProtection"]
+COMMITTED_OPERATIONS = ["CompleteMigration", "DisableProtection"]
+GIB = 1024**3
+NOT_STARTED_SHARE = 0.1  # a job waits this share of its duration in NotStarted
+
+
+class ArmError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Site:
+    provider: str
+    fabric: str
+    container: str
+    policy: str
+    mapping: str
+    process_server_id: str
+    master_target_id: str | None = None  # classic only
+    run_as_account_id: str | None = None  # classic only
+
+
+@dataclass
+class Disk:
+    disk_id: str
+    size_gb: float
+    is_os: bool
+
+
+@dataclass
+class Machine:
+    name: str  # ARM name: the BIOS UUID the agent reports
+    display_name: str
+    ip_address: str
+    os_type: str
+    disks: list[Disk]
+    hostname: str = ""
+
+    @property
+    def total_gb(self) -> float:
+        return sum(disk.size_gb for disk in self.disks)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """What a job may change, saved at its start so a failure can put it back."""
+
+    protection_state: str = "EnablingProtection"
+    state_description: str = "Enabling protection"
+    test_failover_state: str = "None"
+    active_location: str = "Primary"
+    allowed_operations: tuple[str, ...] = ()
+
+
+@dataclass
+class Item:
+    name: str
+    site: Site
+    machine: Machine
+    details_in: dict[str, Any]
+    created_at: datetime
+    state: ItemState = field(default_factory=ItemState)
+    replicating: bool = False
+    replicated_gb: float = 0.0
+    protected_at: datetime | None = None
+    scenario: tuple[str, str, datetime] | None = None  # scenario name, job name, start
+    health_errors: list[dict[str, Any]] = field(default_factory=list)
+    before_job: ItemState | None = None
+
+
+@dataclass
+class Job:
+    name: str
+    scenario: str
+    friendly_name: str
+    item_name: str
+    fabric_id: str
+    target_object_id: str
+    target_object_name: str
+    start: datetime
+    finishes_at: datetime
+    action: str
+    outcome_error: dict[str, Any] | None  # decided at start; applied when the job ends
+    finished: bool = False
+    end: datetime | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def state_at(self, now: datetime) -> str:
+        if self.finished:
+            return "Failed" if self.errors else "Succeeded"
+        if now < self.start + (self.finishes_at - self.start) * NOT_STARTED_SHARE:
+            return "NotStarted"
+        return "InProgress"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    event_type: str
+    code: str
+    description: str
+    severity: str
+    affected: str
+    fabric_id: str
+    at: datetime
+
+
+# action -> (operations of which one must be allowed, job scenario, friendly name); () = own rule
+ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "create": ((), "EnableDr", "Enable replication"),
+    "update": ((), "UpdateVmProperties", "Update the virtual machine"),
+    "testFailover": (("TestFailover",), "TestFailover", "Test failover"),
+    "testFailoverCleanup": (("TestFailoverCleanup",), "TestFailoverCleanup", "Test failover cleanup"),
+    "unplannedFailover": (("UnplannedFailover",), "UnplannedFailover", "Failover"),
+    "failoverCommit": (("Commit",), "CommitFailover", "Commit"),
+    "remove": (("DisableProtection", "CompleteMigration"), "DisableDr", "Disable replication"),
+    "purge": ((), "PurgeProtection", "Purge protection"),
+}
+URL_ACTIONS = frozenset(
+    {"testFailover", "testFailoverCleanup", "unplannedFailover", "failoverCommit", "remove"}
+)
