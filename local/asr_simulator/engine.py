@@ -239,26 +239,28 @@ class Vault:
             self.tick()
             item = self._item_in(fabric, name)
             needed = ACTIONS[action][0]
+            changes: dict[str, Any] = {}
             if action == "update":
                 if item.scenario or item.state.active_location != "Primary":
                     raise self._not_allowed(item, action)
-                self._apply_update(item, body)
+                changes = self._update_changes(item, body)
             elif action == "purge":
                 if item.scenario:
                     raise self._not_allowed(item, action)
             elif not any(operation in item.state.allowed_operations for operation in needed):
                 raise self._not_allowed(item, action)
-            return self._start_job(
-                action, item, self.faults.job_error(ACTIONS[action][1], item.machine.display_name)
-            )
+            error = self.faults.job_error(ACTIONS[action][1], item.machine.display_name)
+            return self._start_job(action, item, error, changes)
 
-    def _apply_update(self, item: Item, body: dict[str, Any]) -> None:
-        changes = ((body.get("properties") or {}).get("providerSpecificDetails") or {}).copy()
+    @staticmethod
+    def _update_changes(item: Item, body: dict[str, Any]) -> dict[str, Any]:
+        """The provider settings an update asks for; they apply only when its job succeeds."""
+        changes = dict((body.get("properties") or {}).get("providerSpecificDetails") or {})
         if changes.pop("instanceType", item.site.provider) != item.site.provider:
             raise ArmError(
                 400, "InvalidProviderInput", f"providerSpecificDetails must be {item.site.provider}."
             )
-        item.details_in = {**item.details_in, **{k: v for k, v in changes.items() if v is not None}}
+        return {key: value for key, value in changes.items() if value is not None}
 
     @staticmethod
     def _not_allowed(item: Item, action: str) -> ArmError:
@@ -296,7 +298,9 @@ class Vault:
 
     # --- transitions -----------------------------------------------------------------------------
 
-    def _start_job(self, action: str, item: Item, error: dict[str, Any] | None) -> Job:
+    def _start_job(
+        self, action: str, item: Item, error: dict[str, Any] | None, changes: dict[str, Any] | None = None
+    ) -> Job:
         _, scenario, friendly = ACTIONS[action]
         now = self.clock.now()
         seconds = self.faults.slow_scenarios.get(scenario, self.job_seconds)
@@ -312,6 +316,7 @@ class Vault:
             finishes_at=now + timedelta(seconds=seconds),
             action=action,
             outcome_error=error,
+            changes=changes or {},
         )
         self.jobs[job.name] = job
         item.scenario = (scenario, job.name, now)
@@ -352,6 +357,7 @@ class Vault:
             if item.machine.total_gb == 0:
                 self._protect(item)
         elif job.action == "update":
+            item.details_in = {**item.details_in, **job.changes}
             item.state = item.before_job or state
         elif job.action == "testFailover":
             item.state = replace(

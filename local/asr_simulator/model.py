@@ -17,9 +17,10 @@ NOT_STARTED_SHARE = 0.1  # a job waits this share of its duration in NotStarted
 
 
 class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Job:
     finishes_at: datetime
     action: str
     outcome_error: dict[str, Any] | None  # decided at start; applied when the job ends
+    changes: dict[str, Any] = field(default_factory=dict)  # an update's settings, applied on success
     finished: bool = False
     end: datetime | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)

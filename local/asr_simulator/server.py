@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 error.status,
                 {"error": {"code": error.code, "message": error.message}},
-                getattr(error, "headers", None),
+                error.headers,
             )
         except json.JSONDecodeError:
             self._send(
@@ -168,13 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "GET":
             sim.vault.record(method, path, status, item=None, job=None, real=time.monotonic())
         if wait:
-            error = ArmError(
+            kind = sim.throttle.kind_of(method)
+            raise ArmError(
                 429,
                 "TooManyRequests",
-                f"Number of {sim.throttle.kind_of(method)} exceeded the limit; retry after {wait}s.",
+                f"Number of {kind} exceeded the limit; retry after {wait}s.",
+                {"Retry-After": str(wait)},
             )
-            error.headers = {"Retry-After": str(wait)}  # type: ignore[attr-defined]
-            raise error
         raise ArmError(
             status,
             "InternalServerError" if status == 500 else "ServiceUnavailable",

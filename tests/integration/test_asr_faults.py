@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
@@ -179,3 +180,26 @@ def test_slow_scenarios_take_their_own_time():
         client.close()
     finally:
         sim.stop()
+
+
+def test_failed_update_leaves_the_settings_unchanged(
+    client: SiteRecoveryManagementClient, simulator: Simulator
+):
+    fabric, container, name = protected_item(client, simulator)
+    admin(simulator, "/admin/faults", {"failScenarios": {"UpdateVmProperties": 1}})
+    resize = asr.UpdateReplicationProtectedItemInput(
+        properties=asr.UpdateReplicationProtectedItemInputProperties(
+            provider_specific_details=asr.InMageRcmUpdateReplicationProtectedItemInput(
+                target_vm_size="Standard_E8s_v5"
+            )
+        )
+    )
+    poller = client.replication_protected_items.begin_update(RG, VAULT, fabric, container, name, resize)
+    item = client.replication_protected_items.get(RG, VAULT, fabric, container, name)
+    assert item.properties.provider_specific_details.target_vm_size == "Standard_D2s_v5"  # not while running
+    advance(simulator, 30)
+    with pytest.raises(HttpResponseError):
+        poller.result(timeout=30)
+    item = client.replication_protected_items.get(RG, VAULT, fabric, container, name)
+    assert item.properties.provider_specific_details.target_vm_size == "Standard_D2s_v5"
+    assert item.properties.allowed_operations == PROTECTED_OPS
