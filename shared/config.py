@@ -35,7 +35,7 @@ def _split_csv(value: object) -> object:
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host in _LOOPBACK_NAMES:
         return True
     try:
@@ -49,7 +49,7 @@ def _endpoint(value: str) -> str:
     parts = urlsplit(value)
     if not parts.hostname or parts.scheme not in {"http", "https"}:
         raise ValueError("must be an absolute http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError("plain http is allowed only for a loopback stand-in; use https")
     return value.rstrip("/")
 

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from local.asr_simulator.server import Simulator
+from shared.azure_http import LoopbackHttpPolicy
 
 SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
 TARGET_RG = f"/subscriptions/{SUB}/resourceGroups/rg-target"
@@ -28,19 +27,12 @@ class StaticToken:
         return AccessToken("local-token", 4_102_444_800)
 
 
-class LoopbackHttp(SansIOHTTPPolicy[Any, Any]):
-    """Lets the bearer policy send a token over plain http: only ever for a loopback simulator."""
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        request.context["enforce_https"] = False
-
-
 def sdk_client(sim: Simulator, **kwargs: Any) -> SiteRecoveryManagementClient:
     return SiteRecoveryManagementClient(
         StaticToken(),
         SUB,
         base_url=sim.url,
-        per_call_policies=[LoopbackHttp()],
+        per_call_policies=[LoopbackHttpPolicy()],
         polling_interval=0.01,
         **kwargs,
     )
