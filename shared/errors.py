@@ -59,6 +59,16 @@ class ConcurrencyConflict(RetryableError, Generic[T]):
         self.current = current
 
 
+class IllegalTransition(TerminalError):
+    """A phase change the lifecycle does not allow; raised whoever asks for it."""
+
+    def __init__(self, source: str, target: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"cannot go from {source} to {target}; allowed: {', '.join(allowed) or 'none (terminal)'}"
+        )
+        self.source, self.target = source, target
+
+
 class SuspiciousEvent(TerminalError):
     """An event id we have seen before arrived with a different payload: never treated as a duplicate."""
 

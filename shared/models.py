@@ -116,6 +116,9 @@ class MigrationRecord(Model):
     target: TargetSettings = Field(default_factory=TargetSettings)
     last_error: ErrorInfo | None = None
     next_attempt_at: UtcTime | None = None
+    test_validated_at: UtcTime | None = None  # the last test migration passed validation
+    cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)
+    failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
     created_at: UtcTime
     updated_at: UtcTime
     version: NonNegativeInt = 0

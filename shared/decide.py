@@ -1,0 +1,145 @@
+"""decide(record, facts, policy, now) -> Decision: the whole migration logic, with no I/O.
+
+Level-triggered: each call looks at the record and what is true now, and says where the VM goes next
+and which one side effect (if any) moves it there. The reconciler writes the intent before the effect
+and the job id after it; when a crash lost the second write, `decide` finds the effect among the
+item's recent jobs and adopts it instead of repeating it. Every ASR action is gated on the item's
+allowed operations, as Microsoft's own at-scale scripts do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from shared.decision import CLOCK_SKEW, GATE, JOB_SCENARIO, Act, Ctx, Decision, go, job_backed, job_since
+from shared.facts import Facts, Policy
+from shared.lifecycle import OPT_OUT_PHASES, Phase, check_transition
+from shared.models import ErrorInfo, MigrationRecord, PendingAction
+from shared.phases import HANDLERS
+
+P = Phase
+__all__ = ["GATE", "Act", "Decision", "apply_decision", "decide"]
+
+
+def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime) -> Decision:
+    decision = _gate(_decide(Ctx(record, facts, policy, now)), facts)
+    check_transition(record.phase, decision.next_phase)
+    return decision
+
+
+def _gate(decision: Decision, facts: Facts) -> Decision:
+    """The one place every ASR action meets its allowed operation.
+
+    An action ASR does not allow now is held back; the phase change stands, and the phase's handler
+    issues the action on a later pass once the item allows it. Enable never goes to an existing item.
+    """
+    act, item = decision.action, facts.item
+    if act is None:
+        return decision
+    if act in GATE and (item is None or not any(item.allows(op) for op in GATE[act])):
+        wanted = " or ".join(GATE[act])
+        return replace(
+            decision, actions=(), reason=f"{decision.reason}; {act} waits for ASR to allow {wanted}"
+        )
+    if act == Act.ENABLE_REPLICATION and item is not None:
+        return replace(decision, actions=(), reason=f"{decision.reason}; the item already exists")
+    return decision
+
+
+def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phase table, one return each
+    record, facts = ctx.record, ctx.facts
+    if record.phase.is_terminal:
+        return ctx.stay(f"{record.phase}: nothing more to do")
+    if record.phase == P.PAUSED:
+        return ctx.stay("paused by an operator; resume through the API")
+    if record.phase == P.FAILED:
+        error = f": {record.last_error.code}" if record.last_error else ""
+        return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
+    if record.phase in OPT_OUT_PHASES and (facts.ec2 is None or not facts.ec2.opted_in):
+        why = "the instance no longer exists" if facts.ec2 is None else "the opt-in tag was removed"
+        if facts.item is None:
+            return go(P.OPTED_OUT, f"{why}; nothing was replicating")
+        return go(P.OPTING_OUT, f"{why}; disabling replication")
+    if record.next_attempt_at and ctx.now < record.next_attempt_at:
+        return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
+    recovered = _recover(ctx)
+    if recovered is not None:
+        return recovered
+    return HANDLERS[record.phase](ctx)
+
+
+def _recover(ctx: Ctx) -> Decision | None:
+    """An intent without a result: adopt its effect if it happened, wait out the lease if it may still."""
+    pending = ctx.record.pending_action
+    if pending is None or pending.job_id is not None:
+        return None
+    act = Act(pending.action)
+    if not job_backed(act):
+        return None  # stopping and starting the source leave no job: the instance's state is the truth
+    if act in JOB_SCENARIO:
+        found = job_since(ctx.facts.item_jobs, JOB_SCENARIO[act], pending.started_at)
+        if found is not None:
+            return ctx.stay(
+                f"found the {act} already issued (job {found.job_id})",
+                event="adopted",
+                adopt_job_id=found.job_id,
+            )
+    elif (
+        act == Act.INSTALL_AGENT
+        and ctx.facts.command
+        and ctx.facts.command.sent_at >= pending.started_at - CLOCK_SKEW
+    ):
+        command = ctx.facts.command.command_id
+        return ctx.stay(
+            f"found the agent install already sent ({command})", event="adopted", adopt_job_id=command
+        )
+    if ctx.now - pending.started_at < timedelta(seconds=ctx.policy.lease_seconds):
+        return ctx.stay(f"{act} was started at {pending.started_at.isoformat()}; waiting for its result")
+    return None  # the lease ran out and no effect shows: the phase handler issues it again
+
+
+def apply_decision(
+    record: MigrationRecord, decision: Decision, now: datetime, attempt_id: str
+) -> MigrationRecord:
+    """The record after `decision`: what the reconciler writes (as a compare-and-swap) before the effect.
+
+    A new action becomes the pending intent (its job id comes with the write after the effect); a phase
+    change without one clears the intent; an adopted job completes the intent found after a crash.
+    """
+    check_transition(record.phase, decision.next_phase)
+    moved = decision.next_phase != record.phase
+    changes: dict[str, object] = {}
+    if moved:
+        changes |= {"phase": decision.next_phase, "phase_entered_at": now, "next_attempt_at": None}
+    if decision.action is not None:
+        changes["pending_action"] = PendingAction(
+            action=decision.action.value, attempt_id=attempt_id, started_at=now
+        )
+    elif moved or decision.clear_pending:
+        changes["pending_action"] = None
+    elif decision.adopt_job_id and record.pending_action is not None:
+        changes["pending_action"] = record.pending_action.evolve(job_id=decision.adopt_job_id)
+    if decision.attempt:
+        changes["attempts"] = {
+            **record.attempts,
+            decision.attempt: record.attempts.get(decision.attempt, 0) + 1,
+        }
+    if decision.error:
+        code, message = decision.error
+        changes["last_error"] = ErrorInfo(
+            code=_token(code), message=message, retryable=decision.next_phase != P.FAILED, at=now
+        )
+    if decision.retry_at:
+        changes["next_attempt_at"] = decision.retry_at
+    if decision.test_validated is not None:
+        changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.next_phase == P.FAILED and moved:
+        changes["failed_phase"] = decision.failed_phase or record.phase
+    return record.evolve(**changes) if changes else record
+
+
+def _token(code: str) -> str:
+    """Error codes become record tokens: letters, digits and . _ : - only."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "._:-" else "-" for ch in code).strip("-") or "error"
+    return cleaned[:128] if cleaned[0].isalnum() else f"e{cleaned}"[:128]

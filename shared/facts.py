@@ -1,0 +1,132 @@
+"""What the reconciler observed about one VM, as plain values: the input of `decide`.
+
+Built by the adapters from bulk reads (one paged EC2 listing, one paged ASR item listing, the jobs
+since a watermark); `decide` never does I/O, so these carry everything it needs. Strings from ASR are
+compared case-insensitively: its states are not a closed enum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+TRUE_VALUES = frozenset({"true", "yes", "1"})
+
+
+@dataclass(frozen=True)
+class Disk:
+    device: str
+    size_gb: int
+    is_root: bool
+
+
+@dataclass(frozen=True)
+class Ec2Facts:
+    instance_id: str
+    state: str  # pending, running, stopping, stopped, shutting-down, terminated
+    tags: dict[str, str]
+    tag_prefix: str = "azmigrate"
+    platform: str = "Linux/UNIX"  # EC2 PlatformDetails
+    image_name: str = ""
+    virtualization_type: str = "hvm"
+    boot_mode: str = "legacy-bios"  # or uefi
+    disks: tuple[Disk, ...] = ()
+    instance_store_volumes: int = 0
+    private_ip: str = ""
+    hostname: str = ""
+    ssm_managed: bool | None = None  # None: not known (the SSM inventory could not be read)
+
+    def tag(self, name: str) -> str | None:
+        return self.tags.get(f"{self.tag_prefix}:{name}")
+
+    @property
+    def opted_in(self) -> bool:
+        return (self.tag("enabled") or "").strip().lower() in TRUE_VALUES
+
+    @property
+    def approved(self) -> bool:
+        return (self.tag("approved") or "").strip().lower() in TRUE_VALUES
+
+    @property
+    def is_windows(self) -> bool:
+        return "windows" in self.platform.lower()
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    job_id: str
+    scenario: str
+    state: str  # NotStarted, InProgress, Succeeded, Failed, Cancelled, Suspended
+    start_time: datetime
+    error_code: str = ""
+    error_message: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state.lower() in {"succeeded", "failed", "cancelled", "completedwithinformation"}
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state.lower() in {"succeeded", "completedwithinformation"}
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """The ASR protected item of this VM (None in Facts when it does not exist)."""
+
+    name: str
+    protection_state: str
+    allowed_operations: frozenset[str]  # lower case
+    test_failover_state: str = "None"
+    active_location: str = "Primary"
+    replication_health: str = "Normal"
+    progress_percent: int = 0
+    current_job_id: str | None = None
+    current_scenario: str | None = None
+
+    def allows(self, operation: str) -> bool:
+        return operation.lower() in self.allowed_operations
+
+    def state_is(self, *states: str) -> bool:
+        return self.protection_state.lower() in {state.lower() for state in states}
+
+
+@dataclass(frozen=True)
+class CommandFacts:
+    """The SSM Run Command that installs the agent, as last seen."""
+
+    command_id: str
+    status: str  # Pending, InProgress, Success, Failed, TimedOut, Cancelled, ...
+    sent_at: datetime
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.lower() == "success"
+
+    @property
+    def failed(self) -> bool:
+        return self.status.lower() in {"failed", "timedout", "cancelled", "cancelling", "undeliverable"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    ec2: Ec2Facts | None  # None: the instance no longer exists
+    item: ItemFacts | None = None
+    job: JobFacts | None = None  # the job the record tracks (its pending action's job)
+    item_jobs: tuple[JobFacts, ...] = ()  # recent jobs on this VM's item: finds effects after a crash
+    command: CommandFacts | None = None  # the agent install command
+    discovered_machine_id: str | None = None  # the appliance sees the agent (matched by BIOS id, IP, name)
+    admission: bool = False  # the reconciler granted a slot in initial replication this pass
+    in_cutover_window: bool = True
+
+
+@dataclass(frozen=True)
+class Policy:
+    cutover_mode: str = "approval"  # auto | approval; the instance's cutover tag wins
+    retry_limit: int = 3
+    backoff_seconds: int = 300
+    lease_seconds: int = (
+        600  # how long an intent without a result blocks a repeat (a worker may still be on it)
+    )
+    discovery_timeout_seconds: int = 3_600
+    agent_mode: str = "CSPrime"  # CSPrime (InMageRcm) or CSLegacy (classic)
