@@ -61,6 +61,10 @@ def _ncrontab(value: str) -> str:
 
 
 Csv = BeforeValidator(_split_csv)
+ArmId = Annotated[
+    str, Field(pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+(/providers/[^/]+(/[^/]+/[^/]+)+)?$")
+]
+S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")]
 Endpoint = Annotated[str, AfterValidator(_endpoint)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
 
@@ -114,6 +118,41 @@ class Settings(BaseSettings):
     )
     tag_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,30}$")] = Field(
         "azmigrate", description="Prefix of the opt-in and status tags, e.g. azmigrate:enabled."
+    )
+    # Where migrated VMs land
+    target_resource_group_id: ArmId = Field(
+        description="Resource group ID the migrated VMs land in (/subscriptions/.../resourceGroups/NAME)."
+    )
+    target_network_id: ArmId = Field(description="Virtual network ID the migrated VMs join.")
+    target_subnet_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")] = Field(
+        "default", description="Subnet of the target network."
+    )
+    test_network_id: ArmId = Field(description="Isolated virtual network ID for test migrations.")
+    log_storage_account_id: ArmId | None = Field(
+        None, description="Cache storage account ID for replication logs (needed by the classic provider)."
+    )
+    # The replication appliance and the Mobility agent
+    appliance_address: Annotated[str, Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")] = Field(
+        description="IP address or host name of the replication appliance the agents register with."
+    )
+    appliance_passphrase_parameter: Annotated[str, Field(pattern=r"^[/A-Za-z0-9_.-]{1,2048}$")] = Field(
+        "/azmigrate/appliance-passphrase",
+        description="Name of the SSM SecureString parameter holding the appliance passphrase; the agent "
+        "install reads it on the instance, so the passphrase never passes through this app.",
+    )
+    agent_installer_linux: S3Uri = Field(
+        description="s3:// URI of the Linux Mobility agent installer tarball."
+    )
+    agent_installer_windows: S3Uri = Field(description="s3:// URI of the Windows Mobility agent installer.")
+    # Lifecycle policy
+    cutover_mode: Literal["auto", "approval"] = Field(
+        "approval", description="Default cutover: auto (in the window) or approval; the cutover tag wins."
+    )
+    discovery_timeout_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
+        3_600, description="How long after the agent install the appliance may take to see the machine."
+    )
+    lease_seconds: Annotated[int, Field(ge=30, le=3_600)] = Field(
+        600, description="How long a started action blocks a repeat when its result was not recorded."
     )
     # Schedules (NCRONTAB, read by the Functions host through %AZMIGRATE_...% binding expressions)
     job_watch_schedule: Schedule = Field("0 */1 * * * *", description="When the ASR job watcher runs.")

@@ -16,6 +16,7 @@ from shared.models import MigrationRecord
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+_RG = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-target"
 VALID_SETTINGS = {
     "AZMIGRATE_TABLE_CONNECTION": "UseDevelopmentStorage=true",
     "AZMIGRATE_ASR_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
@@ -23,6 +24,12 @@ VALID_SETTINGS = {
     "AZMIGRATE_ASR_VAULT_NAME": "demo-MigrateVault-1",
     "AZMIGRATE_AWS_ACCOUNTS": "123456789012",
     "AZMIGRATE_AWS_REGIONS": "us-east-1",
+    "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": f"{_RG}",
+    "AZMIGRATE_TARGET_NETWORK_ID": f"{_RG}/providers/Microsoft.Network/virtualNetworks/vnet-prod",
+    "AZMIGRATE_TEST_NETWORK_ID": f"{_RG}/providers/Microsoft.Network/virtualNetworks/vnet-test",
+    "AZMIGRATE_APPLIANCE_ADDRESS": "10.0.0.250",
+    "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://azmigrate-agents/linux/agent.tar.gz",
+    "AZMIGRATE_AGENT_INSTALLER_WINDOWS": "s3://azmigrate-agents/windows/agent.exe",
 }
 
 

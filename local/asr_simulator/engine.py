@@ -310,7 +310,7 @@ class Vault:
             friendly_name=friendly,
             item_name=item.name,
             fabric_id=self.fabric_id(item.site),
-            target_object_id=item.machine.name,
+            target_object_id=item.name,  # the protected item the job acts on
             target_object_name=item.machine.display_name,
             start=now,
             finishes_at=now + timedelta(seconds=seconds),
