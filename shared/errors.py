@@ -73,5 +73,17 @@ class SuspiciousEvent(TerminalError):
     """An event id we have seen before arrived with a different payload: never treated as a duplicate."""
 
 
+class CloudUnavailable(RetryableError):
+    """AWS or Azure did not answer usefully (network, 5xx, throttling) after the SDK's own retries."""
+
+
+class ActionRefused(TerminalError):
+    """The cloud refused an action as asked (ARM 4xx): repeating it unchanged cannot help."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
 class StoreUnavailable(RetryableError):
     """Table Storage did not answer usefully (network, 5xx, throttling) after the SDK's own retries."""

@@ -1,0 +1,403 @@
+"""Azure Site Recovery through the real SDK: both replication providers behind one interface.
+
+Reads are bulk (one paged list of the vault's items, one of jobs since a time, one of discovered
+machines). Every action returns the job id from the 202's Azure-AsyncOperation header and never waits
+on a poller: the reconciler keeps the job id and looks again on its next pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+from azure.core.rest import HttpRequest
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as asr
+
+from shared.errors import ActionRefused, CloudUnavailable
+from shared.facts import ItemFacts, JobFacts
+
+RCM, CLASSIC = "InMageRcm", "InMageAzureV2"
+OFFAZURE_API_VERSION = "2023-06-06"
+
+
+def item_name_for(instance_id: str) -> str:
+    """Deterministic, so a repeated enable finds its twin instead of creating a second item."""
+    return f"azmigrate-{instance_id}"
+
+
+@dataclass(frozen=True)
+class Site:
+    provider: str
+    fabric: str
+    container: str
+    policy_id: str
+    process_server_id: str
+    physical_site_id: str | None = None  # InMageRcm
+    master_target_id: str | None = None  # classic
+    run_as_account_id: str | None = None  # classic
+
+
+@dataclass(frozen=True)
+class DiscoveredMachine:
+    machine_id: str  # InMageRcm: the OffAzure machine ID; classic: the protectable item ID
+    bios_id: str
+    ip_addresses: tuple[str, ...]
+    hostname: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Target:
+    vm_name: str
+    resource_group_id: str
+    network_id: str
+    subnet_name: str
+    test_network_id: str
+    vm_size: str | None = None
+    disk_type: str = "Standard_LRS"
+    license_type: str | None = None
+    log_storage_account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AsrJob:
+    item_name: str  # the job's target object: the protected item it acts on
+    facts: JobFacts
+
+
+class AsrAdapter:
+    def __init__(
+        self, client: SiteRecoveryManagementClient, resource_group: str, vault: str, provider: str
+    ) -> None:
+        if provider not in (RCM, CLASSIC):
+            raise ValueError(f"provider must be {RCM} or {CLASSIC}")
+        self._client, self._rg, self._vault, self.provider = client, resource_group, vault, provider
+        self._site: Site | None = None
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def site(self) -> Site:
+        """The provider's fabric, container, policy and servers; read once per adapter."""
+        if self._site is None:
+            with _translated("reading the vault's fabrics"):
+                self._site = self._read_site()
+        return self._site
+
+    def _read_site(self) -> Site:
+        kind = "InMageRcm" if self.provider == RCM else "VMware"
+        fabric = next(
+            (
+                f
+                for f in self._client.replication_fabrics.list(self._rg, self._vault)
+                if _get(f, "properties", "custom_details", "instance_type") == kind
+            ),
+            None,
+        )
+        if fabric is None or fabric.name is None:
+            raise ActionRefused(
+                "FabricNotFound", f"the vault {self._vault} has no {kind} fabric (replication appliance)"
+            )
+        details: Any = fabric.properties.custom_details  # type: ignore[union-attr]
+        container = next(
+            iter(
+                self._client.replication_protection_containers.list_by_replication_fabrics(
+                    self._rg, self._vault, fabric.name
+                )
+            )
+        )
+        mapping = next(
+            iter(
+                self._client.replication_protection_container_mappings.list_by_replication_protection_containers(
+                    self._rg, self._vault, fabric.name, str(container.name)
+                )
+            )
+        )
+        servers = details.process_servers or []
+        if not servers:
+            raise ActionRefused(
+                "ProcessServerNotFound", "the replication appliance reports no process server"
+            )
+        common = {
+            "provider": self.provider,
+            "fabric": fabric.name,
+            "container": str(container.name),
+            "policy_id": str(_get(mapping, "properties", "policy_id")),
+            "process_server_id": str(servers[0].id),
+        }
+        if self.provider == RCM:
+            return Site(**common, physical_site_id=details.physical_site_id)
+        return Site(
+            **common,
+            master_target_id=str(details.master_target_servers[0].id),
+            run_as_account_id=str(details.run_as_accounts[0].account_id) if details.run_as_accounts else None,
+        )
+
+    def items(self) -> dict[str, ItemFacts]:
+        """Every protected item of the vault, by name: one paged list, whatever the fleet size."""
+        with _translated("listing protected items"):
+            return {
+                str(item.name): _item_facts(item)
+                for item in self._client.replication_protected_items.list(self._rg, self._vault)
+            }
+
+    def jobs_since(self, since: datetime) -> list[AsrJob]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+        with _translated("listing jobs"):
+            jobs = list(
+                self._client.replication_jobs.list(self._rg, self._vault, filter=f"StartTime eq '{stamp}'")
+            )
+        return [
+            AsrJob(str(_get(job, "properties", "target_object_id") or ""), _job_facts(job)) for job in jobs
+        ]
+
+    def discovered(self) -> list[DiscoveredMachine]:
+        """Machines whose agent registered with the appliance: candidates for replication."""
+        site = self.site()
+        with _translated("listing discovered machines"):
+            return self._discovered_rcm(site) if self.provider == RCM else self._discovered_classic(site)
+
+    def _discovered_rcm(self, site: Site) -> list[DiscoveredMachine]:
+        url = f"{site.physical_site_id}/machines?api-version={OFFAZURE_API_VERSION}"
+        found = []
+        for page in _pages(lambda link: self._client.send_request(HttpRequest("GET", link)), url):
+            for machine in page.get("value", []):
+                props = machine.get("properties", {})
+                ips = tuple(
+                    ip for nic in props.get("networkAdapters", []) for ip in nic.get("ipAddressList", [])
+                )
+                found.append(
+                    DiscoveredMachine(
+                        machine["id"],
+                        str(props.get("biosId", "")).lower(),
+                        ips,
+                        str(props.get("hostName", "")),
+                        str(props.get("displayName", "")),
+                    )
+                )
+        return found
+
+    def _discovered_classic(self, site: Site) -> list[DiscoveredMachine]:
+        items = self._client.replication_protectable_items.list_by_replication_protection_containers(
+            self._rg, self._vault, site.fabric, site.container
+        )
+        found = []
+        for item in items:
+            details: Any = _get(item, "properties", "custom_details")
+            if details is None or str(getattr(details, "agent_installed", "")).lower() != "true":
+                continue
+            found.append(
+                DiscoveredMachine(
+                    str(item.id),
+                    str(details.agent_generated_id or item.name).lower(),
+                    (str(details.ip_address),) if details.ip_address else (),
+                    "",
+                    str(_get(item, "properties", "friendly_name") or ""),
+                )
+            )
+        return found
+
+    # --- actions: each returns the ASR job id ----------------------------------------------------
+
+    def enable(self, item_name: str, machine: DiscoveredMachine, target: Target) -> str:
+        site = self.site()
+        properties = asr.EnableProtectionInputProperties(
+            policy_id=site.policy_id, provider_specific_details=self._enable_details(site, machine, target)
+        )
+        if self.provider == CLASSIC:
+            properties.protectable_item_id = machine.machine_id
+        return self._act(
+            "enabling replication",
+            lambda **kw: self._client.replication_protected_items.begin_create(
+                self._rg,
+                self._vault,
+                site.fabric,
+                site.container,
+                item_name,
+                asr.EnableProtectionInput(properties=properties),
+                polling=False,
+                **kw,
+            ),
+        )
+
+    def _enable_details(self, site: Site, machine: DiscoveredMachine, target: Target) -> Any:
+        if self.provider == RCM:
+            return asr.InMageRcmEnableProtectionInput(
+                fabric_discovery_machine_id=machine.machine_id,
+                process_server_id=site.process_server_id,
+                target_resource_group_id=target.resource_group_id,
+                target_network_id=target.network_id,
+                target_subnet_name=target.subnet_name,
+                test_network_id=target.test_network_id,
+                test_subnet_name=target.subnet_name,
+                target_vm_name=target.vm_name,
+                target_vm_size=target.vm_size,
+                license_type=target.license_type,
+                disks_default=asr.InMageRcmDisksDefaultInput(
+                    disk_type=target.disk_type, log_storage_account_id=target.log_storage_account_id or ""
+                ),
+            )
+        return asr.InMageAzureV2EnableProtectionInput(
+            process_server_id=site.process_server_id,
+            master_target_id=site.master_target_id,
+            run_as_account_id=site.run_as_account_id,
+            target_azure_v2_resource_group_id=target.resource_group_id,
+            target_azure_network_id=target.network_id,
+            target_azure_subnet_id=f"{target.network_id}/subnets/{target.subnet_name}",
+            target_azure_vm_name=target.vm_name,
+            target_vm_size=target.vm_size,
+            disk_type=target.disk_type,
+            log_storage_account_id=target.log_storage_account_id,
+            license_type=target.license_type,
+        )
+
+    def test_failover(self, item_name: str, test_network_id: str) -> str:
+        specific: Any = (
+            asr.InMageRcmTestFailoverInput(network_id=test_network_id)
+            if self.provider == RCM
+            else asr.InMageAzureV2TestFailoverInput()
+        )
+        body = asr.TestFailoverInput(
+            properties=asr.TestFailoverInputProperties(
+                failover_direction="PrimaryToRecovery",
+                network_type="VmNetworkAsInput",
+                network_id=test_network_id,
+                provider_specific_details=specific,
+            )
+        )
+        return self._item_action("test migration", item_name, "begin_test_failover", body)
+
+    def test_failover_cleanup(self, item_name: str) -> str:
+        body = asr.TestFailoverCleanupInput(
+            properties=asr.TestFailoverCleanupInputProperties(
+                comments="Test migration validated by Migration Autopilot"
+            )
+        )
+        return self._item_action("test migration cleanup", item_name, "begin_test_failover_cleanup", body)
+
+    def unplanned_failover(self, item_name: str) -> str:
+        specific: Any = (
+            asr.InMageRcmUnplannedFailoverInput(perform_shutdown="false")
+            if self.provider == RCM
+            else asr.InMageAzureV2UnplannedFailoverInput()
+        )
+        body = asr.UnplannedFailoverInput(
+            properties=asr.UnplannedFailoverInputProperties(
+                failover_direction="PrimaryToRecovery",
+                source_site_operations="NotRequired",
+                provider_specific_details=specific,
+            )
+        )
+        return self._item_action("migration", item_name, "begin_unplanned_failover", body)
+
+    def commit(self, item_name: str) -> str:
+        return self._item_action("commit", item_name, "begin_failover_commit", None)
+
+    def remove(self, item_name: str, *, migration_complete: bool) -> str:
+        reason = "MigrationComplete" if migration_complete else "NotSpecified"
+        body = asr.DisableProtectionInput(
+            properties=asr.DisableProtectionInputProperties(disable_protection_reason=reason)
+        )
+        return self._item_action("stopping replication", item_name, "begin_delete", body)
+
+    def _item_action(self, what: str, item_name: str, method: str, body: Any) -> str:
+        site = self.site()
+        operation = getattr(self._client.replication_protected_items, method)
+        args = (self._rg, self._vault, site.fabric, site.container, item_name) + (
+            (body,) if body is not None else ()
+        )
+        return self._act(what, lambda **kw: operation(*args, polling=False, **kw))
+
+    def _act(self, what: str, call: Callable[..., Any]) -> str:
+        """Sends the action and returns its job id from the 202; never waits for the job."""
+        headers: dict[str, str] = {}
+
+        def keep_headers(response: Any) -> None:
+            if response.http_request.method != "GET":
+                headers.update(response.http_response.headers)
+
+        with _translated(what):
+            call(raw_response_hook=keep_headers)
+        operation = headers.get("Azure-AsyncOperation") or headers.get("Location") or ""
+        job_id = urlsplit(operation).path.rstrip("/").rsplit("/", 1)[-1]
+        if not job_id:
+            raise CloudUnavailable(f"{what}: ASR accepted the request but named no job")
+        return job_id
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ResourceNotFoundError as error:
+        raise ActionRefused("NotFound", f"{what}: {_message(error)}") from error
+    except HttpResponseError as error:
+        status = error.status_code or 0
+        if 400 <= status < 500 and status not in (408, 429):
+            code = error.error.code if error.error is not None and error.error.code else f"Http{status}"
+            raise ActionRefused(code, f"{what}: {_message(error)}") from error
+        raise CloudUnavailable(f"{what}: Site Recovery answered {status}: {_message(error)}") from error
+    except ServiceRequestError as error:
+        raise CloudUnavailable(f"{what}: Site Recovery unreachable ({type(error).__name__})") from error
+
+
+def _message(error: HttpResponseError) -> str:
+    return (
+        error.error.message if error.error is not None and error.error.message else error.reason
+    ) or "no message"
+
+
+def _pages(get: Callable[[str], Any], first: str) -> Iterator[dict[str, Any]]:
+    link: str | None = first
+    while link:
+        response = get(link)
+        response.raise_for_status()
+        page = response.json()
+        yield page
+        link = page.get("nextLink")
+
+
+def _get(model: Any, *path: str) -> Any:
+    for name in path:
+        model = getattr(model, name, None) if model is not None else None
+    return model
+
+
+def _item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
+    props: Any = item.properties
+    details: Any = props.provider_specific_details
+    progress = getattr(details, "initial_replication_progress_percentage", None)
+    if progress is None:
+        progress = getattr(details, "resync_progress_percentage", None)
+    scenario = props.current_scenario
+    job_id = str(scenario.job_id).rstrip("/").rsplit("/", 1)[-1] if scenario and scenario.job_id else None
+    return ItemFacts(
+        name=str(item.name),
+        protection_state=str(props.protection_state or ""),
+        allowed_operations=frozenset(op.lower() for op in props.allowed_operations or []),
+        test_failover_state=str(props.test_failover_state or "None"),
+        active_location=str(props.active_location or "Primary"),
+        replication_health=str(props.replication_health or "Normal"),
+        progress_percent=int(progress or 0),
+        current_job_id=job_id,
+        current_scenario=str(scenario.scenario_name) if scenario and scenario.scenario_name else None,
+    )
+
+
+def _job_facts(job: asr.Job) -> JobFacts:
+    props: Any = job.properties
+    errors = props.errors or []
+    service = errors[0].service_error_details if errors else None
+    return JobFacts(
+        job_id=str(job.name),
+        scenario=str(props.scenario_name or ""),
+        state=str(props.state or ""),
+        start_time=props.start_time or datetime.min.replace(tzinfo=UTC),
+        error_code=str(service.code) if service and service.code else "",
+        error_message=str(service.message) if service and service.message else "",
+    )
