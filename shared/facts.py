@@ -25,6 +25,8 @@ class Ec2Facts:
     instance_id: str
     state: str  # pending, running, stopping, stopped, shutting-down, terminated
     tags: dict[str, str]
+    region: str = "us-east-1"
+    account_id: str = ""
     tag_prefix: str = "azmigrate"
     platform: str = "Linux/UNIX"  # EC2 PlatformDetails
     image_name: str = ""

@@ -1,0 +1,257 @@
+"""EC2 and Systems Manager through boto3: the fleet as facts, and the few things we do to it.
+
+Reads are bulk: per region, one paged `describe_instances` filtered on the opt-in tag key (any value,
+so an opt-out by `false` is seen), then volumes and images for those instances in chunks. Instances
+that lost the tag entirely are read by id, also in chunks. The passphrase of the replication
+appliance never passes through here: the agent install reads it on the instance from Parameter Store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import ActionRefused, CloudUnavailable
+from shared.facts import CommandFacts, Disk, Ec2Facts
+
+ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
+FILTER_CHUNK = 200  # EC2 filter values per call
+SSM_TARGETS_PER_CALL = 50
+_THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
+
+
+@dataclass(frozen=True)
+class AgentInstall:
+    """What the agent install needs to know; nothing secret."""
+
+    appliance_address: str
+    passphrase_parameter: str
+    installer_linux: str
+    installer_windows: str
+    mode: str  # CSPrime (InMageRcm) or CSLegacy (classic)
+
+
+class AwsAdapter:
+    def __init__(self, clients: ClientFactory, regions: list[str], tag_prefix: str) -> None:
+        self._clients, self._regions, self._prefix = clients, regions, tag_prefix
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def opted_in(self) -> dict[str, Ec2Facts]:
+        """Every instance carrying the opt-in tag key, whatever its value, in every region."""
+        found: dict[str, Ec2Facts] = {}
+        for region in self._regions:
+            filters = [{"Name": "tag-key", "Values": [f"{self._prefix}:enabled"]}]
+            found |= self._describe(region, filters=filters)
+        return found
+
+    def instances(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
+        """Instances by id (e.g. records whose tag was removed); unknown ids are simply absent."""
+        found: dict[str, Ec2Facts] = {}
+        for region, ids in ids_by_region.items():
+            for chunk in _chunks(ids, FILTER_CHUNK):
+                found |= self._describe(region, filters=[{"Name": "instance-id", "Values": chunk}])
+        return found
+
+    def _describe(self, region: str, filters: list[dict[str, Any]]) -> dict[str, Ec2Facts]:
+        ec2 = self._clients("ec2", region)
+        with _translated(f"describing instances in {region}"):
+            pages = ec2.get_paginator("describe_instances").paginate(
+                Filters=filters, PaginationConfig={"PageSize": 1000}
+            )
+            raw = [
+                (r.get("OwnerId", ""), i)
+                for page in pages
+                for r in page["Reservations"]
+                for i in r["Instances"]
+            ]
+            raw = [(owner, i) for owner, i in raw if i["State"]["Name"] != "terminated"]
+            if not raw:
+                return {}
+            disks = self._disks(ec2, [i["InstanceId"] for _, i in raw])
+            images = self._image_names(ec2, {i["ImageId"] for _, i in raw if i.get("ImageId")})
+        return {i["InstanceId"]: self._facts(region, owner, i, disks, images) for owner, i in raw}
+
+    def _disks(self, ec2: Any, instance_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        disks: dict[str, list[tuple[str, int]]] = {}
+        for chunk in _chunks(instance_ids, FILTER_CHUNK):
+            pages = ec2.get_paginator("describe_volumes").paginate(
+                Filters=[{"Name": "attachment.instance-id", "Values": chunk}]
+            )
+            for page in pages:
+                for volume in page["Volumes"]:
+                    for attachment in volume.get("Attachments", []):
+                        disks.setdefault(attachment["InstanceId"], []).append(
+                            (attachment["Device"], int(volume["Size"]))
+                        )
+        return disks
+
+    def _image_names(self, ec2: Any, image_ids: set[str]) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for chunk in _chunks(sorted(image_ids), FILTER_CHUNK):
+            for image in ec2.describe_images(Filters=[{"Name": "image-id", "Values": chunk}])["Images"]:
+                names[image["ImageId"]] = f"{image.get('Name', '')} {image.get('Description', '')}".strip()
+        return names
+
+    def _facts(
+        self,
+        region: str,
+        owner: str,
+        i: dict[str, Any],
+        disks: dict[str, list[tuple[str, int]]],
+        images: dict[str, str],
+    ) -> Ec2Facts:
+        root = i.get("RootDeviceName", "")
+        return Ec2Facts(
+            instance_id=i["InstanceId"],
+            state=i["State"]["Name"],
+            region=region,
+            account_id=owner,
+            tags={t["Key"]: t["Value"] for t in i.get("Tags", [])},
+            tag_prefix=self._prefix,
+            platform=i.get("PlatformDetails")
+            or ("Windows" if i.get("Platform") == "windows" else "Linux/UNIX"),
+            image_name=images.get(i.get("ImageId", ""), ""),
+            virtualization_type=i.get("VirtualizationType", "hvm"),
+            boot_mode=i.get("CurrentInstanceBootMode") or i.get("BootMode") or "legacy-bios",
+            disks=tuple(
+                Disk(device, size, device == root) for device, size in disks.get(i["InstanceId"], [])
+            ),
+            private_ip=i.get("PrivateIpAddress", ""),
+            hostname=i.get("PrivateDnsName", ""),
+        )
+
+    def command(self, region: str, instance_id: str, command_id: str) -> CommandFacts | None:
+        """The agent install's outcome on one instance (only VMs in the install phase ask)."""
+        ssm = self._clients("ssm", region)
+        try:
+            with _translated("reading the agent install"):
+                invocation = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+        except ActionRefused:
+            return None  # not visible yet
+        sent = invocation.get("ExecutionStartDateTime") or ""
+        return CommandFacts(command_id, str(invocation.get("Status", "Pending")), _parse_time(sent))
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def set_status(self, facts: Ec2Facts, status: str) -> bool:
+        """Writes the status tag when it differs; True if it wrote."""
+        key = f"{self._prefix}:status"
+        value = status[:256]
+        if facts.tags.get(key) == value:
+            return False
+        with _translated(f"tagging {facts.instance_id}"):
+            self._clients("ec2", facts.region).create_tags(
+                Resources=[facts.instance_id], Tags=[{"Key": key, "Value": value}]
+            )
+        return True
+
+    def stop(self, facts: Ec2Facts) -> None:
+        with _translated(f"stopping {facts.instance_id}"):
+            self._clients("ec2", facts.region).stop_instances(InstanceIds=[facts.instance_id])
+
+    def start(self, facts: Ec2Facts) -> None:
+        with _translated(f"starting {facts.instance_id}"):
+            self._clients("ec2", facts.region).start_instances(InstanceIds=[facts.instance_id])
+
+    def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
+        """Sends the seed's install + register steps to exactly this instance; returns the command id."""
+        windows = facts.is_windows
+        document = "AWS-RunPowerShellScript" if windows else "AWS-RunShellScript"
+        commands = windows_install(install) if windows else linux_install(install)
+        with _translated(f"installing the agent on {facts.instance_id}"):
+            sent = self._clients("ssm", facts.region).send_command(
+                InstanceIds=[facts.instance_id],
+                DocumentName=document,
+                Parameters={"commands": commands},
+                Comment=f"Migration Autopilot: Mobility agent ({install.mode})",
+                TimeoutSeconds=3_600,
+            )
+        return str(sent["Command"]["CommandId"])
+
+
+def linux_install(install: AgentInstall) -> list[str]:
+    return [
+        "set -euo pipefail",
+        "mkdir -p /tmp/MobSvcInstaller",
+        f"aws s3 cp {install.installer_linux} /tmp/MobSvcInstaller/agent.tar.gz",
+        "tar -C /tmp/MobSvcInstaller -xvf /tmp/MobSvcInstaller/agent.tar.gz",
+        "cd /tmp/MobSvcInstaller",
+        f"sudo ./install -r MS -v VmWare -q -c {install.mode}",
+        "umask 077",
+        f"aws ssm get-parameter --with-decryption --name {install.passphrase_parameter} "
+        "--query Parameter.Value --output text > /tmp/MobSvcInstaller/passphrase",
+        f"/usr/local/ASR/Vx/bin/UnifiedAgentConfigurator.sh -i {install.appliance_address} "
+        "-P /tmp/MobSvcInstaller/passphrase",
+        "rm -f /tmp/MobSvcInstaller/passphrase",
+    ]
+
+
+def windows_install(install: AgentInstall) -> list[str]:
+    folder = r"C:\Temp\MobSvc"
+    configurator = (
+        r'"C:\Program Files (x86)\Microsoft Azure Site Recovery\agent\UnifiedAgentConfigurator.exe"'
+    )
+    bucket, key = _bucket(install.installer_windows), _key(install.installer_windows)
+    return [
+        "$ErrorActionPreference = 'Stop'",
+        f"New-Item -ItemType Directory -Force {folder} | Out-Null",
+        f"Read-S3Object -BucketName {bucket} -Key {key} -File {folder}\\setup.exe",
+        f"& {folder}\\setup.exe /q /x:{folder}\\Extracted",
+        f'& {folder}\\Extracted\\UnifiedAgentInstaller.exe /Role "MS" /Platform "VmWare" /Silent '
+        f"/CSType {install.mode}",
+        f"(Get-SSMParameter -Name {install.passphrase_parameter} -WithDecryption $true).Value"
+        f" | Out-File -Encoding ascii {folder}\\passphrase.txt",
+        f"& {configurator} /CSEndPoint {install.appliance_address}"
+        f" /PassphraseFilePath {folder}\\passphrase.txt",
+        f"Remove-Item {folder}\\passphrase.txt",
+    ]
+
+
+def _bucket(uri: str) -> str:
+    return uri.removeprefix("s3://").split("/", 1)[0]
+
+
+def _key(uri: str) -> str:
+    return uri.removeprefix("s3://").split("/", 1)[1]
+
+
+def _chunks(values: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", "ClientError"))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
+        message = str(error.response.get("Error", {}).get("Message", ""))
+        if code in _THROTTLED or status >= 500:
+            raise CloudUnavailable(f"{what}: AWS answered {code}") from error
+        raise ActionRefused(code, f"{what}: {message}") from error
+    except BotoCoreError as error:
+        raise CloudUnavailable(f"{what}: AWS unreachable ({type(error).__name__})") from error
