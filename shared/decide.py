@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from shared.decision import CLOCK_SKEW, GATE, JOB_SCENARIO, Act, Ctx, Decision, go, job_backed, job_since
 from shared.facts import Facts, Policy
 from shared.lifecycle import OPT_OUT_PHASES, Phase, check_transition
-from shared.models import ErrorInfo, MigrationRecord, PendingAction
+from shared.models import ErrorInfo, MigrationRecord, PendingAction, to_token
 from shared.phases import HANDLERS
 
 P = Phase
@@ -128,7 +128,7 @@ def apply_decision(
     if decision.error:
         code, message = decision.error
         changes["last_error"] = ErrorInfo(
-            code=_token(code), message=message, retryable=decision.next_phase != P.FAILED, at=now
+            code=to_token(code), message=message, retryable=decision.next_phase != P.FAILED, at=now
         )
     if decision.retry_at:
         changes["next_attempt_at"] = decision.retry_at
@@ -137,9 +137,3 @@ def apply_decision(
     if decision.next_phase == P.FAILED and moved:
         changes["failed_phase"] = decision.failed_phase or record.phase
     return record.evolve(**changes) if changes else record
-
-
-def _token(code: str) -> str:
-    """Error codes become record tokens: letters, digits and . _ : - only."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "._:-" else "-" for ch in code).strip("-") or "error"
-    return cleaned[:128] if cleaned[0].isalnum() else f"e{cleaned}"[:128]

@@ -39,6 +39,12 @@ def truncate_text(text: str, limit: int) -> str:
     return text[:keep] + TRUNCATION_MARKER.format(dropped=len(text) - keep)
 
 
+def to_token(text: str) -> str:
+    """Any code (an ARM error code, an event name) as a record token: letters, digits and . _ : - only."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "._:-" else "-" for ch in text).strip("-") or "error"
+    return cleaned[:128] if cleaned[0].isalnum() else f"e{cleaned}"[:128]
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 

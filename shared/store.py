@@ -9,7 +9,8 @@ Tables and keys (names start with the configured prefix):
   single-partition query). Fleet-wide queries (in flight, by phase, by wave) are filters over
   the table, paged 1,000 at a time; 10,000 records is 10 pages. The shard count is fixed: changing
   it would orphan every record.
-- `<prefix>History`: PartitionKey the instance id, RowKey `<UTC time, microseconds>-<random>`.
+- `<prefix>History`: PartitionKey the instance id,
+  RowKey `<UTC time, microseconds>-<record version>-<random>`.
   One VM's timeline is one partition, returned in time order by a single query; entries are only
   ever inserted (append-only).
 - `<prefix>Events`: PartitionKey the event source, RowKey the event id (hashed when it holds
@@ -226,7 +227,8 @@ class StateStore:
 
     def append_history(self, entry: HistoryEntry) -> None:
         entry = _validated(entry)
-        row_key = f"{entry.at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+        # Time first; entries of one instant in the order of the record version they describe.
+        row_key = f"{entry.at:%Y%m%dT%H%M%S%fZ}-{entry.record_version or 0:010d}-{uuid.uuid4().hex[:12]}"
         with _translated("history entry", entry.instance_id):
             self._history.create_entity(to_entity(entry, entry.instance_id, row_key))
 

@@ -192,3 +192,13 @@ def test_watermarks_are_compare_and_swap(store: StateStore):
     with pytest.raises(ConcurrencyConflict):
         store.save_watermark("asr-jobs", T0, None)  # someone created it already
     assert store.watermark("asr-jobs") == second
+
+
+def test_history_of_one_instant_keeps_the_order_of_record_versions(store: StateStore):
+    for version in (3, 1, 2):
+        store.append_history(
+            HistoryEntry(
+                instance_id=instance_id(1), at=T0, event="transition", actor="test", record_version=version
+            )
+        )
+    assert [e.record_version for e in store.history(instance_id(1))] == [1, 2, 3]

@@ -1,0 +1,294 @@
+"""Reconcile: read the fleet in bulk, decide per VM, act with bounded concurrency, record everything.
+
+Per VM, each step is: decide -> write the intent (compare-and-swap) -> perform the one side effect
+-> write its job id (compare-and-swap) -> append history. A lost compare-and-swap means another
+reconciler moved the VM first: this pass leaves it alone. A crash between effect and write is healed
+by `decide`, which finds the effect among the item's jobs. Writes to ARM and AWS are paced.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.adapters.asr import AsrAdapter, Target, item_name_for
+from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.decide import Act, Decision, apply_decision, decide
+from shared.errors import ActionRefused, AlreadyExists, CloudUnavailable, ConcurrencyConflict
+from shared.facts import CommandFacts, Ec2Facts, Policy
+from shared.fleet import NEEDS_DISCOVERY, Snapshot, azure_vm_name, jobs_window_start
+from shared.lifecycle import TRANSITIONS, Phase
+from shared.models import ErrorInfo, HistoryEntry, MigrationRecord, to_token
+from shared.ratelimit import RateLimiter
+from shared.store import StateStore
+
+log = logging.getLogger(__name__)
+MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+
+
+@dataclass(frozen=True)
+class Targets:
+    resource_group_id: str
+    network_id: str
+    subnet_name: str
+    test_network_id: str
+    log_storage_account_id: str | None = None
+
+
+@dataclass
+class PassReport:
+    examined: int = 0
+    transitions: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+    created: int = 0
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: StateStore,
+        aws: AwsAdapter,
+        asr: AsrAdapter,
+        *,
+        policy: Policy,
+        targets: Targets,
+        install: AgentInstall,
+        capacity: int,
+        concurrency: int = 8,
+        arm_writes: RateLimiter | None = None,
+        aws_writes: RateLimiter | None = None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store, self.aws, self.asr = store, aws, asr
+        self.policy, self.targets, self.install = policy, targets, install
+        self.capacity, self.concurrency, self.clock = capacity, concurrency, clock
+        self._arm = arm_writes or RateLimiter(10)
+        self._aws = aws_writes or RateLimiter(10)
+
+    # --- a pass ----------------------------------------------------------------------------------
+
+    def reconcile(self, only: set[str] | None = None, *, discover: bool = False) -> PassReport:
+        """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones."""
+        report = PassReport()
+        snapshot = self._read(discover, report)
+        snapshot.admit(self.capacity)
+        chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
+        report.examined = len(chosen)
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            for outcome in pool.map(lambda r: self._advance(r, snapshot), chosen):
+                report.transitions += outcome.transitions
+                report.actions.update(outcome.actions)
+                report.conflicts += outcome.conflicts
+                report.errors += outcome.errors
+        return report
+
+    def _read(self, discover: bool, report: PassReport) -> Snapshot:
+        now = self.clock()
+        records = {r.instance_id: r for r in self.store.in_flight()}
+        ec2 = self.aws.opted_in()
+        if discover:
+            report.created = self._take_in(records, ec2, now)
+        missing: dict[str, list[str]] = {}
+        for record in records.values():
+            if record.instance_id not in ec2:
+                missing.setdefault(record.region, []).append(record.instance_id)
+        if missing:
+            ec2 |= self.aws.instances(missing)
+        items = self.asr.items()
+        jobs = self.asr.jobs_since(jobs_window_start(records, now))
+        wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
+        discovered = self.asr.discovered() if wants_machines else []
+        return Snapshot(records, ec2, items, jobs, discovered)
+
+    def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
+        created = 0
+        for facts in ec2.values():
+            if facts.opted_in and facts.instance_id not in records and facts.account_id:
+                record = MigrationRecord.opted_in(
+                    instance_id=facts.instance_id,
+                    account_id=facts.account_id,
+                    region=facts.region,
+                    wave=_wave(facts.tag("wave")),
+                    now=now,
+                )
+                try:
+                    records[record.instance_id] = self.store.create(record)
+                    self._history(record, "opted_in", "opt-in tag found")
+                    created += 1
+                except AlreadyExists:
+                    continue  # known already (done, opted out, or created by a concurrent pass)
+        return created
+
+    # --- one VM ----------------------------------------------------------------------------------
+
+    def _advance(self, record: MigrationRecord, snapshot: Snapshot) -> PassReport:
+        outcome = PassReport()
+        try:
+            for _ in range(MAX_STEPS_PER_PASS):
+                now = self.clock()
+                decision = decide(record, snapshot.facts(record, self._command), self.policy, now)
+                written = apply_decision(record, decision, now, attempt_id=uuid.uuid4().hex[:12])
+                if written == record:
+                    break  # nothing new: the VM waits
+                before, record = record, self.store.update(written)  # the intent, before any effect
+                moved = record.phase != before.phase
+                if moved or decision.event != "waiting":
+                    self._history(record, decision.event, decision.reason, source=before.phase)
+                outcome.transitions += moved
+                if decision.action is not None:
+                    outcome.actions[decision.action.value] += 1
+                    record = self._perform(record, decision, snapshot, outcome)
+                    break  # the effect changes the world: look again on the next pass
+                if not moved:
+                    break
+            self._sync_status(record, snapshot)
+        except ConcurrencyConflict:
+            outcome.conflicts += 1  # another reconciler moved this VM first; it is theirs this pass
+        except CloudUnavailable as error:
+            outcome.errors.append(f"{record.instance_id}: {error}")
+            log.warning("cloud unavailable", extra={"instance_id": record.instance_id, "phase": record.phase})
+        return outcome
+
+    def _perform(
+        self, record: MigrationRecord, decision: Decision, snapshot: Snapshot, outcome: PassReport
+    ) -> MigrationRecord:
+        act = decision.action
+        assert act is not None and record.pending_action is not None
+        try:
+            job_id = self._act(act, record, snapshot)
+        except ActionRefused as refused:
+            outcome.errors.append(f"{record.instance_id}: {act} refused: {refused}")
+            return self._refused(record, act, refused)
+        except CloudUnavailable as error:
+            # The effect may or may not have happened: keep the intent; `decide` finds it or re-issues it.
+            outcome.errors.append(f"{record.instance_id}: {act}: {error}")
+            return record
+        log.info(
+            "action issued",
+            extra={
+                "instance_id": record.instance_id,
+                "phase": record.phase.value,
+                "action": act.value,
+                "job_id": job_id,
+            },
+        )
+        if job_id is None:
+            return record
+        record = self.store.update(record.evolve(pending_action=record.pending_action.evolve(job_id=job_id)))
+        self._history(record, "action", f"{act} issued", source=record.phase, job_id=job_id)
+        return record
+
+    def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> str | None:
+        ec2 = snapshot.ec2.get(record.instance_id)
+        item = item_name_for(record.instance_id)
+        if act in {Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
+            if ec2 is None:
+                raise ActionRefused("InstanceNotFound", f"{record.instance_id} no longer exists")
+            self._aws.acquire()
+            if act == Act.INSTALL_AGENT:
+                return self.aws.install_agent(ec2, self.install)
+            (self.aws.stop if act == Act.STOP_SOURCE else self.aws.start)(ec2)
+            return None
+        self._arm.acquire()
+        if act == Act.ENABLE_REPLICATION:
+            machine = snapshot.machine_for(ec2)
+            if machine is None:
+                raise ActionRefused("MachineNotDiscovered", "the appliance no longer lists this machine")
+            return self.asr.enable(item, machine, self._target(record, ec2))
+        calls: dict[Act, Callable[[], str]] = {
+            Act.TEST_FAILOVER: lambda: self.asr.test_failover(item, self.targets.test_network_id),
+            Act.TEST_FAILOVER_CLEANUP: lambda: self.asr.test_failover_cleanup(item),
+            Act.UNPLANNED_FAILOVER: lambda: self.asr.unplanned_failover(item),
+            Act.COMMIT_FAILOVER: lambda: self.asr.commit(item),
+            Act.COMPLETE_MIGRATION: lambda: self.asr.remove(item, migration_complete=True),
+            Act.DISABLE_REPLICATION: lambda: self.asr.remove(item, migration_complete=False),
+        }
+        return calls[act]()
+
+    def _target(self, record: MigrationRecord, ec2: Ec2Facts | None) -> Target:
+        return Target(
+            vm_name=record.target.vm_name or azure_vm_name(ec2, record.instance_id),
+            resource_group_id=record.target.resource_group_id or self.targets.resource_group_id,
+            network_id=record.target.network_id or self.targets.network_id,
+            subnet_name=record.target.subnet_name or self.targets.subnet_name,
+            test_network_id=record.target.test_network_id or self.targets.test_network_id,
+            vm_size=record.target.vm_size,
+            disk_type=record.target.disk_type or "Standard_LRS",
+            license_type=record.target.license_type,
+            log_storage_account_id=self.targets.log_storage_account_id,
+        )
+
+    def _refused(self, record: MigrationRecord, act: Act, refused: ActionRefused) -> MigrationRecord:
+        """The cloud said no (4xx): nothing happened. Back off, or fail the VM at the retry limit."""
+        now = self.clock()
+        key = f"{act.value}_refused"
+        count = record.attempts.get(key, 0) + 1
+        changes: dict[str, object] = {
+            "pending_action": None,
+            "attempts": {**record.attempts, key: count},
+            "last_error": ErrorInfo(
+                code=to_token(refused.code), message=str(refused), retryable=False, at=now
+            ),
+            "next_attempt_at": now + timedelta(seconds=self.policy.backoff_seconds * 2 ** (count - 1)),
+        }
+        fail = count >= self.policy.retry_limit and Phase.FAILED in TRANSITIONS[record.phase]
+        if fail:
+            changes |= {"phase": Phase.FAILED, "phase_entered_at": now, "failed_phase": record.phase}
+        updated = self.store.update(record.evolve(**changes))
+        self._history(updated, "refused", str(refused), source=record.phase)
+        return updated
+
+    def _command(self, record: MigrationRecord) -> CommandFacts | None:
+        pending = record.pending_action
+        if pending is None or pending.job_id is None:
+            return None
+        return self.aws.command(record.region, record.instance_id, pending.job_id)
+
+    def _sync_status(self, record: MigrationRecord, snapshot: Snapshot) -> None:
+        ec2 = snapshot.ec2.get(record.instance_id)
+        if ec2 is None:
+            return
+        status = record.phase.value
+        if record.phase in {Phase.BLOCKED, Phase.FAILED} and record.last_error:
+            status = f"{status}: {record.last_error.code}"
+        if ec2.tag("status") != status:
+            self._aws.acquire()
+            self.aws.set_status(ec2, status)
+
+    def _history(
+        self,
+        record: MigrationRecord,
+        event: str,
+        reason: str,
+        *,
+        source: Phase | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Appends one line to the VM's timeline: `record` is as written, so its phase is where it went."""
+        self.store.append_history(
+            HistoryEntry(
+                instance_id=record.instance_id,
+                at=self.clock(),
+                event=to_token(event),
+                from_phase=source,
+                to_phase=record.phase,
+                reason=reason,
+                actor="reconciler",
+                job_id=job_id,
+                record_version=record.version,
+            )
+        )
+
+
+def _wave(value: str | None) -> str | None:
+    if not value:
+        return None
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in value.strip())[:63].strip("-._")
+    return cleaned or None
