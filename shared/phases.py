@@ -102,26 +102,34 @@ def _queued(ctx: Ctx) -> Decision:
 
 
 def _enabling(ctx: Ctx) -> Decision:
+    """Enable replication; a failed enable leaves an item that must be removed before the next try."""
     item, job = ctx.facts.item, ctx.facts.job
+    enabling, removing = ctx.pending(Act.ENABLE_REPLICATION), ctx.pending(Act.DISABLE_REPLICATION)
+    failed = job is not None and job.finished and not job.succeeded
     if item is not None and item.state_is("Protected"):
         return go(P.PROTECTED, "replication enabled; already protected")
-    if item is not None and (item.state_is("InitialReplicationInProgress") or (job and job.succeeded)):
+    if item is not None and (
+        item.state_is("InitialReplicationInProgress") or (enabling and job and job.succeeded)
+    ):
         return go(P.INITIAL_REPLICATION, "replication enabled; initial replication running")
-    if ctx.pending(Act.DISABLE_REPLICATION):
+    if removing:
         if item is None:
-            return ctx.stay(
-                "the failed item is gone; enabling again", event="action", actions=(Act.ENABLE_REPLICATION,)
-            )
+            return issue(ctx, Act.ENABLE_REPLICATION, "the failed item is gone; enabling again")
+        if failed:
+            return job_failed(ctx, "enable_replication", "removing the item whose enable failed")
         return ctx.stay("removing the item whose enable failed")
-    if not ctx.pending(Act.ENABLE_REPLICATION):
-        if item is None:
-            return ctx.stay("enabling replication", event="action", actions=(Act.ENABLE_REPLICATION,))
-        return ctx.stay(f"the item exists in state {item.protection_state}; waiting")
-    if job is not None and job.finished and not job.succeeded:
-        # The failed item must go before replication can be enabled again.
-        cleanup = Act.DISABLE_REPLICATION if item is not None and item.allows("DisableProtection") else None
-        return job_failed(ctx, "enable_replication", "enabling replication", then=cleanup)
-    return ctx.stay(f"enabling replication: {job.state if job else 'waiting for the job'}")
+    if enabling:
+        if failed:
+            cleanup = (
+                Act.DISABLE_REPLICATION if item is not None and item.allows("DisableProtection") else None
+            )
+            return job_failed(ctx, "enable_replication", "enabling replication", then=cleanup)
+        return ctx.stay(f"enabling replication: {job.state if job else 'waiting for the job'}")
+    if item is None:
+        return issue(ctx, Act.ENABLE_REPLICATION, "enabling replication")
+    if item.state_is("EnableProtectionFailed"):
+        return issue(ctx, Act.DISABLE_REPLICATION, "removing the item whose enable failed")
+    return ctx.stay(f"the item exists in state {item.protection_state}; waiting")
 
 
 def _initial_replication(ctx: Ctx) -> Decision:

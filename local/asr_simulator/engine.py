@@ -194,10 +194,10 @@ class Vault:
             self.items[name] = item
             capacity = self.faults.process_server_capacity
             full = capacity is not None and sum(1 for i in self.items.values() if i.site == site) > capacity
-            error = (
+            error: dict[str, Any] | None = (
                 job_error("ProcessServerCapacityExceeded", "The process server is at capacity.")
                 if full
-                else None
+                else self.faults.job_error(ACTIONS["create"][1], machine.display_name)
             )
             return self._start_job("create", item, error)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,16 @@ class Estate:
             admin(self.sim, "/admin/clock", {"advanceSeconds": seconds})
         phases = {i: (r.phase if (r := self.store.find(i)) else None) for i in ids}
         raise AssertionError(f"not all in {until} after {passes} passes: {phases}")
+
+    def run_until(self, done: Callable[[], bool], passes: int = 40, seconds: float = 600) -> None:
+        """Reconcile pass after pass, moving the simulator's clock in between, until `done()`."""
+        for _ in range(passes):
+            self.reconciler.reconcile(discover=True)
+            self.bridge.sync()
+            if done():
+                return
+            admin(self.sim, "/admin/clock", {"advanceSeconds": seconds})
+        raise AssertionError(f"condition not met after {passes} passes")
 
     def asr_mutations(self) -> Counter[tuple[str, str, str]]:
         """(item, method, action) for every accepted mutating ASR request."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from local.asr_simulator.model import CLASSIC, RCM
 from local.stack import Azurite, LocalService
 from shared.lifecycle import Phase
+from tests.integration.asr_support import admin
 from tests.integration.reconcile_support import Estate, build_estate
 
 pytestmark = pytest.mark.integration
@@ -63,3 +65,90 @@ def test_a_tagged_instance_is_migrated_end_to_end(estate_factory, provider):
         Phase.DONE,
     ]
     assert any(e.job_id for e in estate.store.history(vm))
+
+
+def test_opt_out_mid_replication_disables_replication(estate_factory):
+    estate = estate_factory()
+    [vm] = estate.launch()
+    estate.run({Phase.PROTECTED, Phase.TEST_MIGRATION}, [vm])
+    estate.tag(vm, "enabled", None)
+    estate.run({Phase.OPTED_OUT}, [vm])
+    item = f"azmigrate-{vm}"
+    mutations = estate.asr_mutations()
+    assert mutations[(item, "POST", "remove")] == 1
+    assert item not in estate.sim.vault.items
+    assert estate.instance(vm)["State"]["Name"] == "running"  # never touched
+
+
+def test_approval_gates_the_cutover(estate_factory):
+    estate = estate_factory()
+    [vm] = estate.launch(tags={f"{estate.prefix}:cutover": "approval"})
+    estate.run({Phase.READY_FOR_CUTOVER}, [vm])
+    for _ in range(3):  # it keeps waiting, however much time passes
+        estate.run({Phase.READY_FOR_CUTOVER}, [vm], passes=1)
+    assert estate.instance(vm)["State"]["Name"] == "running"
+    estate.tag(vm, "approved", "true")
+    estate.run({Phase.DONE}, [vm])
+
+
+def test_a_test_failover_that_fails_once_is_retried(estate_factory):
+    estate = estate_factory(faults={"failScenarios": {"TestFailover": 1}})
+    [vm] = estate.launch()
+    estate.run({Phase.DONE}, [vm])
+    item = f"azmigrate-{vm}"
+    mutations = estate.asr_mutations()
+    assert mutations[(item, "POST", "testFailover")] == 2
+    assert mutations[(item, "POST", "testFailoverCleanup")] == 2
+    assert estate.store.get(vm).attempts == {"test_migration": 1}
+
+
+def test_a_failed_migration_rolls_back_and_starts_the_source(estate_factory):
+    estate = estate_factory(faults={"failScenarios": {"UnplannedFailover": 1}})
+    [vm] = estate.launch()
+    estate.run({Phase.DONE}, [vm])
+    [rollback] = [e for e in estate.store.history(vm) if e.event == "rolled_back"]
+    assert rollback.from_phase is Phase.MIGRATING and rollback.to_phase is Phase.PROTECTED
+    assert estate.asr_mutations()[(f"azmigrate-{vm}", "POST", "unplannedFailover")] == 2
+    assert estate.store.get(vm).attempts == {"migrate": 1}
+
+
+def test_after_a_rollback_the_source_runs_again(estate_factory):
+    estate = estate_factory(faults={"failScenarios": {"UnplannedFailover": 1}})
+    [vm] = estate.launch()
+    estate.run_until(lambda: any(e.event == "rolled_back" for e in estate.store.history(vm)))
+    assert estate.instance(vm)["State"]["Name"] in {"pending", "running"}
+    assert estate.store.get(vm).phase is Phase.PROTECTED
+
+
+def test_a_machine_whose_every_job_fails_ends_failed_with_the_reason(estate_factory):
+    estate = estate_factory(faults={"failMachines": ["web"]})
+    [vm] = estate.launch()
+    estate.run({Phase.FAILED}, [vm])
+    record = estate.store.get(vm)
+    assert record.failed_phase is Phase.ENABLING
+    assert record.last_error is not None and record.last_error.code == "InjectedFailure"
+    # Three attempts in all (the retry limit): the enable, then two tries to remove the failed item,
+    # whose jobs fail too, since every job of this machine does.
+    mutations = estate.asr_mutations()
+    assert mutations[(f"azmigrate-{vm}", "PUT", "")] == 1
+    assert mutations[(f"azmigrate-{vm}", "POST", "remove")] == 2
+    assert record.attempts == {"enable_replication": 3}
+
+
+def test_concurrent_reconcilers_perform_every_asr_action_exactly_once(estate_factory):
+    estate = estate_factory()
+    vms = estate.launch(3)
+    for _ in range(40):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda _: estate.reconciler.reconcile(discover=True), range(2)))
+        estate.bridge.sync()
+        if all((r := estate.store.find(v)) is not None and r.phase is Phase.DONE for v in vms):
+            break
+        admin(estate.sim, "/admin/clock", {"advanceSeconds": 600})
+    assert all(estate.store.get(v).phase is Phase.DONE for v in vms)
+    mutations = estate.asr_mutations()
+    for vm in vms:
+        item = f"azmigrate-{vm}"
+        assert mutations[(item, "PUT", "")] == 1
+        for step in STEPS[1:]:
+            assert mutations[(item, "POST", step)] == 1, (vm, step)

@@ -333,3 +333,11 @@ def test_a_decision_carries_at_most_one_side_effect():
 
     with pytest.raises(ValueError, match="at most one"):
         Decision(P.OPTED_IN, "two", (Act.STOP_SOURCE, Act.START_SOURCE))
+
+
+def test_when_removing_a_failed_item_fails_too_the_vm_fails_instead_of_waiting_forever():
+    world = World(always_fail={Act.ENABLE_REPLICATION, Act.DISABLE_REPLICATION})
+    rec, _ = run(world, policy=Policy(retry_limit=3, backoff_seconds=60))
+    assert rec.phase is P.FAILED
+    assert rec.failed_phase is P.ENABLING
+    assert world.performed.count(Act.DISABLE_REPLICATION) >= 1
