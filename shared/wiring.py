@@ -6,12 +6,24 @@ reads settings that were already checked at start-up.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
 
+import boto3
+from azure.core.credentials import AccessToken, TokenCredential
 from azure.identity import DefaultAzureCredential
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
-from shared.config import Settings, load_settings
-from shared.store import StateStore, open_table_service
+from shared.adapters.asr import AsrAdapter
+from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.azure_http import LoopbackHttpPolicy
+from shared.config import Settings, is_loopback, load_settings
+from shared.facts import Policy
+from shared.ratelimit import RateLimiter
+from shared.reconciler import Reconciler, Targets
+from shared.store import StateStore, open_table_service, utc_now
 
 
 @cache
@@ -25,11 +37,92 @@ def state_store() -> StateStore:
     if config.table_connection is not None:
         service = open_table_service(connection=config.table_connection.get_secret_value(), account_url=None)
     else:
-        client_id = str(config.managed_identity_client_id) if config.managed_identity_client_id else None
-        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
         service = open_table_service(
-            connection=None, account_url=config.table_account_url, credential=credential
+            connection=None, account_url=config.table_account_url, credential=identity()
         )
     store = StateStore(service, config.table_prefix)
     store.ensure_tables()
     return store
+
+
+@cache
+def identity() -> TokenCredential:
+    config = settings()
+    client_id = str(config.managed_identity_client_id) if config.managed_identity_client_id else None
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+class LoopbackToken:
+    """For a Site Recovery stand-in on loopback, which checks no token: no identity is asked for one."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("loopback-stand-in", 4_102_444_800)
+
+
+@cache
+def asr_adapter() -> AsrAdapter:
+    config = settings()
+    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
+    credential: TokenCredential = LoopbackToken() if loopback else identity()
+    client = SiteRecoveryManagementClient(
+        credential,
+        str(config.asr_subscription_id),
+        base_url=config.asr_endpoint,
+        per_call_policies=[LoopbackHttpPolicy()],
+    )
+    return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
+
+
+@cache
+def aws_adapter() -> AwsAdapter:
+    config = settings()
+    session = boto3.session.Session()
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str, region: str) -> Any:
+        with lock:  # boto3 clients are thread-safe once made; making them is not
+            if (service, region) not in clients:
+                clients[(service, region)] = session.client(
+                    service, region_name=region, endpoint_url=config.aws_endpoint_url
+                )
+            return clients[(service, region)]
+
+    return AwsAdapter(client, config.aws_regions, config.tag_prefix)
+
+
+@cache
+def reconciler() -> Reconciler:
+    config = settings()
+    return Reconciler(
+        state_store(),
+        aws_adapter(),
+        asr_adapter(),
+        policy=Policy(
+            cutover_mode=config.cutover_mode,
+            retry_limit=config.retry_limit,
+            backoff_seconds=config.retry_backoff_seconds,
+            lease_seconds=config.lease_seconds,
+            discovery_timeout_seconds=config.discovery_timeout_seconds,
+            agent_mode="CSPrime" if config.asr_provider == "InMageRcm" else "CSLegacy",
+        ),
+        targets=Targets(
+            config.target_resource_group_id,
+            config.target_network_id,
+            config.target_subnet_name,
+            config.test_network_id,
+            config.log_storage_account_id,
+        ),
+        install=AgentInstall(
+            config.appliance_address,
+            config.appliance_passphrase_parameter,
+            config.agent_installer_linux,
+            config.agent_installer_windows,
+            "CSPrime" if config.asr_provider == "InMageRcm" else "CSLegacy",
+        ),
+        capacity=config.max_initial_replication,
+        concurrency=config.max_concurrency,
+        arm_writes=RateLimiter(config.arm_writes_per_second),
+        aws_writes=RateLimiter(config.aws_calls_per_second),
+        clock=utc_now,
+    )

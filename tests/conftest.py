@@ -69,11 +69,11 @@ def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 @cache
 def app_handlers() -> dict[str, Callable[..., Any]]:
-    """The app's functions by name, as the host indexes them. The SDK allows get_functions() only once
-    per app, so this is cached; importing function_app needs valid settings in the environment."""
+    """The app's functions by name, as the host indexes them; importing function_app needs valid settings."""
     import function_app
+    from local.host import functions_of
 
-    return {str(f.get_function_name()): f.get_user_function() for f in function_app.app.get_functions()}
+    return {str(f.get_function_name()): f.get_user_function() for f in functions_of(function_app.app)}
 
 
 def run_module(module: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,233 @@
+"""A small local Functions host: the app's HTTP routes and timers, from the real function objects.
+
+Azure Functions Core Tools cannot be installed here, so this stands in for `func start`: it indexes
+`function_app.app` once, serves every HTTP trigger on 127.0.0.1 under /api/, enforces function keys
+as the host does (`x-functions-key` header or `code` query parameter, except anonymous routes), and
+runs a timer function on `POST /admin/functions/{name}` (with the key), as the host's admin API does.
+
+Usage: python -m local.host --port PORT [--function-key KEY]; settings come from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import azure.functions as func
+from azure.functions.timer import TimerRequest
+
+from shared.config import load_settings
+from shared.errors import ConfigError
+
+log = logging.getLogger("local.host")
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    name: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    anonymous: bool
+    handler: Any
+
+
+_INDEXED: dict[int, list[Any]] = {}
+
+
+def functions_of(app: func.FunctionApp) -> list[Any]:
+    """The app's functions as the host indexes them; the SDK allows get_functions() once per app."""
+    if id(app) not in _INDEXED:
+        _INDEXED[id(app)] = list(app.get_functions())
+    return _INDEXED[id(app)]
+
+
+def _route_pattern(route: str) -> re.Pattern[str]:
+    parts = [
+        f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in route.strip("/").split("/")
+    ]
+    return re.compile("^/api/" + "/".join(parts) + "/?$")
+
+
+class LocalHost:
+    def __init__(self, app: func.FunctionApp, function_key: str, port: int = 0) -> None:
+        self.function_key = function_key
+        self.routes: list[HttpRoute] = []
+        self.timers: dict[str, Any] = {}
+        for function in functions_of(app):
+            found = function.get_trigger()
+            if found is None:
+                continue
+            trigger = found.get_dict_repr()
+            name, handler = str(function.get_function_name()), function.get_user_function()
+            if trigger["type"] == "httpTrigger":
+                methods = frozenset(
+                    str(getattr(m, "value", m)).upper() for m in trigger.get("methods") or ["GET"]
+                )
+                anonymous = (
+                    str(getattr(trigger.get("authLevel"), "value", trigger.get("authLevel"))) == "anonymous"
+                )
+                self.routes.append(
+                    HttpRoute(name, _route_pattern(trigger["route"]), methods, anonymous, handler)
+                )
+            elif trigger["type"] == "timerTrigger":
+                self.timers[name] = handler
+        # Most specific first: a literal segment beats a {parameter}.
+        self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
+        handler_type = type("Handler", (_Handler,), {"host": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler_type)
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> LocalHost:
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-host", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def run_timer(self, name: str) -> None:
+        self.timers[name](TimerRequest(past_due=False))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    host: LocalHost
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        keyed = secrets.compare_digest(
+            self.headers.get("x-functions-key") or query.get("code", ""), self.host.function_key
+        )
+        timer = re.fullmatch(r"/admin/functions/([\w-]+)", parts.path)
+        if timer and method == "POST":
+            self._run_timer(timer.group(1), keyed)
+            return
+        for route in self.host.routes:
+            match = route.pattern.match(parts.path)
+            if match is None:
+                continue
+            if method not in route.methods:
+                self._send(405, {"error": {"code": "MethodNotAllowed", "message": f"{method} not allowed"}})
+                return
+            if not route.anonymous and not keyed:
+                self._send(401, None)  # the Functions host answers 401 with no body
+                return
+            request = func.HttpRequest(
+                method,
+                self.path,
+                headers=dict(self.headers.items()),
+                params=query,
+                route_params=match.groupdict(),
+                body=body,
+            )
+            try:
+                response = route.handler(request)
+            except Exception:
+                log.exception("function %s failed", route.name)
+                self._send(500, None)
+                return
+            self._send(response.status_code, response.get_body(), dict(response.headers.items()))
+            return
+        self._send(404, None)
+
+    def _run_timer(self, name: str, keyed: bool) -> None:
+        if not keyed:
+            self._send(401, None)
+        elif name not in self.host.timers:
+            self._send(404, {"error": {"code": "NotFound", "message": f"no timer function {name}"}})
+        else:
+            self.host.run_timer(name)
+            self._send(202, None)
+
+    def _send(
+        self, status: int, body: bytes | dict[str, Any] | None, headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            if name.lower() not in {"content-length", "transfer-encoding"}:
+                self.send_header(name, value)
+        if isinstance(body, dict):
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.host", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--port", type=int, required=True, help="listen port on 127.0.0.1; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--function-key", default=None, help="the key callers must send (default: a random one)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        load_settings()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    import function_app  # noqa: PLC0415 - importing the app checks settings; done above with a clean message
+
+    key = args.function_key or secrets.token_urlsafe(24)
+    host = LocalHost(function_app.app, key, args.port).start()
+    print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stopped.wait()
+    host.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
