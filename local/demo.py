@@ -1,125 +1,312 @@
-"""The local demo: a fleet of tagged EC2 instances in moto, taken into the state store on Azurite.
+"""The local demo: a fleet of tagged EC2 instances migrated end to end against the local stand-ins.
 
-Today this shows the foundation end to end over real protocols: the stand-ins start on loopback, a
-fleet is created and tagged in moto, the opted-in instances are found with one paged, tag-filtered
-`describe_instances`, each gets a migration record (batched Table transactions), a compare-and-swap
-race is shown to lose cleanly, and everything stops. The migration lifecycle itself (agent, ASR
-replication, test migration, cutover) joins this demo when it is built.
+Azurite (state), moto (EC2, SSM) and the ASR simulator (Site Recovery, its appliance bridged to moto)
+run on loopback; the app runs in the local Functions host from its real function objects. The demo
+creates the fleet, tags some for migration in two waves, delivers the EventBridge tag events to
+POST /api/ec2-events, runs the reconcile timer until every tagged VM has finished (migrated, blocked
+or failed), printing a table of phases as it goes, and ends with a summary.
 
-Usage: python -m local.demo [--vms N] [--tagged N] [--summary-json PATH]
+Usage: python -m local.demo [--vms N] [--tagged N] [--summary-json PATH] [--time-scale X]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.stack import aws_client, running_stack
-from shared.errors import ConcurrencyConflict
-from shared.lifecycle import Phase
-from shared.models import HistoryEntry, MigrationRecord
-from shared.store import StateStore, open_table_service
+from local.asr_simulator.bridge import MotoBridge
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.server import Simulator
+from local.host import LocalHost
+from local.stack import Stack, aws_client, running_stack
 
-ACCOUNT = "123456789012"  # moto's default account
-REGION = "us-east-1"
-TAG = "azmigrate"
+ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
+SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
+APPLIANCE, PASSPHRASE_PARAMETER = "10.0.0.250", "/azmigrate/appliance-passphrase"
+IMAGES = {  # moto's catalogue: name fragments of the AMIs the demo fleet runs
+    "ubuntu": "ubuntu-xenial-16.04",
+    "rhel": "RHEL-7.4_HVM",
+    "windows": "Windows_Server-2016-English-Full-Base",
+    "amazon-linux": "amzn-ami-hvm-2017.09",
+    "paravirtual": "suse-sles-11-sp4-v20151207-pv",
+}
+ORDINARY = ("ubuntu", "rhel", "windows")
+PHASE_ORDER = [
+    "opted_in",
+    "preflight",
+    "agent_install",
+    "awaiting_discovery",
+    "queued",
+    "enabling",
+    "initial_replication",
+    "protected",
+    "test_migration",
+    "test_validation",
+    "test_cleanup",
+    "ready_for_cutover",
+    "stopping_source",
+    "migrating",
+    "committing",
+    "completing",
+    "done",
+    "blocked",
+    "failed",
+    "opting_out",
+    "opted_out",
+]
+FINISHED = {"done", "blocked", "failed", "opted_out"}
+COLUMNS = {
+    "opted_in": "opt",
+    "preflight": "pre",
+    "agent_install": "agent",
+    "awaiting_discovery": "disc",
+    "queued": "queue",
+    "enabling": "enab",
+    "initial_replication": "repl",
+    "protected": "prot",
+    "test_migration": "test",
+    "test_validation": "valid",
+    "test_cleanup": "clean",
+    "ready_for_cutover": "ready",
+    "stopping_source": "stop",
+    "migrating": "migr",
+    "committing": "commit",
+    "completing": "compl",
+    "done": "done",
+    "blocked": "block",
+    "failed": "fail",
+}
 
 
-def create_fleet(ec2: Any, vms: int, tagged: int) -> list[str]:
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    made = ec2.run_instances(ImageId=image, MinCount=vms, MaxCount=vms, InstanceType="t3.medium")
-    ids = sorted(i["InstanceId"] for i in made["Instances"])
-    for n, instance_id in enumerate(ids[:tagged]):
-        wave = "wave1" if n < tagged // 2 else "wave2"
-        ec2.create_tags(
-            Resources=[instance_id],
-            Tags=[{"Key": f"{TAG}:enabled", "Value": "true"}, {"Key": f"{TAG}:wave", "Value": wave}],
+def app_settings(stack: Stack, sim: Simulator) -> dict[str, str]:
+    target_rg = f"/subscriptions/{SUB}/resourceGroups/rg-migrated"
+    network = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks"
+    return {
+        "AZMIGRATE_TABLE_CONNECTION": stack.azurite.connection_string,
+        "AZMIGRATE_TABLE_PREFIX": f"demo{uuid.uuid4().hex[:8]}",
+        "AZMIGRATE_ASR_SUBSCRIPTION_ID": SUB,
+        "AZMIGRATE_ASR_RESOURCE_GROUP": RG,
+        "AZMIGRATE_ASR_VAULT_NAME": VAULT,
+        "AZMIGRATE_ASR_ENDPOINT": sim.url,
+        "AZMIGRATE_AWS_ACCOUNTS": ACCOUNT,
+        "AZMIGRATE_AWS_REGIONS": REGION,
+        "AZMIGRATE_AWS_ENDPOINT_URL": stack.moto.url,
+        "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": target_rg,
+        "AZMIGRATE_TARGET_NETWORK_ID": f"{network}/vnet-prod",
+        "AZMIGRATE_TEST_NETWORK_ID": f"{network}/vnet-test",
+        "AZMIGRATE_APPLIANCE_ADDRESS": APPLIANCE,
+        "AZMIGRATE_APPLIANCE_PASSPHRASE_PARAMETER": PASSPHRASE_PARAMETER,
+        "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://demo-agents/linux/agent.tar.gz",
+        "AZMIGRATE_AGENT_INSTALLER_WINDOWS": "s3://demo-agents/windows/setup.exe",
+        "AZMIGRATE_CUTOVER_MODE": "auto",
+        "AZMIGRATE_RETRY_BACKOFF_SECONDS": "5",
+        "AZMIGRATE_LEASE_SECONDS": "30",
+        "AZMIGRATE_MAX_INITIAL_REPLICATION": "10",
+        "AZMIGRATE_ARM_WRITES_PER_SECOND": "10",
+        "AZMIGRATE_AWS_CALLS_PER_SECOND": "50",
+        # moto checks no credentials, but boto3 wants some before it signs a request
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+    }
+
+
+def create_fleet(ec2: Any, vms: int, tagged: int) -> list[dict[str, str]]:
+    """`vms` instances; the first `tagged` opted in over two waves, one Amazon Linux and one PV among them."""
+    images = {kind: _image(ec2, fragment) for kind, fragment in IMAGES.items()}
+    fleet = []
+    for n in range(vms):
+        kind = (
+            "amazon-linux"
+            if n == 0 and tagged
+            else "paravirtual"
+            if n == 1 and tagged > 1
+            else ORDINARY[n % 3]
         )
-    return ids
+        name = f"{kind}-{n:02d}"
+        tags = [{"Key": "Name", "Value": name}]
+        if n < tagged:
+            tags += [
+                {"Key": "azmigrate:enabled", "Value": "true"},
+                {"Key": "azmigrate:wave", "Value": "wave1" if n < tagged // 2 else "wave2"},
+            ]
+        made = ec2.run_instances(
+            ImageId=images[kind],
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.medium",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+        )
+        fleet.append(
+            {"id": made["Instances"][0]["InstanceId"], "name": name, "kind": kind, "tagged": str(n < tagged)}
+        )
+    return fleet
 
 
-def opted_in_instances(ec2: Any) -> list[dict[str, Any]]:
-    """One paged, tag-filtered listing: the way the reconciler reads the fleet."""
-    pages = ec2.get_paginator("describe_instances").paginate(
-        Filters=[{"Name": f"tag:{TAG}:enabled", "Values": ["true"]}], PaginationConfig={"PageSize": 50}
+def _image(ec2: Any, fragment: str) -> str:
+    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [f"*{fragment}*"]}])[
+        "Images"
+    ]
+    return str(images[0]["ImageId"])
+
+
+def tag_event(instance_id: str) -> bytes:
+    """An EventBridge 'Tag Change on Resource' delivery, as the API destination sends it."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Tag Change on Resource",
+            "source": "aws.tag",
+            "account": ACCOUNT,
+            "time": datetime.now(UTC).isoformat(),
+            "region": REGION,
+            "resources": [f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{instance_id}"],
+            "detail": {
+                "changed-tag-keys": ["azmigrate:enabled", "azmigrate:wave"],
+                "service": "ec2",
+                "resource-type": "instance",
+                "version": 1,
+                "tags": {"azmigrate:enabled": "true"},
+            },
+        }
+    ).encode()
+
+
+def post(url: str, key: str, body: bytes = b"") -> int:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"x-functions-key": key, "Content-Type": "application/json"}
     )
-    return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return int(response.status)
 
 
-def _wave(instance: dict[str, Any]) -> str | None:
-    return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == f"{TAG}:wave"), None)
+def get(url: str, key: str) -> Any:
+    request = urllib.request.Request(url, headers={"x-functions-key": key})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
 
 
-def run(vms: int, tagged: int) -> dict[str, Any]:
+def run(vms: int, tagged: int, time_scale: float, deadline_seconds: float) -> dict[str, Any]:
     started = time.monotonic()
     with running_stack() as stack:
-        print(f"stand-ins up: Azurite {stack.azurite.url}, moto {stack.moto.url}")
-        ec2 = aws_client(stack.moto.url, "ec2", REGION)
-        create_fleet(ec2, vms, tagged)
-        found = opted_in_instances(ec2)
-        print(f"fleet: {vms} instances in moto, {len(found)} tagged {TAG}:enabled=true")
+        vault = Vault(SUB, RG, VAULT, SimClock(scale=time_scale), job_seconds=60, bandwidth_mb_per_s=200)
+        sim = Simulator(vault).start()
+        passphrase = uuid.uuid4().hex
+        aws_client(stack.moto.url, "ssm").put_parameter(
+            Name=PASSPHRASE_PARAMETER, Value=passphrase, Type="SecureString", Overwrite=True
+        )
+        bridge = MotoBridge(
+            vault,
+            endpoint_url=stack.moto.url,
+            regions=[REGION],
+            appliance_address=APPLIANCE,
+            passphrase=passphrase,
+        )
+        bridge.start_polling(0.2)
+        os.environ.update(app_settings(stack, sim))
+        import function_app  # noqa: PLC0415 - the app reads its settings when imported
 
-        service = open_table_service(connection=stack.azurite.connection_string, account_url=None)
-        store = StateStore(service, f"demo{uuid.uuid4().hex[:8]}")
-        store.ensure_tables()
-        now = datetime.now(UTC)
-        records = [
-            MigrationRecord.opted_in(
-                instance_id=i["InstanceId"], account_id=ACCOUNT, region=REGION, wave=_wave(i), now=now
-            )
-            for i in found
-        ]
-        created = store.create_many(records)
-        for record in records:
-            store.append_history(
-                HistoryEntry(
-                    instance_id=record.instance_id,
-                    at=now,
-                    event="opted_in",
-                    to_phase=Phase.OPTED_IN,
-                    actor="demo",
-                    reason="tag azmigrate:enabled=true found",
-                )
-            )
-        print(f"state store: {created} migration records created")
-
-        # Two reconcilers read the same record and both try to move it: exactly one wins.
-        first = store.get(records[0].instance_id)
-        winner = store.update(first.evolve(phase=Phase.PREFLIGHT))
+        key = uuid.uuid4().hex
+        host = LocalHost(function_app.app, key).start()
         try:
-            store.update(first.evolve(phase=Phase.BLOCKED))
-            race = "both writes landed (this must never happen)"
-        except ConcurrencyConflict as conflict:
-            assert conflict.current is not None
-            race = f"second writer refused; record stays {conflict.current.phase} (version {winner.version})"
-        print(f"compare-and-swap: {race}")
+            print(f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {sim.url}")
+            print(f"app: local Functions host {host.url}/api/ (simulated time x{time_scale:g})")
+            fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), vms, tagged)
+            opted = [vm for vm in fleet if vm["tagged"] == "True"]
+            print(f"fleet: {vms} instances in moto, {len(opted)} tagged azmigrate:enabled=true in two waves")
+            accepted = sum(
+                post(f"{host.url}/api/ec2-events", key, tag_event(vm["id"])) == 202 for vm in opted
+            )
+            print(f"events: {accepted} tag events delivered to /api/ec2-events (202 Accepted)\n")
+            passes = _drive(host, key, [vm["id"] for vm in opted], started, deadline_seconds)
+            summary = _summary(host, key, fleet, opted, sim=sim, passes=passes, started=started)
+        finally:
+            host.stop()
+            bridge.stop()
+            sim.stop()
+    return summary
 
-        by_phase = Counter(r.phase.value for r in store.in_flight())
-        by_wave = Counter(r.wave or "-" for r in store.all())
-        print("\nphase                count")
-        for phase, count in sorted(by_phase.items()):
-            print(f"{phase:<20} {count:>5}")
-        store.close()
-    summary = {
-        "instances": vms,
-        "tagged": len(found),
-        "records": created,
-        "by_phase": dict(by_phase),
-        "by_wave": dict(by_wave),
-        "cas_race": race,
-        "migrated": 0,
-        "note": "the migration lifecycle is not built yet; this run covers stand-ins and the state store",
+
+def _drive(host: LocalHost, key: str, ids: list[str], started: float, deadline_seconds: float) -> int:
+    print("phases: " + ", ".join(f"{short}={phase}" for phase, short in COLUMNS.items()))
+    print(f"{'pass':>4} {'time':>5} " + " ".join(f"{short:>6}" for short in COLUMNS.values()))
+    passes = 0
+    while time.monotonic() - started < deadline_seconds:
+        passes += 1
+        post(f"{host.url}/admin/functions/reconcile_timer", key)
+        phases = Counter(get(f"{host.url}/api/migrations/{i}", key)["record"]["phase"] for i in ids)
+        row = " ".join(f"{phases.get(phase, 0) or '.':>6}" for phase in COLUMNS)
+        print(f"{passes:>4} {time.monotonic() - started:>4.0f}s {row}", flush=True)
+        if all(phase in FINISHED for phase in phases.elements()):
+            break
+    return passes
+
+
+def _summary(
+    host: LocalHost,
+    key: str,
+    fleet: list[dict[str, str]],
+    opted: list[dict[str, str]],
+    *,
+    sim: Simulator,
+    passes: int,
+    started: float,
+) -> dict[str, Any]:
+    records = {vm["id"]: get(f"{host.url}/api/migrations/{vm['id']}", key)["record"] for vm in opted}
+    names = {vm["id"]: vm["name"] for vm in fleet}
+    by_phase = Counter(r["phase"] for r in records.values())
+
+    def listed(phase: str) -> list[dict[str, str]]:
+        return [
+            {
+                "instance": i,
+                "name": names[i],
+                "reason": (r.get("last_error") or {}).get("code", ""),
+                "detail": (r.get("last_error") or {}).get("message", ""),
+            }
+            for i, r in records.items()
+            if r["phase"] == phase
+        ]
+
+    actions = Counter(
+        e["path"].rsplit("/", 1)[-1] if e["method"] == "POST" else e["method"]
+        for e in sim.vault.ledger
+        if e["status"] == 202
+    )
+    return {
+        "instances": len(fleet),
+        "tagged": len(opted),
+        "migrated": by_phase.get("done", 0),
+        "blocked": listed("blocked"),
+        "failed": listed("failed"),
+        "unfinished": {p: c for p, c in by_phase.items() if p not in FINISHED},
+        "asr_actions": dict(actions),
+        "passes": passes,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
-    print(f"\ndone in {summary['wall_seconds']} s; all stand-ins stopped")
-    return summary
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    print(
+        f"\nmigrated {summary['migrated']} of {summary['tagged']} tagged ({summary['instances']} instances) "
+        f"in {summary['wall_seconds']} s, {summary['passes']} reconcile passes"
+    )
+    for kind in ("blocked", "failed"):
+        for vm in summary[kind]:
+            print(f"  {kind}: {vm['name']} ({vm['instance']}): {vm['reason']}\n      {vm['detail'][:300]}")
+    if summary["unfinished"]:
+        print(f"  unfinished: {summary['unfinished']}")
+    print(f"  Site Recovery actions: {summary['asr_actions']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,14 +314,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vms", type=int, default=25, help="instances to create in moto (default 25)")
     parser.add_argument("--tagged", type=int, default=20, help="how many of them to opt in (default 20)")
     parser.add_argument("--summary-json", type=Path, help="also write the summary as JSON to this path")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=600.0,
+        help="simulated Site Recovery seconds per real second (default 600)",
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=170.0, help="give up after this many seconds (default 170)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.vms <= 1_000 or not 0 <= args.tagged <= args.vms:
         parser.error("need 1 <= --vms <= 1000 and 0 <= --tagged <= --vms")
-    summary = run(args.vms, args.tagged)
+    if args.time_scale <= 0:
+        parser.error("--time-scale must be positive")
+    summary = run(args.vms, args.tagged, args.time_scale, args.deadline)
+    print_summary(summary)
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
         print(f"summary written to {args.summary_json}")
-    return 0
+    return 0 if not summary["unfinished"] and not summary["failed"] else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import azure.functions as func
 from azure.functions.timer import TimerRequest
 
+from local.loopback_server import LoopbackServer
 from shared.config import load_settings
 from shared.errors import ConfigError
 
@@ -86,8 +87,7 @@ class LocalHost:
         # Most specific first: a literal segment beats a {parameter}.
         self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
         handler_type = type("Handler", (_Handler,), {"host": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler_type)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(port, handler_type)
         self._thread: threading.Thread | None = None
 
     @property

@@ -109,7 +109,7 @@ def _die_with_parent() -> None:
 
 def _answers_http(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - a loopback URL we built
+        with urllib.request.urlopen(url, timeout=1):
             return True
     except urllib.error.HTTPError:
         return True  # any HTTP answer, even 403, means the server is up

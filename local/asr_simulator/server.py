@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -25,6 +25,7 @@ from local.asr_simulator import shapes
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, Throttle
 from local.asr_simulator.model import CLASSIC, RCM, URL_ACTIONS, ArmError, Disk, Job, Machine, Site
+from local.loopback_server import LoopbackServer
 
 API_VERSION = "2025-08-01"
 OFFAZURE_API_VERSION = "2023-06-06"
@@ -65,8 +66,7 @@ class Simulator:
         self.requests: Counter[str] = Counter()  # per kind of call; guarded by _count_lock
         self._count_lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"simulator": self})
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(port, handler)
         self._thread: threading.Thread | None = None
 
     def count(self, key: str) -> None:

@@ -269,13 +269,19 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
 
 
 def test_request_counts_are_exact_under_concurrent_clients(simulator: Simulator):
+    errors: list[BaseException] = []
+
     def hammer() -> None:
-        for _ in range(50):
-            admin(simulator, "/admin/clock")
+        try:
+            for _ in range(50):
+                admin(simulator, "/admin/clock")
+        except BaseException as error:  # a thread's failure must fail the test, not vanish
+            errors.append(error)
 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert errors == []
     assert simulator.request_counts()["GET admin"] == 400

@@ -1,4 +1,4 @@
-"""The README's main command, small: it runs, reports honestly and leaves nothing running."""
+"""The README's main command, small: it migrates the fleet, blocks what cannot go, and says why."""
 
 from __future__ import annotations
 
@@ -12,23 +12,30 @@ from tests.conftest import run_module
 pytestmark = pytest.mark.integration
 
 
-def test_demo_takes_the_tagged_fleet_into_the_store(tmp_path: Path):
+def test_demo_migrates_the_tagged_fleet_and_blocks_amazon_linux_and_pv(tmp_path: Path):
     summary_path = tmp_path / "summary.json"
     result = run_module(
-        "local.demo", "--vms", "7", "--tagged", "5", "--summary-json", str(summary_path), timeout=180
+        "local.demo", "--vms", "7", "--tagged", "5", "--summary-json", str(summary_path), timeout=240
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads(summary_path.read_text())
-    assert summary["instances"] == 7
-    assert summary["tagged"] == 5
-    assert summary["records"] == 5
-    assert sum(summary["by_phase"].values()) == 5
-    assert summary["by_wave"] == {"wave1": 2, "wave2": 3}
-    assert summary["cas_race"].startswith("second writer refused")
+    assert (summary["instances"], summary["tagged"], summary["migrated"]) == (7, 5, 3)
+    assert sorted(vm["reason"] for vm in summary["blocked"]) == ["amazon-linux", "paravirtual"]
+    assert all("Fix:" in vm["detail"] for vm in summary["blocked"])
+    assert summary["failed"] == [] and summary["unfinished"] == {}
+    assert summary["asr_actions"] == {
+        "PUT": 3,
+        "testFailover": 3,
+        "testFailoverCleanup": 3,
+        "unplannedFailover": 3,
+        "failoverCommit": 3,
+        "remove": 3,
+    }
+    assert "migrated 3 of 5 tagged" in result.stdout
 
 
 def test_demo_refuses_bad_arguments_before_starting_anything():
     result = run_module("local.demo", "--vms", "3", "--tagged", "9", timeout=60)
     assert result.returncode == 2
     assert "--tagged <= --vms" in result.stderr
-    assert "stand-ins up" not in result.stdout
+    assert "stand-ins" not in result.stdout
