@@ -13,26 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import urllib.request
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.asr_simulator.bridge import MotoBridge
-from local.asr_simulator.clock import SimClock
-from local.asr_simulator.engine import Vault
-from local.asr_simulator.server import Simulator
-from local.host import LocalHost
-from local.stack import Stack, aws_client, running_stack
+from local.estate import REGION, Estate, running_estate, tag_event
+from local.stack import aws_client, running_stack
 
-ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
-SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
-APPLIANCE, PASSPHRASE_PARAMETER = "10.0.0.250", "/azmigrate/appliance-passphrase"
 IMAGES = {  # moto's catalogue: name fragments of the AMIs the demo fleet runs
     "ubuntu": "ubuntu-xenial-16.04",
     "rhel": "RHEL-7.4_HVM",
@@ -88,38 +77,6 @@ COLUMNS = {
 }
 
 
-def app_settings(stack: Stack, sim: Simulator) -> dict[str, str]:
-    target_rg = f"/subscriptions/{SUB}/resourceGroups/rg-migrated"
-    network = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks"
-    return {
-        "AZMIGRATE_TABLE_CONNECTION": stack.azurite.connection_string,
-        "AZMIGRATE_TABLE_PREFIX": f"demo{uuid.uuid4().hex[:8]}",
-        "AZMIGRATE_ASR_SUBSCRIPTION_ID": SUB,
-        "AZMIGRATE_ASR_RESOURCE_GROUP": RG,
-        "AZMIGRATE_ASR_VAULT_NAME": VAULT,
-        "AZMIGRATE_ASR_ENDPOINT": sim.url,
-        "AZMIGRATE_AWS_ACCOUNTS": ACCOUNT,
-        "AZMIGRATE_AWS_REGIONS": REGION,
-        "AZMIGRATE_AWS_ENDPOINT_URL": stack.moto.url,
-        "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": target_rg,
-        "AZMIGRATE_TARGET_NETWORK_ID": f"{network}/vnet-prod",
-        "AZMIGRATE_TEST_NETWORK_ID": f"{network}/vnet-test",
-        "AZMIGRATE_APPLIANCE_ADDRESS": APPLIANCE,
-        "AZMIGRATE_APPLIANCE_PASSPHRASE_PARAMETER": PASSPHRASE_PARAMETER,
-        "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://demo-agents/linux/agent.tar.gz",
-        "AZMIGRATE_AGENT_INSTALLER_WINDOWS": "s3://demo-agents/windows/setup.exe",
-        "AZMIGRATE_CUTOVER_MODE": "auto",
-        "AZMIGRATE_RETRY_BACKOFF_SECONDS": "5",
-        "AZMIGRATE_LEASE_SECONDS": "30",
-        "AZMIGRATE_MAX_INITIAL_REPLICATION": "10",
-        "AZMIGRATE_ARM_WRITES_PER_SECOND": "10",
-        "AZMIGRATE_AWS_CALLS_PER_SECOND": "50",
-        # moto checks no credentials, but boto3 wants some before it signs a request
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",
-    }
-
-
 def create_fleet(ec2: Any, vms: int, tagged: int) -> list[dict[str, str]]:
     """`vms` instances; the first `tagged` opted in over two waves, one Amazon Linux and one PV among them."""
     images = {kind: _image(ec2, fragment) for kind, fragment in IMAGES.items()}
@@ -159,92 +116,30 @@ def _image(ec2: Any, fragment: str) -> str:
     return str(images[0]["ImageId"])
 
 
-def tag_event(instance_id: str) -> bytes:
-    """An EventBridge 'Tag Change on Resource' delivery, as the API destination sends it."""
-    return json.dumps(
-        {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Tag Change on Resource",
-            "source": "aws.tag",
-            "account": ACCOUNT,
-            "time": datetime.now(UTC).isoformat(),
-            "region": REGION,
-            "resources": [f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{instance_id}"],
-            "detail": {
-                "changed-tag-keys": ["azmigrate:enabled", "azmigrate:wave"],
-                "service": "ec2",
-                "resource-type": "instance",
-                "version": 1,
-                "tags": {"azmigrate:enabled": "true"},
-            },
-        }
-    ).encode()
-
-
-def post(url: str, key: str, body: bytes = b"") -> int:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"x-functions-key": key, "Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return int(response.status)
-
-
-def get(url: str, key: str) -> Any:
-    request = urllib.request.Request(url, headers={"x-functions-key": key})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def run(vms: int, tagged: int, time_scale: float, deadline_seconds: float) -> dict[str, Any]:
     started = time.monotonic()
-    with running_stack() as stack:
-        vault = Vault(SUB, RG, VAULT, SimClock(scale=time_scale), job_seconds=60, bandwidth_mb_per_s=200)
-        sim = Simulator(vault).start()
-        passphrase = uuid.uuid4().hex
-        aws_client(stack.moto.url, "ssm").put_parameter(
-            Name=PASSPHRASE_PARAMETER, Value=passphrase, Type="SecureString", Overwrite=True
+    with running_stack() as stack, running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate:
+        print(
+            f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
         )
-        bridge = MotoBridge(
-            vault,
-            endpoint_url=stack.moto.url,
-            regions=[REGION],
-            appliance_address=APPLIANCE,
-            passphrase=passphrase,
-        )
-        bridge.start_polling(0.2)
-        os.environ.update(app_settings(stack, sim))
-        import function_app  # noqa: PLC0415 - the app reads its settings when imported
-
-        key = uuid.uuid4().hex
-        host = LocalHost(function_app.app, key).start()
-        try:
-            print(f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {sim.url}")
-            print(f"app: local Functions host {host.url}/api/ (simulated time x{time_scale:g})")
-            fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), vms, tagged)
-            opted = [vm for vm in fleet if vm["tagged"] == "True"]
-            print(f"fleet: {vms} instances in moto, {len(opted)} tagged azmigrate:enabled=true in two waves")
-            accepted = sum(
-                post(f"{host.url}/api/ec2-events", key, tag_event(vm["id"])) == 202 for vm in opted
-            )
-            print(f"events: {accepted} tag events delivered to /api/ec2-events (202 Accepted)\n")
-            passes = _drive(host, key, [vm["id"] for vm in opted], started, deadline_seconds)
-            summary = _summary(host, key, fleet, opted, sim=sim, passes=passes, started=started)
-        finally:
-            host.stop()
-            bridge.stop()
-            sim.stop()
-    return summary
+        print(f"app: local Functions host {estate.host.url}/api/ (simulated time x{time_scale:g})")
+        fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), vms, tagged)
+        opted = [vm for vm in fleet if vm["tagged"] == "True"]
+        print(f"fleet: {vms} instances in moto, {len(opted)} tagged azmigrate:enabled=true in two waves")
+        accepted = sum(estate.post("/api/ec2-events", tag_event(vm["id"]))[0] == 202 for vm in opted)
+        print(f"events: {accepted} tag events delivered to /api/ec2-events (202 Accepted)\n")
+        passes = _drive(estate, [vm["id"] for vm in opted], started, deadline_seconds)
+        return _summary(estate, fleet, opted, passes=passes, started=started)
 
 
-def _drive(host: LocalHost, key: str, ids: list[str], started: float, deadline_seconds: float) -> int:
+def _drive(estate: Estate, ids: list[str], started: float, deadline_seconds: float) -> int:
     print("phases: " + ", ".join(f"{short}={phase}" for phase, short in COLUMNS.items()))
     print(f"{'pass':>4} {'time':>5} " + " ".join(f"{short:>6}" for short in COLUMNS.values()))
     passes = 0
     while time.monotonic() - started < deadline_seconds:
         passes += 1
-        post(f"{host.url}/admin/functions/reconcile_timer", key)
-        phases = Counter(get(f"{host.url}/api/migrations/{i}", key)["record"]["phase"] for i in ids)
+        estate.run_timer("reconcile_timer")
+        phases = Counter(estate.record(i)["phase"] for i in ids)
         row = " ".join(f"{phases.get(phase, 0) or '.':>6}" for phase in COLUMNS)
         print(f"{passes:>4} {time.monotonic() - started:>4.0f}s {row}", flush=True)
         if all(phase in FINISHED for phase in phases.elements()):
@@ -253,16 +148,9 @@ def _drive(host: LocalHost, key: str, ids: list[str], started: float, deadline_s
 
 
 def _summary(
-    host: LocalHost,
-    key: str,
-    fleet: list[dict[str, str]],
-    opted: list[dict[str, str]],
-    *,
-    sim: Simulator,
-    passes: int,
-    started: float,
+    estate: Estate, fleet: list[dict[str, str]], opted: list[dict[str, str]], *, passes: int, started: float
 ) -> dict[str, Any]:
-    records = {vm["id"]: get(f"{host.url}/api/migrations/{vm['id']}", key)["record"] for vm in opted}
+    records = {vm["id"]: estate.record(vm["id"]) for vm in opted}
     names = {vm["id"]: vm["name"] for vm in fleet}
     by_phase = Counter(r["phase"] for r in records.values())
 
@@ -280,7 +168,7 @@ def _summary(
 
     actions = Counter(
         e["path"].rsplit("/", 1)[-1] if e["method"] == "POST" else e["method"]
-        for e in sim.vault.ledger
+        for e in estate.sim.vault.ledger
         if e["status"] == 202
     )
     return {

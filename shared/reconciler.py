@@ -77,7 +77,7 @@ class Reconciler:
     def reconcile(self, only: set[str] | None = None, *, discover: bool = False) -> PassReport:
         """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones."""
         report = PassReport()
-        snapshot = self._read(discover, report)
+        snapshot = self._read(discover, report, only)
         snapshot.admit(self.capacity)
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         report.examined = len(chosen)
@@ -89,12 +89,15 @@ class Reconciler:
                 report.errors += outcome.errors
         return report
 
-    def _read(self, discover: bool, report: PassReport) -> Snapshot:
+    def _read(self, discover: bool, report: PassReport, only: set[str] | None) -> Snapshot:
         now = self.clock()
         records = {r.instance_id: r for r in self.store.in_flight()}
         ec2 = self.aws.opted_in()
         if discover:
-            report.created = self._take_in(records, ec2, now)
+            wanted = {
+                i: f for i, f in ec2.items() if only is None or i in only
+            }  # an event takes in its VM only
+            report.created = self._take_in(records, wanted, now)
         missing: dict[str, list[str]] = {}
         for record in records.values():
             if record.instance_id not in ec2:

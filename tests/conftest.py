@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local.stack import Azurite, LocalService, start_azurite, start_moto
 from shared.models import MigrationRecord
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,3 +87,18 @@ def run_module(module: str, *args: str, timeout: float = 60) -> subprocess.Compl
         timeout=timeout,
         check=False,
     )
+
+
+# Session-wide stand-ins for the integration and e2e tiers: started on first use, stopped at the end.
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    service = start_azurite()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[LocalService]:
+    service = start_moto()
+    yield service
+    service.stop()

@@ -12,24 +12,10 @@ from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
-from local.stack import Azurite, LocalService, start_azurite, start_moto
+from local.stack import Azurite
 from shared.store import StateStore, open_table_service
 from tests.conftest import FakeClock
 from tests.integration.asr_support import RG, SUB, VAULT, sdk_client
-
-
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    service = start_azurite()
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[LocalService]:
-    service = start_moto()
-    yield service
-    service.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,174 @@
+"""A whole local estate around Azurite and moto: the Site Recovery simulator bridged to moto, and the app
+in the local Functions host, configured through its real settings. Used by the demo and e2e tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from local.asr_simulator.bridge import MotoBridge
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.server import Simulator
+from local.host import LocalHost
+from local.stack import Azurite, LocalService, aws_client
+
+ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
+SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
+APPLIANCE, PASSPHRASE_PARAMETER = "10.0.0.250", "/azmigrate/appliance-passphrase"
+
+
+@dataclass
+class Estate:
+    sim: Simulator
+    bridge: MotoBridge
+    host: LocalHost
+    key: str
+    moto: LocalService
+
+    def post(self, path: str, body: bytes = b"", *, key: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key is not None or self.key:
+            headers["x-functions-key"] = self.key if key is None else key
+        request = urllib.request.Request(f"{self.host.url}{path}", data=body, method="POST", headers=headers)
+        return _call(request)
+
+    def get(self, path: str) -> tuple[int, Any]:
+        request = urllib.request.Request(f"{self.host.url}{path}", headers={"x-functions-key": self.key})
+        return _call(request)
+
+    def record(self, instance_id: str) -> dict[str, Any]:
+        status, body = self.get(f"/api/migrations/{instance_id}")
+        if status != 200:
+            raise LookupError(f"no record for {instance_id} ({status})")
+        return dict(body["record"])
+
+    def run_timer(self, name: str = "reconcile_timer") -> None:
+        status, _ = self.post(f"/admin/functions/{name}")
+        if status != 202:
+            raise RuntimeError(f"timer {name} answered {status}")
+
+
+def _call(request: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            data = response.read()
+            return int(response.status), json.loads(data) if data else None
+    except urllib.error.HTTPError as error:
+        data = error.read()
+        return int(error.code), json.loads(data) if data else None
+
+
+def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[str, str]:
+    target_rg = f"/subscriptions/{SUB}/resourceGroups/rg-migrated"
+    network = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks"
+    return {
+        "AZMIGRATE_TABLE_CONNECTION": azurite.connection_string,
+        "AZMIGRATE_TABLE_PREFIX": f"est{uuid.uuid4().hex[:10]}",
+        "AZMIGRATE_ASR_SUBSCRIPTION_ID": SUB,
+        "AZMIGRATE_ASR_RESOURCE_GROUP": RG,
+        "AZMIGRATE_ASR_VAULT_NAME": VAULT,
+        "AZMIGRATE_ASR_ENDPOINT": sim.url,
+        "AZMIGRATE_AWS_ACCOUNTS": ACCOUNT,
+        "AZMIGRATE_AWS_REGIONS": REGION,
+        "AZMIGRATE_AWS_ENDPOINT_URL": moto.url,
+        "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": target_rg,
+        "AZMIGRATE_TARGET_NETWORK_ID": f"{network}/vnet-prod",
+        "AZMIGRATE_TEST_NETWORK_ID": f"{network}/vnet-test",
+        "AZMIGRATE_APPLIANCE_ADDRESS": APPLIANCE,
+        "AZMIGRATE_APPLIANCE_PASSPHRASE_PARAMETER": PASSPHRASE_PARAMETER,
+        "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://demo-agents/linux/agent.tar.gz",
+        "AZMIGRATE_AGENT_INSTALLER_WINDOWS": "s3://demo-agents/windows/setup.exe",
+        "AZMIGRATE_CUTOVER_MODE": "auto",
+        "AZMIGRATE_RETRY_BACKOFF_SECONDS": "5",
+        "AZMIGRATE_LEASE_SECONDS": "30",
+        "AZMIGRATE_MAX_INITIAL_REPLICATION": "10",
+        "AZMIGRATE_ARM_WRITES_PER_SECOND": "10",
+        "AZMIGRATE_AWS_CALLS_PER_SECOND": "50",
+        # moto checks no credentials, but boto3 wants some before it signs a request
+        "AWS_ACCESS_KEY_ID": "stand-in",
+        "AWS_SECRET_ACCESS_KEY": "stand-in",
+    }
+
+
+@contextlib.contextmanager
+def running_estate(
+    azurite: Azurite, moto: LocalService, *, time_scale: float = 600.0, settings: dict[str, str] | None = None
+) -> Iterator[Estate]:
+    """The simulator, its bridge and the app's host for the block; the process's settings restored after."""
+    from shared import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
+
+    vault = Vault(SUB, RG, VAULT, SimClock(scale=time_scale), job_seconds=60, bandwidth_mb_per_s=200)
+    sim = Simulator(vault).start()
+    passphrase = uuid.uuid4().hex
+    aws_client(moto.url, "ssm").put_parameter(
+        Name=PASSPHRASE_PARAMETER, Value=passphrase, Type="SecureString", Overwrite=True
+    )
+    bridge = MotoBridge(
+        vault, endpoint_url=moto.url, regions=[REGION], appliance_address=APPLIANCE, passphrase=passphrase
+    )
+    bridge.sync()  # commands sent before this estate existed are not its business
+    bridge.start_polling(0.2)
+    values = {**app_settings(azurite, moto, sim), **(settings or {})}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    for cached in (
+        wiring.settings,
+        wiring.state_store,
+        wiring.asr_adapter,
+        wiring.aws_adapter,
+        wiring.reconciler,
+    ):
+        cached.cache_clear()
+    import function_app  # noqa: PLC0415 - the app reads its settings when imported
+
+    host = LocalHost(function_app.app, uuid.uuid4().hex).start()
+    try:
+        yield Estate(sim, bridge, host, host.function_key, moto)
+    finally:
+        host.stop()
+        bridge.stop()
+        sim.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def tag_event(
+    instance_id: str,
+    *,
+    event_id: str | None = None,
+    account: str = ACCOUNT,
+    region: str = REGION,
+    keys: tuple[str, ...] = ("azmigrate:enabled", "azmigrate:wave"),
+) -> bytes:
+    """An EventBridge 'Tag Change on Resource' delivery, as the API destination sends it."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": event_id or str(uuid.uuid4()),
+            "detail-type": "Tag Change on Resource",
+            "source": "aws.tag",
+            "account": account,
+            "time": datetime.now(UTC).isoformat(),
+            "region": region,
+            "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
+            "detail": {
+                "changed-tag-keys": list(keys),
+                "service": "ec2",
+                "resource-type": "instance",
+                "version": 1,
+                "tags": {"azmigrate:enabled": "true"},
+            },
+        }
+    ).encode()
