@@ -1,0 +1,144 @@
+"""A reconcile pass's reads do not grow with the fleet beyond paging (counted at the wire, not mocked)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from azure.data.tables import TableServiceClient
+
+from local.asr_simulator.bridge import bios_uuid
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import RCM, Disk, Machine
+from local.asr_simulator.server import Simulator
+from local.stack import Azurite, LocalService, aws_client
+from shared.adapters.asr import AsrAdapter, item_name_for
+from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.facts import Policy
+from shared.lifecycle import Phase
+from shared.models import MigrationRecord
+from shared.reconciler import Reconciler, Targets
+from shared.store import StateStore
+from tests.conftest import T0
+from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, sdk_client
+
+pytestmark = pytest.mark.integration
+
+
+def fleet_pass(azurite: Azurite, moto: LocalService, size: int) -> dict[str, int]:
+    """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady pass."""
+    prefix = f"pc{uuid.uuid4().hex[:6]}"
+    ec2 = aws_client(moto.url, "ec2")
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*ubuntu-xenial*"]}])
+    made = ec2.run_instances(
+        ImageId=image["Images"][0]["ImageId"],
+        MinCount=size,
+        MaxCount=size,
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [
+                    {"Key": f"{prefix}:enabled", "Value": "true"},
+                    {"Key": f"{prefix}:cutover", "Value": "approval"},
+                ],
+            }
+        ],
+    )
+    ids = [i["InstanceId"] for i in made["Instances"]]
+
+    vault = Vault(SUB, RG, VAULT, SimClock(scale=0, start=T0), job_seconds=0)
+    site = vault.site(RCM)
+    assert site is not None
+    for instance_id in ids:  # items already protected, as after initial replication
+        vault.register_machine(
+            Machine(bios_uuid(instance_id), instance_id, "10.0.0.1", "Linux", [Disk("d", 0, True)])
+        )
+        vault.enable(
+            site.fabric,
+            item_name_for(instance_id),
+            {
+                "properties": {
+                    "policyId": vault.policy_id(site),
+                    "providerSpecificDetails": {
+                        "instanceType": RCM,
+                        "fabricDiscoveryMachineId": vault.machine_id(bios_uuid(instance_id)),
+                        "processServerId": site.process_server_id,
+                        "targetResourceGroupId": TARGET_RG,
+                    },
+                }
+            },
+        )
+    vault.clock.advance(60)
+    vault.tick()
+    sim = Simulator(vault, limits=None).start()
+    table_calls: Counter[str] = Counter()
+    # azure-data-tables takes no per-call policies, but every table client shares this client-level hook.
+    service = TableServiceClient.from_connection_string(
+        azurite.connection_string,
+        raw_request_hook=lambda request: table_calls.update([request.http_request.method]),
+    )
+    store = StateStore(service, f"pc{uuid.uuid4().hex[:10]}", clock=vault.clock.now)
+    store.ensure_tables()
+    store.create_many(
+        [
+            MigrationRecord.opted_in(
+                instance_id=i, account_id="123456789012", region="us-east-1", now=T0
+            ).evolve(phase=Phase.READY_FOR_CUTOVER)
+            for i in ids
+        ]
+    )
+    aws_calls: Counter[str] = Counter()
+
+    def counted(service_name: str, region: str) -> Any:
+        client = aws_client(moto.url, service_name, region)
+        client.meta.events.register("before-call", lambda model, **_: aws_calls.update([model.name]))
+        return client
+
+    client = sdk_client(sim)
+    reconciler = Reconciler(
+        store,
+        AwsAdapter(counted, ["us-east-1"], prefix),
+        AsrAdapter(client, RG, VAULT, RCM),
+        policy=Policy(cutover_mode="approval"),
+        targets=Targets(TARGET_RG, TARGET_VNET, "default", TEST_VNET),
+        install=AgentInstall("10.0.0.250", "/p", "s3://a/l", "s3://a/w", "CSPrime"),
+        capacity=10,
+        clock=vault.clock.now,
+    )
+    try:
+        reconciler.reconcile()  # the first pass writes the status tags
+        before_asr = Counter(sim.request_counts())
+        aws_calls.clear()
+        table_calls.clear()
+        report = reconciler.reconcile()
+        assert report.examined == size and report.transitions == 0 and not report.errors
+        asr = Counter(sim.request_counts()) - before_asr
+    finally:
+        client.close()
+        sim.stop()
+    counts = {f"asr {k}": v for k, v in asr.items()}
+    counts |= {f"aws {k}": v for k, v in aws_calls.items()}
+    counts |= {f"table {k}": v for k, v in table_calls.items()}
+    return counts
+
+
+def test_reads_per_pass_do_not_grow_with_the_fleet(azurite: Azurite, moto_server: LocalService):
+    small = fleet_pass(azurite, moto_server, 20)
+    large = fleet_pass(azurite, moto_server, 200)
+    print(f"\nreads of one pass: 20 VMs {small}\n                  200 VMs {large}")
+    vault = "asr GET subscriptions/resourceGroups/providers/vaults/"
+    paged = {f"{vault}replicationProtectedItems", f"{vault}replicationJobs"}  # 100 a page
+    for call in paged:
+        assert (small[call], large[call]) == (1, 2), call  # the only growth: one more page each
+    for call, count in large.items():
+        if call not in paged:
+            assert count == small.get(call), f"{call}: {small.get(call)} calls at 20 VMs, {count} at 200"
+    assert large["table GET"] == 1  # the in-flight records: one query, one page
+    assert not any(
+        k.startswith("asr PUT") or k.startswith("asr POST") for k in large
+    )  # waiting costs no writes
+    assert "table PUT" not in large and "table MERGE" not in large
+    assert sum(large.values()) <= 10
