@@ -19,7 +19,7 @@ from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.host import LocalHost
-from local.stack import Azurite, LocalService, aws_client
+from local.stack import Azurite, LocalService, aws_client, free_port
 
 ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
 SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
@@ -101,9 +101,17 @@ def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[s
 
 @contextlib.contextmanager
 def running_estate(
-    azurite: Azurite, moto: LocalService, *, time_scale: float = 600.0, settings: dict[str, str] | None = None
+    azurite: Azurite,
+    moto: LocalService,
+    *,
+    time_scale: float = 600.0,
+    settings: dict[str, str] | None = None,
+    event_grid: bool = False,
 ) -> Iterator[Estate]:
-    """The simulator, its bridge and the app's host for the block; the process's settings restored after."""
+    """The simulator, its bridge and the app's host for the block; the process's settings restored after.
+
+    With `event_grid`, the host also stands in for the Event Grid topic the job watcher publishes to.
+    """
     from shared import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
 
     vault = Vault(SUB, RG, VAULT, SimClock(scale=time_scale), job_seconds=60, bandwidth_mb_per_s=200)
@@ -117,7 +125,13 @@ def running_estate(
     )
     bridge.sync()  # commands sent before this estate existed are not its business
     bridge.start_polling(0.2)
+    port = free_port()
     values = {**app_settings(azurite, moto, sim), **(settings or {})}
+    if event_grid:
+        values |= {
+            "AZMIGRATE_EVENTGRID_TOPIC_ENDPOINT": f"http://127.0.0.1:{port}/eventgrid/topic",
+            "AZMIGRATE_EVENTGRID_TOPIC_KEY": uuid.uuid4().hex,
+        }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     for cached in (
@@ -126,11 +140,13 @@ def running_estate(
         wiring.asr_adapter,
         wiring.aws_adapter,
         wiring.reconciler,
+        wiring.job_publisher,
     ):
         cached.cache_clear()
     import function_app  # noqa: PLC0415 - the app reads its settings when imported
 
-    host = LocalHost(function_app.app, uuid.uuid4().hex).start()
+    topic_key = values.get("AZMIGRATE_EVENTGRID_TOPIC_KEY")
+    host = LocalHost(function_app.app, uuid.uuid4().hex, port=port, topic_key=topic_key).start()
     try:
         yield Estate(sim, bridge, host, host.function_key, moto)
     finally:

@@ -62,10 +62,14 @@ def _route_pattern(route: str) -> re.Pattern[str]:
 
 
 class LocalHost:
-    def __init__(self, app: func.FunctionApp, function_key: str, port: int = 0) -> None:
-        self.function_key = function_key
+    def __init__(
+        self, app: func.FunctionApp, function_key: str, port: int = 0, topic_key: str | None = None
+    ) -> None:
+        self.function_key, self.topic_key = function_key, topic_key
         self.routes: list[HttpRoute] = []
         self.timers: dict[str, Any] = {}
+        self.event_grid: dict[str, Any] = {}
+        self.delivered: list[dict[str, Any]] = []  # every event the topic stand-in delivered, in order
         for function in functions_of(app):
             found = function.get_trigger()
             if found is None:
@@ -84,6 +88,8 @@ class LocalHost:
                 )
             elif trigger["type"] == "timerTrigger":
                 self.timers[name] = handler
+            elif trigger["type"] == "eventGridTrigger":
+                self.event_grid[name] = handler
         # Most specific first: a literal segment beats a {parameter}.
         self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
         handler_type = type("Handler", (_Handler,), {"host": self})
@@ -109,6 +115,21 @@ class LocalHost:
 
     def run_timer(self, name: str) -> None:
         self.timers[name](TimerRequest(past_due=False))
+
+    def deliver(self, cloud_event: dict[str, Any]) -> None:
+        """As an Event Grid subscription would: the event to every Event Grid trigger of the app."""
+        event = func.EventGridEvent(
+            id=str(cloud_event.get("id", "")),
+            data=dict(cloud_event.get("data") or {}),
+            topic=str(cloud_event.get("source", "")),
+            subject=str(cloud_event.get("subject", "")),
+            event_type=str(cloud_event.get("type", "")),
+            event_time=None,
+            data_version=str(cloud_event.get("specversion", "1.0")),
+        )
+        self.delivered.append(cloud_event)
+        for handler in self.event_grid.values():
+            handler(event)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -141,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
         keyed = secrets.compare_digest(
             self.headers.get("x-functions-key") or query.get("code", ""), self.host.function_key
         )
+        if parts.path == "/eventgrid/topic" and method == "POST":
+            self._topic(body)
+            return
         timer = re.fullmatch(r"/admin/functions/([\w-]+)", parts.path)
         if timer and method == "POST":
             self._run_timer(timer.group(1), keyed)
@@ -173,13 +197,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(404, None)
 
+    def _topic(self, body: bytes) -> None:
+        """Stands in for an Event Grid custom topic (key auth): accepts a CloudEvents batch, delivers it."""
+        key = self.headers.get("aeg-sas-key") or ""
+        if self.host.topic_key is None or not secrets.compare_digest(key, self.host.topic_key):
+            self._send(401, {"error": {"code": "Unauthorized", "message": "aeg-sas-key missing or wrong"}})
+            return
+        try:
+            events = json.loads(body)
+        except json.JSONDecodeError:
+            self._send(400, {"error": {"code": "BadRequest", "message": "not JSON"}})
+            return
+        for event in events if isinstance(events, list) else [events]:
+            try:
+                self.host.deliver(event)
+            except Exception:
+                log.exception("event grid delivery failed")  # Event Grid would retry; the timer converges
+        self._send(200, None)
+
     def _run_timer(self, name: str, keyed: bool) -> None:
         if not keyed:
             self._send(401, None)
         elif name not in self.host.timers:
             self._send(404, {"error": {"code": "NotFound", "message": f"no timer function {name}"}})
         else:
-            self.host.run_timer(name)
+            try:
+                self.host.run_timer(name)
+            except Exception:
+                log.exception("timer function %s failed", name)
+                self._send(500, None)
+                return
             self._send(202, None)
 
     def _send(

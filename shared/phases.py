@@ -166,10 +166,11 @@ def _protected(ctx: Ctx) -> Decision:
 
 def _test_migration(ctx: Ctx) -> Decision:
     item, job = ctx.facts.item, ctx.facts.job
-    done = item is not None and item.test_failover_state.lower() == "waitingforcompletion"
-    if done or (job is not None and job.succeeded and ctx.pending(Act.TEST_FAILOVER)):
+    # Done only when the item says so: a snapshot's item can be older than its job list, and a
+    # succeeded job seen with a stale item must not be judged a failed test (it would run twice).
+    if item is not None and item.test_failover_state.lower() == "waitingforcompletion":
         return go(P.TEST_VALIDATION, "test migration finished; validating")
-    if ctx.pending(Act.TEST_FAILOVER) and job is not None and job.finished:
+    if ctx.pending(Act.TEST_FAILOVER) and job is not None and job.finished and not job.succeeded:
         error = (job.error_code or "TestFailoverFailed", job.error_message or "test failover failed")
         return go(
             P.TEST_CLEANUP,

@@ -104,8 +104,9 @@ class Reconciler:
                 missing.setdefault(record.region, []).append(record.instance_id)
         if missing:
             ec2 |= self.aws.instances(missing)
-        items = self.asr.items()
+        # Jobs before items: an item read after its jobs is at least as new as they are.
         jobs = self.asr.jobs_since(jobs_window_start(records, now))
+        items = self.asr.items()
         wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
         discovered = self.asr.discovered() if wants_machines else []
         return Snapshot(records, ec2, items, jobs, discovered)

@@ -7,12 +7,15 @@ reads settings that were already checked at start-up.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
+from azure.core.messaging import CloudEvent
+from azure.eventgrid import EventGridPublisherClient
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
@@ -21,6 +24,7 @@ from shared.adapters.aws import AgentInstall, AwsAdapter
 from shared.azure_http import LoopbackHttpPolicy
 from shared.config import Settings, is_loopback, load_settings
 from shared.facts import Policy
+from shared.jobwatch import EVENT_TYPE, JobChange
 from shared.ratelimit import RateLimiter
 from shared.reconciler import Reconciler, Targets
 from shared.store import StateStore, open_table_service, utc_now
@@ -126,3 +130,36 @@ def reconciler() -> Reconciler:
         aws_writes=RateLimiter(config.aws_calls_per_second),
         clock=utc_now,
     )
+
+
+@cache
+def job_publisher() -> Callable[[list[JobChange]], None]:
+    """Where job changes go: the Event Grid topic when one is set, else a reconcile of those VMs."""
+    config = settings()
+    if config.eventgrid_topic_endpoint is None:
+
+        def reconcile_directly(changes: list[JobChange]) -> None:
+            affected = {c.instance_id for c in changes if c.instance_id}
+            if affected:
+                reconciler().reconcile(only=affected)
+
+        return reconcile_directly
+    key = config.eventgrid_topic_key
+    credential: Any = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
+    client = EventGridPublisherClient(
+        config.eventgrid_topic_endpoint, credential, per_call_policies=[LoopbackHttpPolicy()]
+    )
+    source = (
+        f"/subscriptions/{config.asr_subscription_id}/resourceGroups/{config.asr_resource_group}"
+        f"/providers/Microsoft.RecoveryServices/vaults/{config.asr_vault_name}"
+    )
+
+    def publish(changes: list[JobChange]) -> None:
+        client.send(
+            [
+                CloudEvent(source=source, type=EVENT_TYPE, subject=c.item_name, data=c.as_event_data())
+                for c in changes
+            ]
+        )
+
+    return publish

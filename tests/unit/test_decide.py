@@ -341,3 +341,22 @@ def test_when_removing_a_failed_item_fails_too_the_vm_fails_instead_of_waiting_f
     assert rec.phase is P.FAILED
     assert rec.failed_phase is P.ENABLING
     assert world.performed.count(Act.DISABLE_REPLICATION) >= 1
+
+
+def test_a_finished_job_with_a_stale_item_does_not_count_as_a_validated_test():
+    """The snapshot's item may be older than its job list: wait for the item to agree, never re-test."""
+    rec = record().evolve(
+        phase=P.TEST_MIGRATION,
+        pending_action=PendingAction(action="test_failover", attempt_id="a", started_at=T0, job_id="job-1"),
+    )
+    job = JobFacts("job-1", "TestFailover", "Succeeded", T0)
+    stale = ItemFacts("ec2-i-1", "Protected", frozenset(), test_failover_state="None")
+    decision = decide(rec, Facts(ec2=ec2_facts(), item=stale, job=job, item_jobs=(job,)), Policy(), T0)
+    assert decision.next_phase is P.TEST_MIGRATION and decision.action is None
+    fresh = replace(
+        stale,
+        test_failover_state="WaitingForCompletion",
+        allowed_operations=frozenset({"testfailovercleanup"}),
+    )
+    decision = decide(rec, Facts(ec2=ec2_facts(), item=fresh, job=job, item_jobs=(job,)), Policy(), T0)
+    assert decision.next_phase is P.TEST_VALIDATION
