@@ -17,6 +17,7 @@ from typing import Any
 from local.asr_simulator.bridge import MotoBridge
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
+from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.host import LocalHost
 from local.stack import Azurite, LocalService, aws_client, free_port
@@ -114,7 +115,15 @@ def running_estate(
     """
     from shared import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
 
-    vault = Vault(SUB, RG, VAULT, SimClock(scale=time_scale), job_seconds=60, bandwidth_mb_per_s=200)
+    vault = Vault(
+        SUB,
+        RG,
+        VAULT,
+        SimClock(scale=time_scale),
+        providers=(RCM, CLASSIC),
+        job_seconds=60,
+        bandwidth_mb_per_s=200,
+    )
     sim = Simulator(vault).start()
     passphrase = uuid.uuid4().hex
     aws_client(moto.url, "ssm").put_parameter(
