@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
 from shared.models import AccountId, Region
+from shared.windows import parse_windows
 
 ENV_PREFIX = "AZMIGRATE_"
 _NCRONTAB = re.compile(r"^\S+( \S+){5}$")
@@ -58,6 +59,11 @@ def _ncrontab(value: str) -> str:
     if not _NCRONTAB.match(value.strip()):
         raise ValueError("must be a six-field NCRONTAB expression: second minute hour day month weekday")
     return value.strip()
+
+
+def _windows(value: str) -> str:
+    parse_windows(value)  # raises ValueError with the bad window named
+    return value
 
 
 Csv = BeforeValidator(_split_csv)
@@ -147,6 +153,10 @@ class Settings(BaseSettings):
     # Lifecycle policy
     cutover_mode: Literal["auto", "approval"] = Field(
         "approval", description="Default cutover: auto (in the window) or approval; the cutover tag wins."
+    )
+    cutover_windows: Annotated[str, AfterValidator(_windows)] = Field(
+        "",
+        description="When cutovers may run, UTC, e.g. 'Sat 22:00-06:00, Sun 22:00-06:00'; empty: any time.",
     )
     discovery_timeout_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         3_600, description="How long after the agent install the appliance may take to see the machine."

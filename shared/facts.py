@@ -31,6 +31,7 @@ class Ec2Facts:
     platform: str = "Linux/UNIX"  # EC2 PlatformDetails
     image_name: str = ""
     virtualization_type: str = "hvm"
+    architecture: str = "x86_64"  # i386, x86_64, arm64, x86_64_mac
     boot_mode: str = "legacy-bios"  # or uefi
     disks: tuple[Disk, ...] = ()
     instance_store_volumes: int = 0

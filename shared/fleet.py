@@ -59,7 +59,11 @@ class Snapshot:
         self.admitted = {r.instance_id for r in queued[: max(capacity - busy, 0)]}
 
     def facts(
-        self, record: MigrationRecord, command: Callable[[MigrationRecord], CommandFacts | None]
+        self,
+        record: MigrationRecord,
+        command: Callable[[MigrationRecord], CommandFacts | None],
+        *,
+        in_cutover_window: bool = True,
     ) -> Facts:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
@@ -75,6 +79,7 @@ class Snapshot:
             command=command(record) if pending and pending.action == "install_agent" else None,
             discovered_machine_id=machine.machine_id if machine else None,
             admission=record.instance_id in self.admitted,
+            in_cutover_window=in_cutover_window,
         )
 
 

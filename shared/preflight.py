@@ -28,7 +28,17 @@ class Finding:
 def preflight(ec2: Ec2Facts) -> list[Finding]:
     findings = [
         finding
-        for check in (_amazon_linux, _paravirtual, _os_disk, _data_disks, _instance_store, _cloud_init, _ssm)
+        for check in (
+            _amazon_linux,
+            _unsupported_os,
+            _architecture,
+            _paravirtual,
+            _os_disk,
+            _data_disks,
+            _instance_store,
+            _cloud_init,
+            _ssm,
+        )
         if (finding := check(ec2)) is not None
     ]
     return sorted(findings, key=lambda f: (f.severity != BLOCKER, f.code))
@@ -48,6 +58,30 @@ def _amazon_linux(ec2: Ec2Facts) -> Finding | None:
         "Amazon Linux is supported only on AWS and cannot be migrated as it is.",
         "Build a RHEL/CentOS-compatible or Ubuntu VM in Azure and move the workload with a workload "
         "migration tool (database replication, deployment tooling); then remove the opt-in tag.",
+    )
+
+
+def _unsupported_os(ec2: Ec2Facts) -> Finding | None:
+    """First cut; the full support table comes with assessment."""
+    text = f"{ec2.platform} {ec2.image_name}".lower().replace("_", " ").replace("-", " ")
+    if "windows server 2003" not in text:
+        return None
+    return Finding(
+        "unsupported-os",
+        BLOCKER,
+        "Windows Server 2003 is not supported by the Mobility agent or by Azure.",
+        "Upgrade to Windows Server 2012 R2 or later, or rebuild on a supported OS, then tag again.",
+    )
+
+
+def _architecture(ec2: Ec2Facts) -> Finding | None:
+    if ec2.architecture == "x86_64":
+        return None
+    return Finding(
+        "unsupported-architecture",
+        BLOCKER,
+        f"The instance is {ec2.architecture}; agent-based migration supports 64-bit x86 machines only.",
+        "Rebuild the workload on an x86_64 instance (or an Arm-based Azure VM) and move it there.",
     )
 
 

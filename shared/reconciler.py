@@ -26,6 +26,7 @@ from shared.lifecycle import TRANSITIONS, Phase
 from shared.models import ErrorInfo, HistoryEntry, MigrationRecord, to_token
 from shared.ratelimit import RateLimiter
 from shared.store import StateStore
+from shared.windows import Window, in_window
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
@@ -64,11 +65,12 @@ class Reconciler:
         concurrency: int = 8,
         arm_writes: RateLimiter | None = None,
         aws_writes: RateLimiter | None = None,
+        windows: tuple[Window, ...] = (),
         clock: Callable[[], datetime],
     ) -> None:
         self.store, self.aws, self.asr = store, aws, asr
         self.policy, self.targets, self.install = policy, targets, install
-        self.capacity, self.concurrency, self.clock = capacity, concurrency, clock
+        self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
         self._arm = arm_writes or RateLimiter(10)
         self._aws = aws_writes or RateLimiter(10)
 
@@ -137,7 +139,8 @@ class Reconciler:
         try:
             for _ in range(MAX_STEPS_PER_PASS):
                 now = self.clock()
-                decision = decide(record, snapshot.facts(record, self._command), self.policy, now)
+                facts = snapshot.facts(record, self._command, in_cutover_window=in_window(now, self.windows))
+                decision = decide(record, facts, self.policy, now)
                 written = apply_decision(record, decision, now, attempt_id=uuid.uuid4().hex[:12])
                 if written == record:
                     break  # nothing new: the VM waits

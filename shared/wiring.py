@@ -28,6 +28,7 @@ from shared.jobwatch import EVENT_TYPE, JobChange
 from shared.ratelimit import RateLimiter
 from shared.reconciler import Reconciler, Targets
 from shared.store import StateStore, open_table_service, utc_now
+from shared.windows import parse_windows
 
 
 @cache
@@ -128,6 +129,7 @@ def reconciler() -> Reconciler:
         concurrency=config.max_concurrency,
         arm_writes=RateLimiter(config.arm_writes_per_second),
         aws_writes=RateLimiter(config.aws_calls_per_second),
+        windows=parse_windows(config.cutover_windows),
         clock=utc_now,
     )
 

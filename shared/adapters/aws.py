@@ -118,6 +118,7 @@ class AwsAdapter:
             or ("Windows" if i.get("Platform") == "windows" else "Linux/UNIX"),
             image_name=images.get(i.get("ImageId", ""), ""),
             virtualization_type=i.get("VirtualizationType", "hvm"),
+            architecture=i.get("Architecture", "x86_64"),
             boot_mode=i.get("CurrentInstanceBootMode") or i.get("BootMode") or "legacy-bios",
             disks=tuple(
                 Disk(device, size, device == root) for device, size in disks.get(i["InstanceId"], [])

@@ -128,3 +128,9 @@ def test_sample_settings_hold_no_secret_values():
     sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
     for name in SECRET_FIELDS:
         assert sample[env_name(name)] in {"", "UseDevelopmentStorage=true"}
+
+
+def test_cutover_windows_are_checked_at_start_up(env):
+    env.setenv("AZMIGRATE_CUTOVER_WINDOWS", "Sat 22:00-06:00, Funday 01:00-02:00")
+    with pytest.raises(ConfigError, match="AZMIGRATE_CUTOVER_WINDOWS: 'Funday 01:00-02:00' is not a window"):
+        load_settings()

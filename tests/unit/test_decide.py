@@ -81,6 +81,12 @@ def test_done_is_terminal_and_quiet():
             "data-disks-unsupported",
         ),
         ({"ssm_managed": False}, "ssm-unmanaged"),
+        (
+            {"platform": "Windows", "image_name": "Windows_Server-2003-R2_SP2-English-64Bit-Base"},
+            "unsupported-os",
+        ),
+        ({"architecture": "arm64"}, "unsupported-architecture"),
+        ({"architecture": "i386"}, "unsupported-architecture"),
     ],
 )
 def test_preflight_blocks_with_a_reason_and_no_action(change, code):
@@ -360,3 +366,15 @@ def test_a_finished_job_with_a_stale_item_does_not_count_as_a_validated_test():
     )
     decision = decide(rec, Facts(ec2=ec2_facts(), item=fresh, job=job, item_jobs=(job,)), Policy(), T0)
     assert decision.next_phase is P.TEST_VALIDATION
+
+
+def test_outside_the_cutover_window_a_ready_vm_waits():
+    rec = record().evolve(phase=P.READY_FOR_CUTOVER)
+    item = ItemFacts("ec2-i-1", "Protected", PROTECTED_OPS)
+    facts = Facts(ec2=ec2_facts(), item=item, in_cutover_window=False)
+    decision = decide(rec, facts, Policy(cutover_mode="auto"), T0)
+    assert decision.action is None and "outside the cutover window" in decision.reason
+    assert (
+        decide(rec, replace(facts, in_cutover_window=True), Policy(cutover_mode="auto"), T0).action
+        is Act.STOP_SOURCE
+    )

@@ -1,0 +1,56 @@
+"""Cutover windows: when the app may stop a source and migrate it. Times are UTC.
+
+Written as comma-separated `Day HH:MM-HH:MM` (e.g. `Sat 22:00-06:00, Sun 22:00-06:00`); a window
+whose end is before its start runs past midnight into the next day. No windows: any time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    day: int  # 0 = Monday
+    start: time
+    end: time
+
+    def contains(self, moment: datetime) -> bool:
+        for days_back in (0, 1):  # a window that crosses midnight began the day before
+            begin_day = (moment - timedelta(days=days_back)).date()
+            if begin_day.weekday() != self.day:
+                continue
+            begin = datetime.combine(begin_day, self.start, tzinfo=moment.tzinfo)
+            end = datetime.combine(begin_day, self.end, tzinfo=moment.tzinfo)
+            if end <= begin:
+                end += timedelta(days=1)
+            if begin <= moment < end:
+                return True
+        return False
+
+
+def parse_windows(text: str) -> tuple[Window, ...]:
+    windows = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        match = _WINDOW.match(part)
+        if not match:
+            raise ValueError(f"{part!r} is not a window like 'Sat 22:00-06:00'")
+        day, h1, m1, h2, m2 = match.groups()
+        try:
+            windows.append(Window(DAYS.index(day.lower()), time(int(h1), int(m1)), time(int(h2), int(m2))))
+        except ValueError:
+            raise ValueError(f"{part!r} has an hour or minute out of range") from None
+    return tuple(windows)
+
+
+def in_window(moment: datetime, windows: tuple[Window, ...]) -> bool:
+    return not windows or any(window.contains(moment) for window in windows)
