@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import azure.functions as func
 
-from functions.http import error_response, json_response
+from functions.http import error_response, instance_id_of, json_response
 from shared import wiring
 from shared.errors import ConcurrencyConflict, RetryableError
 from shared.lifecycle import Phase
-from shared.models import INSTANCE_ID_PATTERN, HistoryEntry
+from shared.models import HistoryEntry
 from shared.store import utc_now
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
-_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 APPROVABLE = frozenset(
     set(Phase)
     - {
@@ -31,11 +28,9 @@ APPROVABLE = frozenset(
 
 @blueprint.route(route="migrations/{instance_id}/approve", methods=["POST"])
 def approve_cutover(req: func.HttpRequest) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
-    if not _INSTANCE_ID.match(instance_id):
-        return error_response(
-            400, "InvalidInstanceId", "expected an EC2 instance id like i-0123456789abcdef0"
-        )
+    instance_id = instance_id_of(req)
+    if isinstance(instance_id, func.HttpResponse):
+        return instance_id
     store = wiring.state_store()
     try:
         for _ in range(3):  # re-read and try again if a reconciler wrote in between

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import azure.functions as func
 
-from functions.http import error_response, json_response
+from functions.http import error_response, instance_id_of, json_response
 from shared import wiring
 from shared.errors import RetryableError
-from shared.models import INSTANCE_ID_PATTERN
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
-_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 
 
 @blueprint.route(route="migrations", methods=["GET"])
@@ -27,11 +24,9 @@ def fleet_status(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route="migrations/{instance_id}", methods=["GET"])
 def migration_status(req: func.HttpRequest) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
-    if not _INSTANCE_ID.match(instance_id):
-        return error_response(
-            400, "InvalidInstanceId", "expected an EC2 instance id like i-0123456789abcdef0"
-        )
+    instance_id = instance_id_of(req)
+    if isinstance(instance_id, func.HttpResponse):
+        return instance_id
     store = wiring.state_store()
     try:
         record = store.find(instance_id)

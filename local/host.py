@@ -15,20 +15,16 @@ import json
 import logging
 import re
 import secrets
-import signal
-import socket
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 from azure.functions.timer import TimerRequest
 
-from local.loopback_server import LoopbackServer
+from local.loopback_server import LoopbackHandler, LoopbackServer, wait_for_stop_signal
 from shared.config import load_settings
 from shared.errors import ConfigError
 
@@ -132,28 +128,8 @@ class LocalHost:
             handler(event)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     host: LocalHost
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
@@ -229,20 +205,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(202, None)
 
-    def _send(
-        self, status: int, body: bytes | dict[str, Any] | None, headers: dict[str, str] | None = None
-    ) -> None:
-        data = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            if name.lower() not in {"content-length", "transfer-encoding"}:
-                self.send_header(name, value)
-        if isinstance(body, dict):
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.host", description=__doc__.splitlines()[0])
@@ -264,14 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     key = args.function_key or secrets.token_urlsafe(24)
     host = LocalHost(function_app.app, key, args.port).start()
     print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
-    stopped = threading.Event()
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    wait_for_stop_signal()
     host.stop()
     return 0
 

@@ -1,8 +1,14 @@
-"""The HTTP server class the stand-ins share: loopback only, a real listen backlog, daemon threads."""
+"""What the stand-in HTTP servers share: loopback only, a real listen backlog, quick small answers."""
 
 from __future__ import annotations
 
-from http.server import ThreadingHTTPServer
+import json
+import signal
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -13,3 +19,62 @@ class LoopbackServer(ThreadingHTTPServer):
 
     def __init__(self, port: int, handler: type) -> None:
         super().__init__(("127.0.0.1", port), handler)
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Every verb goes to `_dispatch(method)`; `_send` writes one whole answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes; without this, Nagle + delayed ACK stall each answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        raise NotImplementedError
+
+    def _send(
+        self, status: int, body: bytes | dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        """A dict goes out as JSON; bytes as they are; None as an empty body."""
+        data = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            if name.lower() not in {"content-length", "transfer-encoding"}:
+                self.send_header(name, value)
+        if isinstance(body, dict):
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def wait_for_stop_signal() -> None:
+    """Blocks a stand-in's main thread until SIGTERM or SIGINT."""
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stopped.wait()

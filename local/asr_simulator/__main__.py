@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from local.asr_simulator.bridge import MotoBridge
 from local.asr_simulator.clock import SimClock
@@ -15,6 +12,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, FaultProfile
 from local.asr_simulator.model import PROVIDERS, Disk, Machine
 from local.asr_simulator.server import Simulator
+from local.loopback_server import wait_for_stop_signal
 
 
 def _pair(text: str) -> tuple[str, float]:
@@ -221,14 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(bridge, MotoBridge) and args.bridge_interval > 0:
         bridge.start_polling(args.bridge_interval)
     print(f"ASR simulator listening on {sim.url} for {sim.vault.prefix}", flush=True)
-    stopped = threading.Event()
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    wait_for_stop_signal()
     if isinstance(bridge, MotoBridge):
         bridge.stop()
     sim.stop()

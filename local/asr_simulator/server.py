@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -25,7 +23,7 @@ from local.asr_simulator import shapes
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, Throttle
 from local.asr_simulator.model import CLASSIC, RCM, URL_ACTIONS, ArmError, Disk, Job, Machine, Site
-from local.loopback_server import LoopbackServer
+from local.loopback_server import LoopbackHandler, LoopbackServer
 
 API_VERSION = "2025-08-01"
 OFFAZURE_API_VERSION = "2023-06-06"
@@ -100,32 +98,8 @@ class Simulator:
             self._thread.join(timeout=10)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     simulator: Simulator
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; without this, Nagle + delayed ACK stall each answer ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -182,16 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("x-ms-request-id", self.headers.get("x-ms-client-request-id", "sim"))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        request_id = self.headers.get("x-ms-client-request-id", "sim")
+        super()._send(status, body, {**(headers or {}), "x-ms-request-id": request_id})
 
     def _page(self, call: Call, values: list[dict[str, Any]]) -> None:
         size = self.simulator.page_size
