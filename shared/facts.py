@@ -18,6 +18,9 @@ class Disk:
     device: str
     size_gb: int
     is_root: bool
+    volume_type: str = "gp3"  # EBS: gp2, gp3, io1, io2, st1, sc1, standard
+    iops: int = 0  # provisioned IOPS (0: not reported)
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Ec2Facts:
     private_ip: str = ""
     hostname: str = ""
     ssm_managed: bool | None = None  # None: not known (the SSM inventory could not be read)
+    instance_type: str = ""
+    nic_count: int = 1
+    ipv6_only: bool = False  # IPv6 addresses and no private IPv4 address
 
     def tag(self, name: str) -> str | None:
         return self.tags.get(f"{self.tag_prefix}:{name}")
@@ -53,6 +59,11 @@ class Ec2Facts:
     @property
     def is_windows(self) -> bool:
         return "windows" in self.platform.lower()
+
+    def dry_run(self, policy_default: bool) -> bool:
+        """The instance's dry-run tag wins over the fleet-wide setting, either way."""
+        value = (self.tag("dry-run") or "").strip().lower()
+        return policy_default if not value else value in TRUE_VALUES
 
 
 @dataclass(frozen=True)
@@ -95,12 +106,39 @@ class ItemFacts:
 
 
 @dataclass(frozen=True)
+class InstanceTypeFacts:
+    """An EC2 instance type as `describe_instance_types` reports it: the like-for-like baseline."""
+
+    name: str
+    vcpus: int
+    memory_mib: int
+    max_nics: int
+    instance_store_disks: int = 0
+    instance_store_gb: int = 0
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_mib / 1024
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    """Percentiles over the sizing lookback, and how much of the lookback the metrics cover (0..1)."""
+
+    cpu_p95: float | None = None
+    memory_p95: float | None = None  # only with the CloudWatch agent
+    cpu_coverage: float = 0.0
+    memory_coverage: float = 0.0
+
+
+@dataclass(frozen=True)
 class CommandFacts:
-    """The SSM Run Command that installs the agent, as last seen."""
+    """An SSM Run Command we sent (agent install or guest checks), as last seen."""
 
     command_id: str
     status: str  # Pending, InProgress, Success, Failed, TimedOut, Cancelled, ...
     sent_at: datetime
+    output: str = ""  # standard output (SSM keeps the first 24,000 characters)
 
     @property
     def succeeded(self) -> bool:
@@ -117,7 +155,9 @@ class Facts:
     item: ItemFacts | None = None
     job: JobFacts | None = None  # the job the record tracks (its pending action's job)
     item_jobs: tuple[JobFacts, ...] = ()  # recent jobs on this VM's item: finds effects after a crash
-    command: CommandFacts | None = None  # the agent install command
+    command: CommandFacts | None = None  # the pending SSM command (guest checks or agent install)
+    instance_type: InstanceTypeFacts | None = None  # read only while a VM is being assessed
+    utilisation: Utilisation | None = None  # read only while a VM is being assessed
     discovered_machine_id: str | None = None  # the appliance sees the agent (matched by BIOS id, IP, name)
     admission: bool = False  # the reconciler granted a slot in initial replication this pass
     in_cutover_window: bool = True
@@ -133,3 +173,8 @@ class Policy:
     )
     discovery_timeout_seconds: int = 3_600
     agent_mode: str = "CSPrime"  # CSPrime (InMageRcm) or CSLegacy (classic)
+    dry_run: bool = False  # assess only: never install agents or enable replication (the tag wins)
+    blocked_recheck_seconds: int = 3_600  # a VM blocked by its guest checks is checked again this often
+    comfort_factor: float = 1.3  # head room over the measured p95 CPU and memory
+    min_metric_coverage: float = 0.5  # below this share of the lookback, size as on premises
+    target_location: str = ""  # the Azure region the sizes must be offered in ("" = any)

@@ -8,7 +8,7 @@ does not).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from shared.lifecycle import Phase
 TRUNCATION_MARKER = "…[truncated {dropped} chars]"
 MAX_ERROR_CHARS = 4_000
 MAX_REASON_CHARS = 2_000
+MAX_CHECK_CHARS = 350
 
 
 def truncate_text(text: str, limit: int) -> str:
@@ -107,6 +108,43 @@ class TargetSettings(Model):
     license_type: ArmText | None = None
 
 
+class CheckResult(Model):
+    code: Token
+    severity: Literal["blocker", "warning", "note"]
+    message: Annotated[str, _truncator(MAX_CHECK_CHARS)]
+    fix: Annotated[str, _truncator(MAX_CHECK_CHARS)]
+
+
+class DiskPlan(Model):
+    device: Annotated[str, StringConstraints(max_length=64)]
+    size_gb: NonNegativeInt
+    source_type: Annotated[str, StringConstraints(max_length=32)]
+    iops: NonNegativeInt = 0
+    disk_type: Annotated[str, StringConstraints(max_length=32)]
+
+
+class Assessment(Model):
+    """What the app found about one VM before touching it, and the target settings it chose."""
+
+    assessed_at: UtcTime
+    guest_checked: bool  # False: only EC2's description was available (the VM was blocked before)
+    os_name: Annotated[str, _truncator(200)] = ""
+    checks: Annotated[list[CheckResult], Field(max_length=25)] = Field(default_factory=list)
+    vm_name: ArmText | None = None
+    vm_size: ArmText | None = None
+    sizing_basis: Literal["performance", "as-on-premises", "tag", "none"] = "none"
+    sizing_reason: Annotated[str, _truncator(MAX_CHECK_CHARS)] = ""
+    like_for_like_size: ArmText | None = None
+    disk_type: ArmText | None = None
+    disks: Annotated[list[DiskPlan], Field(max_length=66)] = Field(default_factory=list)
+    bios_uuid: Annotated[str, StringConstraints(max_length=64)] = ""
+    dry_run: bool = False
+
+    @property
+    def blocker_codes(self) -> list[str]:
+        return [c.code for c in self.checks if c.severity == "blocker"]
+
+
 class MigrationRecord(Model):
     instance_id: InstanceId
     account_id: AccountId
@@ -125,6 +163,7 @@ class MigrationRecord(Model):
     test_validated_at: UtcTime | None = None  # the last test migration passed validation
     cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
+    assessment: Assessment | None = None
     created_at: UtcTime
     updated_at: UtcTime
     version: NonNegativeInt = 0

@@ -26,7 +26,13 @@ def full_record() -> MigrationRecord:
 
 
 def test_nested_fields_are_the_structured_ones():
-    assert nested_fields(MigrationRecord) == {"attempts", "pending_action", "target", "last_error"}
+    assert nested_fields(MigrationRecord) == {
+        "attempts",
+        "pending_action",
+        "target",
+        "last_error",
+        "assessment",
+    }
     assert nested_fields(HistoryEntry) == frozenset()
 
 
@@ -64,3 +70,36 @@ def test_oversized_entity_is_refused_before_any_write():
     with pytest.raises(EntityTooLarge, match="characters"):
         check_limits({**entity, "reason": "z" * (MAX_PROPERTY_CHARS + 1)})
     check_limits({**entity, **dict(list(blobs.items())[:10])})  # about 640 KB: fits
+
+
+def test_the_largest_assessment_still_fits_one_table_property():
+    """Checks and disks are capped in the model so that the JSON stays under 32K characters."""
+    from shared.models import Assessment, CheckResult, DiskPlan
+
+    longest = "x" * 5_000  # cut to the model's limit
+    assessment = Assessment(
+        assessed_at=T0,
+        guest_checked=True,
+        os_name=longest,
+        checks=[
+            CheckResult(code=f"c{n}", severity="blocker", message=longest, fix=longest) for n in range(25)
+        ],
+        vm_name="v" * 63,
+        vm_size="Standard_E104ids_v5",
+        sizing_reason=longest,
+        like_for_like_size="Standard_E104ids_v5",
+        disk_type="StandardSSD_LRS",
+        disks=[
+            DiskPlan(
+                device="/dev/" + "d" * 59,
+                size_gb=32_767,
+                source_type="gp3",
+                iops=64_000,
+                disk_type="Premium_LRS",
+            )
+            for _ in range(66)
+        ],
+        bios_uuid="ec2a1b2c-3d4e-5f60-7182-93a4b5c6d7e8",
+    )
+    entity = to_entity(full_record().evolve(assessment=assessment), "shard-01", "i-00000000000000001")
+    assert len(entity["assessment"]) < 32_000

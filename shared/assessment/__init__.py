@@ -1,0 +1,1 @@
+"""Assessment: requirement checks, guest checks through SSM, and right-sizing."""

@@ -1,0 +1,353 @@
+"""Guest checks: what we ask each EC2 instance through SSM Run Command before installing the agent.
+
+EC2's API cannot tell us the OS release, the kernel, how /etc/fstab names its disks, free space,
+cloud-init or whether the replication appliance is reachable from inside; the guest can. The scripts
+are read-only and print sections, each started by an `@@<name>` line, between the `GUEST_MARKER`
+line and `@@end`, so one pure parser reads Linux and Windows output alike and can tell our output
+from something else and a whole report from one SSM cut short. Every probe tolerates a missing tool:
+an empty section means "unknown", never a failed check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shared.errors import InvalidInput
+
+GUEST_MARKER = "@@azm-guest v1"
+APPLIANCE_PORTS = (443, 9443)
+SSM_OUTPUT_LIMIT = 24_000  # characters of StandardOutputContent that get_command_invocation returns
+
+LINUX_SECTIONS = (
+    "os-release",
+    "kernel",
+    "arch",
+    "boot",
+    "secure-boot",
+    "bios-uuid",
+    "fstab",
+    "free",
+    "cloud-init",
+    "ports",
+)
+WINDOWS_SECTIONS = ("os", "boot", "secure-boot", "bios-uuid", "free", "ports")
+_SECTIONS = frozenset(LINUX_SECTIONS + WINDOWS_SECTIONS + ("end",))
+
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DF_ROW = re.compile(r"^\S+\s+\d+\s+\d+\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mount>/.*)$")
+_DRIVE_ROW = re.compile(r"^(?P<drive>[A-Za-z]:)\s+(?P<free>\d+)(?:\s+\d+)?$")
+_PORT_ROW = re.compile(r"^(?P<port>\d+)\s+(?P<state>open|closed)$")
+_CLOUD_INIT_RUNS = frozenset({"running", "done", "error", "degraded"})
+_WINDOWS_RELEASES = {
+    "26100": "2025",
+    "20348": "2022",
+    "17763": "2019",
+    "14393": "2016",
+    "9600": "2012 R2",
+    "9200": "2012",
+    "7601": "2008 R2",
+}
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GuestFacts:
+    """What the guest said about itself; "" / None / empty mean the guest could not tell."""
+
+    os_family: str  # linux | windows
+    os_id: str  # os-release ID (ubuntu, rhel, debian, sles, amzn); "windows"
+    os_version: str  # os-release VERSION_ID; Windows: the server release (2016, 2019, 2022, ...)
+    os_name: str  # PRETTY_NAME, or the Windows Caption
+    kernel: str  # uname -r; Windows: the Version (10.0.17763)
+    architecture: str  # uname -m; Windows 64-bit: x86_64
+    boot_mode: str  # uefi | bios | "" unknown
+    secure_boot: bool | None  # None: unknown, or not a UEFI machine
+    bios_uuid: str  # lower case 8-4-4-4-12, "" when missing
+    fstab_device_entries: tuple[str, ...]  # mount points fstab mounts by kernel device name ("swap" for swap)
+    free_mib: dict[str, int]  # mount point (Linux) or drive letter like "C:" -> free MiB
+    cloud_init: str  # enabled | disabled | absent | "" unknown
+    ports: dict[int, bool]  # appliance port -> reachable from the guest
+
+
+# --- scripts ---------------------------------------------------------------------------------------
+
+
+def linux_guest_script(appliance_address: str) -> list[str]:
+    """`commands` for AWS-RunShellScript (root, POSIX sh); `bash -c` only for /dev/tcp.
+
+    A probe that may exit non-zero (mokutil on a BIOS boot, grep on an empty fstab, cloud-init in
+    error) ends in `|| true`, so a `set -e` never cuts the report short and SSM reports success.
+    """
+    address = _checked_address(appliance_address)
+    return [
+        f"echo '{GUEST_MARKER}'",
+        "echo '@@os-release'",
+        "awk 1 /etc/os-release 2>/dev/null || true",  # awk 1 ends a last line that has no newline
+        "echo '@@kernel'",
+        "uname -r",
+        "echo '@@arch'",
+        "uname -m",
+        "echo '@@boot'",
+        "if [ -d /sys/firmware/efi ]; then echo uefi; else echo bios; fi",
+        "echo '@@secure-boot'",
+        "if command -v mokutil >/dev/null 2>&1; then mokutil --sb-state 2>&1 || true; else echo unknown; fi",
+        "echo '@@bios-uuid'",
+        "awk 1 /sys/class/dmi/id/product_uuid 2>/dev/null || dmidecode -s system-uuid 2>/dev/null || true",
+        "echo '@@fstab'",
+        "grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' /etc/fstab 2>/dev/null || true",
+        "echo '@@free'",
+        "df -Pk / /var /tmp /usr/local 2>/dev/null || true",
+        "echo '@@cloud-init'",
+        "if ! command -v cloud-init >/dev/null 2>&1; then echo not-installed; "
+        "elif [ -e /etc/cloud/cloud-init.disabled ]; then echo 'status: disabled'; "
+        "else cloud-init status 2>&1 || true; fi",
+        "echo '@@ports'",
+        *(_linux_port_probe(address, port) for port in APPLIANCE_PORTS),
+        "echo '@@end'",
+    ]
+
+
+def windows_guest_script(appliance_address: str) -> list[str]:
+    """`commands` for AWS-RunPowerShellScript (SYSTEM); the same sections, Windows' own sources."""
+    address = _checked_address(appliance_address)
+    ports = ", ".join(str(port) for port in APPLIANCE_PORTS)
+    return [
+        "$ProgressPreference = 'SilentlyContinue'",
+        f"Write-Output '{GUEST_MARKER}'",
+        "Write-Output '@@os'",
+        "Get-CimInstance Win32_OperatingSystem | Format-List Caption,Version,BuildNumber,OSArchitecture",
+        "Write-Output '@@boot'",
+        "Write-Output $env:firmware_type",
+        "Write-Output '@@secure-boot'",
+        "try { Confirm-SecureBootUEFI -ErrorAction Stop } "
+        "catch [System.PlatformNotSupportedException] { 'unsupported' } catch { 'unknown' }",
+        "Write-Output '@@bios-uuid'",
+        "(Get-CimInstance Win32_ComputerSystemProduct).UUID",
+        "Write-Output '@@free'",
+        'Get-CimInstance Win32_LogicalDisk -Filter "DriveType=3"'
+        " | Format-Table DeviceID,FreeSpace,Size -AutoSize",
+        "Write-Output '@@ports'",
+        f"foreach ($port in {ports}) {{ $client = New-Object System.Net.Sockets.TcpClient; "
+        f"try {{ $open = $client.ConnectAsync('{address}', $port).Wait(5000) }} catch {{ $open = $false }} "
+        'finally { $client.Close() }; if ($open) { "$port open" } else { "$port closed" } }',
+        "Write-Output '@@end'",
+    ]
+
+
+def _linux_port_probe(address: str, port: int) -> str:
+    return (
+        f"if timeout 5 bash -c '</dev/tcp/{address}/{port}' 2>/dev/null; "
+        f"then echo '{port} open'; else echo '{port} closed'; fi"
+    )
+
+
+def _checked_address(address: str) -> str:
+    """The address lands in a shell and a PowerShell line: only an IPv4 address or a DNS name passes."""
+    if re.fullmatch(r"[0-9.]+", address):
+        try:
+            return str(ipaddress.IPv4Address(address))
+        except ValueError:
+            pass
+    elif len(address) <= 253 and _DNS_NAME.fullmatch(address):
+        return address
+    raise InvalidInput(f"appliance address {address!r} is neither an IPv4 address nor a DNS name")
+
+
+# --- parser ----------------------------------------------------------------------------------------
+
+
+def parse_guest_output(text: str) -> GuestFacts:
+    """The facts in one guest-check output (SSM StandardOutputContent). Pure."""
+    sections = _sections(text)
+    if "os" in sections:
+        return _windows_facts(sections)
+    if "os-release" in sections:
+        return _linux_facts(sections)
+    raise InvalidInput("guest output has neither an @@os (Windows) nor an @@os-release (Linux) section")
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """Section name -> its lines, trailing spaces and CRs gone; raises unless marker ... @@end."""
+    lines = [line.rstrip() for line in text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")]
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines[_marker_index(lines) + 1 :]:
+        name = line[2:].strip() if line.startswith("@@") else ""
+        if name == "end":
+            return sections
+        if name in _SECTIONS:
+            current = sections.setdefault(name, [])
+        elif current is not None:
+            current.append(line)
+    raise InvalidInput(
+        "guest output has no @@end line: it was cut short (SSM keeps only the first "
+        f"{SSM_OUTPUT_LIMIT:,} characters of standard output) or the script stopped early"
+    )
+
+
+def _marker_index(lines: list[str]) -> int:
+    for index, line in enumerate(lines):
+        if line.strip() == GUEST_MARKER:
+            return index
+    other = next((line.strip() for line in lines if line.startswith("@@azm-guest")), "")
+    if other:
+        raise InvalidInput(f"guest output is {other!r}; this parser reads {GUEST_MARKER!r}")
+    raise InvalidInput(f"not guest-check output: no {GUEST_MARKER!r} line")
+
+
+def _linux_facts(s: dict[str, list[str]]) -> GuestFacts:
+    release = _pairs(s.get("os-release", []), "=")
+    return GuestFacts(
+        os_family="linux",
+        os_id=release.get("ID", "").lower(),
+        os_version=release.get("VERSION_ID", ""),
+        os_name=release.get("PRETTY_NAME") or release.get("NAME", ""),
+        kernel=_first(s.get("kernel", [])),
+        architecture=_first(s.get("arch", [])),
+        boot_mode=_boot_mode(_first(s.get("boot", []))),
+        secure_boot=_mokutil_state(_first(s.get("secure-boot", []))),
+        bios_uuid=_uuid(s.get("bios-uuid", [])),
+        fstab_device_entries=_device_entries(s.get("fstab", [])),
+        free_mib=_df_free(s.get("free", [])),
+        cloud_init=_cloud_init(_first(s.get("cloud-init", []))),
+        ports=_ports(s.get("ports", [])),
+    )
+
+
+def _windows_facts(s: dict[str, list[str]]) -> GuestFacts:
+    info = _pairs(s.get("os", []), ":")
+    caption = info.get("Caption", "")
+    return GuestFacts(
+        os_family="windows",
+        os_id="windows",
+        os_version=_windows_release(info.get("BuildNumber", ""), caption),
+        os_name=caption,
+        kernel=info.get("Version", ""),
+        architecture=_windows_architecture(info.get("OSArchitecture", "")),
+        boot_mode=_boot_mode(_first(s.get("boot", []))),
+        secure_boot=_boolean(_first(s.get("secure-boot", []))),
+        bios_uuid=_uuid(s.get("bios-uuid", [])),
+        fstab_device_entries=(),
+        free_mib=_drive_free(s.get("free", [])),
+        cloud_init="absent",
+        ports=_ports(s.get("ports", [])),
+    )
+
+
+def _first(lines: Iterable[str]) -> str:
+    return next((line.strip() for line in lines if line.strip()), "")
+
+
+def _pairs(lines: Iterable[str], separator: str) -> dict[str, str]:
+    """KEY=value (os-release) or `Key : value` (Format-List) lines; blank and comment lines skipped."""
+    pairs: dict[str, str] = {}
+    for line in lines:
+        key, found, value = line.partition(separator)
+        if found and key.strip() and not key.lstrip().startswith("#"):
+            pairs[key.strip()] = _unquoted(value.strip())
+    return pairs
+
+
+def _unquoted(value: str) -> str:
+    """os-release values may be quoted, with shell-style backslash escapes inside double quotes."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if value[0] == '"' else inner
+    return value
+
+
+def _boot_mode(word: str) -> str:
+    return {"uefi": "uefi", "bios": "bios", "legacy": "bios"}.get(word.lower(), "")
+
+
+def _mokutil_state(line: str) -> bool | None:
+    """mokutil --sb-state; anything else (unknown, no EFI variables on a BIOS boot) is unknown."""
+    return {"secureboot enabled": True, "secureboot disabled": False}.get(line.lower())
+
+
+def _boolean(word: str) -> bool | None:
+    """Confirm-SecureBootUEFI prints True/False; `unsupported` (BIOS) and errors are unknown."""
+    return {"true": True, "false": False}.get(word.lower())
+
+
+def _uuid(lines: Iterable[str]) -> str:
+    """dmidecode may print comment lines first, so the first canonical UUID anywhere wins."""
+    found = _UUID.search("\n".join(lines))
+    return found.group(0).lower() if found else ""
+
+
+def _device_entries(lines: Iterable[str]) -> tuple[str, ...]:
+    """Mount points of fstab lines whose source is a kernel device name: these change in Azure.
+
+    Pseudo and network file systems never name a /dev path, so the source alone decides.
+    """
+    entries: list[str] = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 2 or fields[0].startswith("#") or not _kernel_device(fields[0]):
+            continue
+        fs_type = fields[2] if len(fields) > 2 else ""
+        entries.append("swap" if fs_type == "swap" or fields[1] == "swap" else fields[1])
+    return tuple(entries)
+
+
+def _kernel_device(source: str) -> bool:
+    """/dev/xvdf, /dev/nvme1n1p1, /dev/sdb1; not /dev/disk/by-*, /dev/mapper/*, LVM /dev/<vg>/<lv>."""
+    return re.fullmatch(r"/dev/[A-Za-z0-9_.-]+", source) is not None
+
+
+def _df_free(lines: Iterable[str]) -> dict[str, int]:
+    """POSIX df -Pk: Available is in KiB; the same file system may be listed for several paths."""
+    free: dict[str, int] = {}
+    for line in lines:
+        row = _DF_ROW.match(line.strip())
+        if row:
+            free[row["mount"]] = int(row["available"]) // 1024
+    return free
+
+
+def _drive_free(lines: Iterable[str]) -> dict[str, int]:
+    """Format-Table DeviceID,FreeSpace,Size: bytes; the header, dashes and blank lines do not match."""
+    free: dict[str, int] = {}
+    for line in lines:
+        row = _DRIVE_ROW.match(line.strip())
+        if row:
+            free[row["drive"].upper()] = int(row["free"]) // _MIB
+    return free
+
+
+def _cloud_init(line: str) -> str:
+    if line == "not-installed":
+        return "absent"
+    state = line.removeprefix("status:").strip().lower() if line.startswith("status:") else ""
+    if state == "disabled":
+        return "disabled"
+    return "enabled" if state.split(" ")[0] in _CLOUD_INIT_RUNS else ""
+
+
+def _ports(lines: Iterable[str]) -> dict[int, bool]:
+    ports: dict[int, bool] = {}
+    for line in lines:
+        row = _PORT_ROW.match(line.strip())
+        if row:
+            ports[int(row["port"])] = row["state"] == "open"
+    return ports
+
+
+def _windows_release(build: str, caption: str) -> str:
+    """Server releases share Version 10.0; the build number is what tells 2016, 2019, 2022, 2025 apart."""
+    if build in _WINDOWS_RELEASES:
+        return _WINDOWS_RELEASES[build]
+    named = re.search(r"Windows Server (\d{4}(?: R2)?)", caption)
+    return named.group(1) if named else ""
+
+
+def _windows_architecture(value: str) -> str:
+    if "ARM" in value.upper():
+        return "aarch64"
+    return "x86_64" if value.startswith("64") else value
