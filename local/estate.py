@@ -94,6 +94,8 @@ def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[s
         "AZMIGRATE_MAX_INITIAL_REPLICATION": "10",
         "AZMIGRATE_ARM_WRITES_PER_SECOND": "10",
         "AZMIGRATE_AWS_CALLS_PER_SECOND": "50",
+        # moto's get_metric_data scans every stored point per period: keep the stand-in's lookback short
+        "AZMIGRATE_SIZING_LOOKBACK_DAYS": "1",
         # moto checks no credentials, but boto3 wants some before it signs a request
         "AWS_ACCESS_KEY_ID": "stand-in",
         "AWS_SECRET_ACCESS_KEY": "stand-in",
@@ -143,15 +145,7 @@ def running_estate(
         }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
-    for cached in (
-        wiring.settings,
-        wiring.state_store,
-        wiring.asr_adapter,
-        wiring.aws_adapter,
-        wiring.reconciler,
-        wiring.job_publisher,
-    ):
-        cached.cache_clear()
+    wiring.clear_caches()
     import function_app  # noqa: PLC0415 - the app reads its settings when imported
 
     topic_key = values.get("AZMIGRATE_EVENTGRID_TOPIC_KEY")

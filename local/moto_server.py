@@ -4,26 +4,54 @@ moto 5.2.5's SSM `send_command(InstanceIds=[...])` without Targets runs an *unfi
 for targets and so records every instance in the region as targeted. Real AWS targets exactly the
 instances named. The app keeps the real semantics; this launcher mends the stand-in instead.
 
+moto also runs no commands: every invocation succeeds with empty output. Our guest checks are
+answered with the instance's guest image (`local/guest_stand_in.py`), as a real guest would print it.
+
 Usage: python local/moto_server.py -H 127.0.0.1 -p PORT (the same arguments as moto_server).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
+from moto.ec2.models import ec2_backends
 from moto.server import main as moto_main
 from moto.ssm.models import Command
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `local` importable
+from local.guest_stand_in import MARKER, guest_output
+
 _targets_of = Command._get_instance_ids_from_targets  # the original, for commands that name Targets
+_invocation_of = Command.invocation_response
 
 
 def _only_real_targets(command: Any) -> list[str]:
     return list(_targets_of(command)) if command.targets else []
 
 
+def _run_guest_checks(command: Any, instance_id: str, plugin_name: str) -> dict[str, Any]:
+    response: dict[str, Any] = _invocation_of(command, instance_id, plugin_name)
+    script = "\n".join(command.parameters.get("commands", []))
+    if MARKER not in script:
+        return response
+    ec2 = ec2_backends[command.account_id][command.backend_region]
+    instance = ec2.get_instance(instance_id)
+    tags = {t["key"]: t["value"] for t in ec2.describe_tags(filters={"resource-id": [instance_id]})}
+    try:
+        images = ec2.describe_images(ami_ids=[instance.image_id])
+    except Exception:  # an AMI moto does not know: the guest image falls back to the platform's
+        images = []
+    ami_name = f"{images[0].name} {images[0].description or ''}" if images else ""
+    platform = "Windows" if (instance.platform or "").lower() == "windows" else "Linux/UNIX"
+    response["StandardOutputContent"] = guest_output(instance_id, tags, platform, ami_name)
+    return response
+
+
 def patch() -> None:
     setattr(Command, "_get_instance_ids_from_targets", _only_real_targets)  # noqa: B010 - patching a class
+    setattr(Command, "invocation_response", _run_guest_checks)  # noqa: B010 - patching a class
 
 
 if __name__ == "__main__":

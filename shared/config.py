@@ -164,6 +164,32 @@ class Settings(BaseSettings):
     lease_seconds: Annotated[int, Field(ge=30, le=3_600)] = Field(
         600, description="How long a started action blocks a repeat when its result was not recorded."
     )
+    # Assessment and right-sizing
+    dry_run: bool = Field(
+        False,
+        description="Assess only: discover, check and size every opted-in VM, but never install agents "
+        "or enable replication. The instance's dry-run tag (true/false) wins.",
+    )
+    target_location: Annotated[str, Field(pattern=r"^$|^[a-z]{3,30}[0-9]?$")] = Field(
+        "", description="Azure region of the target, e.g. westeurope: sizes it does not offer are skipped."
+    )
+    sizing_lookback_days: Annotated[int, Field(ge=1, le=63)] = Field(
+        14, description="Days of CloudWatch metrics that right-sizing looks at (5-minute data lasts 63 days)."
+    )
+    sizing_comfort_factor: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.3, description="Head room multiplied onto the measured CPU and memory p95."
+    )
+    sizing_min_coverage: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.5,
+        description="Share of the lookback the CPU metrics must cover; below it the VM is sized as on "
+        "premises (like for like from its instance type).",
+    )
+    memory_metric_namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_.#:-]{1,255}$")] = Field(
+        "CWAgent", description="CloudWatch namespace of the CloudWatch agent's memory metrics."
+    )
+    blocked_recheck_minutes: Annotated[int, Field(ge=5, le=10_080)] = Field(
+        60, description="How often a VM blocked by its guest checks (e.g. closed ports) is checked again."
+    )
     # Schedules (NCRONTAB, read by the Functions host through %AZMIGRATE_...% binding expressions)
     job_watch_schedule: Schedule = Field("0 */1 * * * *", description="When the ASR job watcher runs.")
     reconcile_schedule: Schedule = Field(

@@ -12,7 +12,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from shared.decision import CLOCK_SKEW, GATE, JOB_SCENARIO, Act, Ctx, Decision, go, job_backed, job_since
+from shared.decision import (
+    CLOCK_SKEW,
+    DRY_RUN_REFUSES,
+    GATE,
+    JOB_SCENARIO,
+    SSM_COMMANDS,
+    Act,
+    Ctx,
+    Decision,
+    go,
+    job_backed,
+    job_since,
+)
 from shared.facts import Facts, Policy
 from shared.lifecycle import OPT_OUT_PHASES, Phase, check_transition
 from shared.models import ErrorInfo, MigrationRecord, PendingAction, to_token
@@ -23,20 +35,24 @@ __all__ = ["GATE", "Act", "Decision", "apply_decision", "decide"]
 
 
 def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime) -> Decision:
-    decision = _gate(_decide(Ctx(record, facts, policy, now)), facts)
+    ctx = Ctx(record, facts, policy, now)
+    decision = _gate(_decide(ctx), facts, dry_run=ctx.dry_run)
     check_transition(record.phase, decision.next_phase)
     return decision
 
 
-def _gate(decision: Decision, facts: Facts) -> Decision:
-    """The one place every ASR action meets its allowed operation.
+def _gate(decision: Decision, facts: Facts, *, dry_run: bool) -> Decision:
+    """The one place every action meets what allows it: ASR's allowed operations, and the dry run.
 
     An action ASR does not allow now is held back; the phase change stands, and the phase's handler
     issues the action on a later pass once the item allows it. Enable never goes to an existing item.
+    A dry run never installs an agent or enables replication, whatever phase the VM is in.
     """
     act, item = decision.action, facts.item
     if act is None:
         return decision
+    if dry_run and act in DRY_RUN_REFUSES:
+        return replace(decision, actions=(), reason=f"{decision.reason}; dry run: {act} is not taken")
     if act in GATE and (item is None or not any(item.allows(op) for op in GATE[act])):
         wanted = " or ".join(GATE[act])
         return replace(
@@ -86,14 +102,12 @@ def _recover(ctx: Ctx) -> Decision | None:
                 adopt_job_id=found.job_id,
             )
     elif (
-        act == Act.INSTALL_AGENT
+        act in SSM_COMMANDS
         and ctx.facts.command
         and ctx.facts.command.sent_at >= pending.started_at - CLOCK_SKEW
     ):
         command = ctx.facts.command.command_id
-        return ctx.stay(
-            f"found the agent install already sent ({command})", event="adopted", adopt_job_id=command
-        )
+        return ctx.stay(f"found the {act} already sent ({command})", event="adopted", adopt_job_id=command)
     if ctx.now - pending.started_at < timedelta(seconds=ctx.policy.lease_seconds):
         return ctx.stay(f"{act} was started at {pending.started_at.isoformat()}; waiting for its result")
     return None  # the lease ran out and no effect shows: the phase handler issues it again
@@ -134,6 +148,10 @@ def apply_decision(
         changes["next_attempt_at"] = decision.retry_at
     if decision.test_validated is not None:
         changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.assessment is not None:
+        changes["assessment"] = decision.assessment
+    if decision.target is not None:
+        changes["target"] = decision.target
     if decision.next_phase == P.FAILED and moved:
         changes["failed_phase"] = decision.failed_phase or record.phase
     return record.evolve(**changes) if changes else record

@@ -11,12 +11,13 @@ from enum import StrEnum
 
 from shared.facts import Facts, JobFacts, Policy
 from shared.lifecycle import Phase
-from shared.models import MigrationRecord
+from shared.models import Assessment, MigrationRecord, TargetSettings
 
 P = Phase
 
 
 class Act(StrEnum):
+    GUEST_CHECK = "guest_check"
     INSTALL_AGENT = "install_agent"
     ENABLE_REPLICATION = "enable_replication"
     TEST_FAILOVER = "test_failover"
@@ -48,6 +49,10 @@ GATE: dict[Act, tuple[str, ...]] = {
     Act.COMPLETE_MIGRATION: ("CompleteMigration", "DisableProtection"),
     Act.DISABLE_REPLICATION: ("DisableProtection",),
 }
+# Actions that are SSM Run Commands: their command id stands in for a job id.
+SSM_COMMANDS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT})
+# Actions a dry run never takes.
+DRY_RUN_REFUSES = frozenset({Act.INSTALL_AGENT, Act.ENABLE_REPLICATION})
 CLOCK_SKEW = timedelta(minutes=2)  # a job may be stamped a little before our intent was
 
 
@@ -64,6 +69,8 @@ class Decision:
     clear_pending: bool = False
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
+    assessment: Assessment | None = None  # a new assessment to store
+    target: TargetSettings | None = None  # the target settings it chose
 
     def __post_init__(self) -> None:
         if len(self.actions) > 1:
@@ -88,6 +95,10 @@ class Ctx:
     def stay(self, reason: str, **kwargs: object) -> Decision:
         return Decision(self.phase, reason, event=str(kwargs.pop("event", "waiting")), **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def dry_run(self) -> bool:
+        return self.facts.ec2 is not None and self.facts.ec2.dry_run(self.policy.dry_run)
+
     def attempts(self, key: str) -> int:
         return self.record.attempts.get(key, 0)
 
@@ -105,7 +116,7 @@ def go(phase: Phase, reason: str, action: Act | None = None, **kwargs: object) -
 
 
 def job_backed(act: Act) -> bool:
-    return act in JOB_SCENARIO or act == Act.INSTALL_AGENT
+    return act in JOB_SCENARIO or act in SSM_COMMANDS
 
 
 def job_since(jobs: tuple[JobFacts, ...], scenario: str, since: datetime) -> JobFacts | None:

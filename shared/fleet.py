@@ -9,13 +9,14 @@ in that phase.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import AsrJob, DiscoveredMachine, item_name_for
-from shared.facts import CommandFacts, Ec2Facts, Facts, ItemFacts
+from shared.assessment.assess import azure_vm_name, instance_blockers
+from shared.decision import SSM_COMMANDS, Act
+from shared.facts import CommandFacts, Ec2Facts, Facts, InstanceTypeFacts, ItemFacts, Utilisation
 from shared.lifecycle import Phase
 from shared.models import MigrationRecord
 
@@ -34,20 +35,30 @@ class Snapshot:
     jobs: list[AsrJob]
     discovered: list[DiscoveredMachine]
     admitted: set[str] = field(default_factory=set)
+    instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
+    utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
 
     def jobs_by_id(self) -> dict[str, AsrJob]:
         return {job.facts.job_id: job for job in self.jobs}
 
-    def machine_for(self, ec2: Ec2Facts | None) -> DiscoveredMachine | None:
-        """The appliance's machine for this instance: by IP, then by host name (BIOS id with guest checks)."""
+    def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
+        """The appliance's machine for this instance: by BIOS UUID (from the guest checks), IP, host name."""
         if ec2 is None:
             return None
+        wanted = bios_variants(bios_uuid)
+        by_bios = [m for m in self.discovered if wanted and bios_variants(m.bios_id) & wanted]
+        if len(by_bios) == 1:
+            return by_bios[0]
         by_ip = [m for m in self.discovered if ec2.private_ip and ec2.private_ip in m.ip_addresses]
         if len(by_ip) == 1:
             return by_ip[0]
         short = ec2.hostname.split(".")[0].lower()
         by_name = [m for m in self.discovered if short and m.hostname.split(".")[0].lower() == short]
         return by_name[0] if len(by_name) == 1 else None
+
+    def machine_of(self, record: MigrationRecord) -> DiscoveredMachine | None:
+        bios = record.assessment.bios_uuid if record.assessment else ""
+        return self.machine_for(self.ec2.get(record.instance_id), bios)
 
     def admit(self, capacity: int) -> None:
         """Grants replication slots to queued VMs, oldest first, up to the free capacity."""
@@ -70,13 +81,15 @@ class Snapshot:
         pending = record.pending_action
         by_id = self.jobs_by_id()
         job = by_id.get(pending.job_id) if pending and pending.job_id else None
-        machine = self.machine_for(ec2)
+        machine = self.machine_of(record)
         return Facts(
             ec2=ec2,
             item=self.items.get(name),
             job=job.facts if job else None,
             item_jobs=tuple(j.facts for j in self.jobs if j.item_name == name),
-            command=command(record) if pending and pending.action == "install_agent" else None,
+            command=command(record) if pending and Act(pending.action) in SSM_COMMANDS else None,
+            instance_type=self.instance_types.get(record.instance_id),
+            utilisation=self.utilisation.get(record.instance_id),
             discovered_machine_id=machine.machine_id if machine else None,
             admission=record.instance_id in self.admitted,
             in_cutover_window=in_cutover_window,
@@ -89,8 +102,27 @@ def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> dat
     return min([*starts, now - JOB_WINDOW]) - timedelta(minutes=5)
 
 
-def azure_vm_name(ec2: Ec2Facts | None, instance_id: str) -> str:
-    """A valid Azure VM name (1-63 letters, digits, hyphens; alphanumeric at both ends) from the Name tag."""
-    raw = (ec2.tags.get("Name") if ec2 else None) or instance_id
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", raw).strip("-")[:63].strip("-")
-    return name or instance_id
+def needs_sizing(record: MigrationRecord, ec2: Ec2Facts | None) -> bool:
+    """Instance types and metrics are read only for VMs whose assessment can complete this pass."""
+    if ec2 is None or record.phase not in {Phase.OPTED_IN, Phase.PREFLIGHT}:
+        return False
+    pending = record.pending_action
+    checked = pending is not None and pending.action == Act.GUEST_CHECK and pending.job_id is not None
+    return checked or bool(instance_blockers(ec2))
+
+
+def bios_variants(uuid: str) -> frozenset[str]:
+    """A BIOS UUID and its mixed-endian twin: SMBIOS tools disagree on the byte order of the first
+    three fields, so the guest and the appliance can report the same machine either way."""
+    hexits = uuid.replace("-", "").lower()
+    if len(hexits) != 32 or any(ch not in "0123456789abcdef" for ch in hexits):
+        return frozenset()
+    swapped = _swap(hexits[0:8]) + _swap(hexits[8:12]) + _swap(hexits[12:16]) + hexits[16:]
+    return frozenset({hexits, swapped})
+
+
+def _swap(field: str) -> str:
+    return "".join(reversed([field[i : i + 2] for i in range(0, len(field), 2)]))
+
+
+__all__ = ["Snapshot", "azure_vm_name", "bios_variants", "jobs_window_start", "needs_sizing"]

@@ -14,6 +14,7 @@ from shared.errors import IllegalTransition
 class Phase(StrEnum):
     OPTED_IN = "opted_in"
     PREFLIGHT = "preflight"
+    ASSESSED = "assessed"  # dry run: assessed, and held before anything is installed
     AGENT_INSTALL = "agent_install"
     AWAITING_DISCOVERY = "awaiting_discovery"
     QUEUED = "queued"
@@ -49,6 +50,7 @@ OPT_OUT_PHASES: frozenset[Phase] = frozenset(
     {
         P.OPTED_IN,
         P.PREFLIGHT,
+        P.ASSESSED,
         P.AGENT_INSTALL,
         P.AWAITING_DISCOVERY,
         P.QUEUED,
@@ -68,7 +70,8 @@ _OUT = {P.OPTING_OUT, P.OPTED_OUT}
 
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.OPTED_IN: frozenset({P.PREFLIGHT, *_OUT}),
-    P.PREFLIGHT: frozenset({P.AGENT_INSTALL, P.BLOCKED, *_OUT}),
+    P.PREFLIGHT: frozenset({P.AGENT_INSTALL, P.ASSESSED, P.BLOCKED, *_OUT}),
+    P.ASSESSED: frozenset({P.PREFLIGHT, *_OUT}),  # the dry run ended: assess afresh, then go on
     P.AGENT_INSTALL: frozenset({P.AWAITING_DISCOVERY, P.FAILED, *_OUT}),
     P.AWAITING_DISCOVERY: frozenset({P.QUEUED, P.FAILED, *_OUT}),
     P.QUEUED: frozenset({P.ENABLING, *_OUT}),

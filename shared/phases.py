@@ -7,38 +7,103 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.assessment.assess import assess, instance_blockers, target_from
+from shared.assessment.checks import Finding, as_result, unreachable_guest
+from shared.assessment.guest import GuestFacts, parse_guest_output
 from shared.decision import Act, Ctx, Decision, go, issue, job_failed, step
+from shared.errors import InvalidInput
 from shared.lifecycle import Phase
-from shared.preflight import blockers, preflight
 
 P = Phase
 
 
 def _opted_in(ctx: Ctx) -> Decision:
-    return go(P.PREFLIGHT, "opted in by tag; checking the instance")
+    return go(P.PREFLIGHT, "opted in by tag; assessing the instance")
 
 
 def _preflight(ctx: Ctx) -> Decision:
-    assert ctx.facts.ec2 is not None
-    findings = preflight(ctx.facts.ec2)
-    stops = blockers(findings)
-    if stops:
-        codes = ", ".join(f.code for f in stops)
-        detail = " ".join(f"{f.message} Fix: {f.fix}" for f in stops)
-        return go(P.BLOCKED, f"blocked by preflight: {codes}", error=(codes, detail))
-    warnings = ", ".join(f.code for f in findings) or "none"
-    if ctx.facts.discovered_machine_id:
+    """Checks from EC2's description first; then guest checks through SSM; then the full assessment."""
+    facts = ctx.facts
+    assert facts.ec2 is not None
+    if instance_blockers(facts.ec2):
+        return _assessed(ctx, None)
+    if not ctx.pending(Act.GUEST_CHECK):
+        return issue(ctx, Act.GUEST_CHECK, "checking the guest through SSM")
+    command = facts.command
+    if command is None or not (command.succeeded or command.failed):
+        return ctx.stay(f"guest checks: {command.status if command else 'waiting for the command'}")
+    try:
+        guest = parse_guest_output(command.output) if command.succeeded else None
+        problem = "" if guest else f"the SSM command {command.command_id} ended {command.status}"
+    except InvalidInput as error:
+        guest, problem = None, f"the output of {command.command_id} is unreadable: {error}"
+    if guest is not None:
+        return _assessed(ctx, guest)
+    count = ctx.attempts("guest_check") + 1
+    if count >= ctx.policy.retry_limit:
+        return _assessed(ctx, None, unreachable_guest(problem))
+    return ctx.stay(
+        f"guest checks failed ({problem}); retrying after backoff",
+        event="retry",
+        error=("GuestCheckFailed", problem),
+        attempt="guest_check",
+        retry_at=ctx.now + timedelta(seconds=ctx.policy.backoff_seconds * 2 ** (count - 1)),
+        clear_pending=True,
+    )
+
+
+def _assessed(ctx: Ctx, guest: GuestFacts | None, extra: Finding | None = None) -> Decision:
+    """Stores the assessment and its target settings, and routes: blocked, held (dry run) or on."""
+    facts = ctx.facts
+    assert facts.ec2 is not None
+    assessment = assess(
+        facts.ec2,
+        guest,
+        instance_type=facts.instance_type,
+        utilisation=facts.utilisation,
+        policy=ctx.policy,
+        now=ctx.now,
+    )
+    if extra is not None:
+        assessment = assessment.evolve(checks=[as_result(extra), *assessment.checks])
+    target = target_from(assessment, facts.ec2, ctx.record.target)
+    codes = assessment.blocker_codes
+    if codes:
+        detail = " ".join(f"{c.message} Fix: {c.fix}" for c in assessment.checks if c.severity == "blocker")
+        recheck = ctx.now + timedelta(seconds=ctx.policy.blocked_recheck_seconds) if guest or extra else None
         return go(
-            P.AGENT_INSTALL, f"preflight passed (warnings: {warnings}); the agent is already registered"
+            P.BLOCKED,
+            f"blocked by assessment: {', '.join(codes)}",
+            error=(".".join(codes), detail),
+            retry_at=recheck,
+            assessment=assessment,
+            target=target,
         )
-    return go(P.AGENT_INSTALL, f"preflight passed (warnings: {warnings})", Act.INSTALL_AGENT)
+    size = f"{assessment.vm_size or 'chosen by ASR'} ({assessment.sizing_basis})"
+    others = ", ".join(c.code for c in assessment.checks) or "none"
+    summary = f"assessed: size {size}, findings: {others}"
+    if ctx.dry_run:
+        return go(
+            P.ASSESSED, f"{summary}; dry run: nothing is installed", assessment=assessment, target=target
+        )
+    if facts.discovered_machine_id:
+        why = f"{summary}; the agent is already registered"
+        return go(P.AGENT_INSTALL, why, assessment=assessment, target=target)
+    return go(P.AGENT_INSTALL, summary, Act.INSTALL_AGENT, assessment=assessment, target=target)
+
+
+def _dry_run_held(ctx: Ctx) -> Decision:
+    if ctx.dry_run:
+        return ctx.stay("dry run: assessed only; remove the dry-run tag or setting to migrate")
+    return go(P.PREFLIGHT, "the dry run ended; assessing afresh before the agent install")
 
 
 def _blocked(ctx: Ctx) -> Decision:
+    """Blocks from EC2's description clear as soon as they are fixed; guest blocks on the recheck."""
     assert ctx.facts.ec2 is not None
-    if blockers(preflight(ctx.facts.ec2)):
+    if instance_blockers(ctx.facts.ec2):
         return ctx.stay("still blocked: fix the findings and the VM goes on by itself")
-    return go(P.PREFLIGHT, "the blocking findings are gone; checking again")
+    return go(P.PREFLIGHT, "assessing again")
 
 
 def _agent_install(ctx: Ctx) -> Decision:
@@ -46,6 +111,8 @@ def _agent_install(ctx: Ctx) -> Decision:
     if facts.discovered_machine_id:
         return go(P.AWAITING_DISCOVERY, "the agent is registered with the appliance")
     if not ctx.pending(Act.INSTALL_AGENT):
+        if ctx.dry_run:
+            return ctx.stay("dry run: the agent is not installed")
         return ctx.stay(
             "installing the Mobility agent through SSM", event="action", actions=(Act.INSTALL_AGENT,)
         )
@@ -96,6 +163,8 @@ def _awaiting_discovery(ctx: Ctx) -> Decision:
 
 
 def _queued(ctx: Ctx) -> Decision:
+    if ctx.dry_run:
+        return ctx.stay("dry run: replication is not enabled")
     if not ctx.facts.admission:
         return ctx.stay("waiting for a replication slot (capacity)")
     return go(P.ENABLING, "admitted; enabling replication", Act.ENABLE_REPLICATION)
@@ -354,6 +423,7 @@ HANDLERS = {
     P.OPTED_IN: _opted_in,
     P.PREFLIGHT: _preflight,
     P.BLOCKED: _blocked,
+    P.ASSESSED: _dry_run_held,
     P.AGENT_INSTALL: _agent_install,
     P.AWAITING_DISCOVERY: _awaiting_discovery,
     P.QUEUED: _queued,

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 from shared.adapters.asr import AsrAdapter, Target, item_name_for
 from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.cloudwatch import MetricsAdapter
 from shared.decide import Act, Decision, apply_decision, decide
 from shared.errors import ActionRefused, AlreadyExists, CloudUnavailable, ConcurrencyConflict
 from shared.facts import CommandFacts, Ec2Facts, Policy
-from shared.fleet import NEEDS_DISCOVERY, Snapshot, azure_vm_name, jobs_window_start
+from shared.fleet import NEEDS_DISCOVERY, Snapshot, azure_vm_name, jobs_window_start, needs_sizing
 from shared.lifecycle import TRANSITIONS, Phase
 from shared.models import ErrorInfo, HistoryEntry, MigrationRecord, to_token
 from shared.ratelimit import RateLimiter
@@ -66,6 +67,7 @@ class Reconciler:
         arm_writes: RateLimiter | None = None,
         aws_writes: RateLimiter | None = None,
         windows: tuple[Window, ...] = (),
+        metrics: MetricsAdapter | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         self.store, self.aws, self.asr = store, aws, asr
@@ -73,6 +75,7 @@ class Reconciler:
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
         self._arm = arm_writes or RateLimiter(10)
         self._aws = aws_writes or RateLimiter(10)
+        self.metrics = metrics
 
     # --- a pass ----------------------------------------------------------------------------------
 
@@ -111,7 +114,25 @@ class Reconciler:
         items = self.asr.items()
         wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
         discovered = self.asr.discovered() if wants_machines else []
-        return Snapshot(records, ec2, items, jobs, discovered)
+        snapshot = Snapshot(records, ec2, items, jobs, discovered)
+        self._read_sizing(snapshot, now)
+        return snapshot
+
+    def _read_sizing(self, snapshot: Snapshot, now: datetime) -> None:
+        """Instance types and utilisation, in bulk per region, for the VMs being assessed this pass."""
+        by_region: dict[str, dict[str, Ec2Facts]] = {}
+        for record in snapshot.records.values():
+            ec2 = snapshot.ec2.get(record.instance_id)
+            if ec2 is not None and needs_sizing(record, ec2):
+                by_region.setdefault(ec2.region, {})[ec2.instance_id] = ec2
+        for region, fleet in by_region.items():
+            types = self.aws.instance_types(region, {f.instance_type for f in fleet.values()})
+            snapshot.instance_types |= {
+                i: types[f.instance_type] for i, f in fleet.items() if f.instance_type in types
+            }
+            if self.metrics is not None:
+                windows = {i: f.is_windows for i, f in fleet.items()}
+                snapshot.utilisation |= self.metrics.utilisation(region, windows, now)
 
     def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
         created = 0
@@ -195,17 +216,19 @@ class Reconciler:
     def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> str | None:
         ec2 = snapshot.ec2.get(record.instance_id)
         item = item_name_for(record.instance_id)
-        if act in {Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
+        if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
             if ec2 is None:
                 raise ActionRefused("InstanceNotFound", f"{record.instance_id} no longer exists")
             self._aws.acquire()
+            if act == Act.GUEST_CHECK:
+                return self.aws.guest_check(ec2, self.install.appliance_address)
             if act == Act.INSTALL_AGENT:
                 return self.aws.install_agent(ec2, self.install)
             (self.aws.stop if act == Act.STOP_SOURCE else self.aws.start)(ec2)
             return None
         self._arm.acquire()
         if act == Act.ENABLE_REPLICATION:
-            machine = snapshot.machine_for(ec2)
+            machine = snapshot.machine_of(record)
             if machine is None:
                 raise ActionRefused("MachineNotDiscovered", "the appliance no longer lists this machine")
             return self.asr.enable(item, machine, self._target(record, ec2))

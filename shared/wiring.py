@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
 from shared.adapters.asr import AsrAdapter
-from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.aws import AgentInstall, AwsAdapter, ClientFactory
+from shared.adapters.cloudwatch import MetricsAdapter
 from shared.azure_http import LoopbackHttpPolicy
 from shared.config import Settings, is_loopback, load_settings
 from shared.facts import Policy
@@ -79,7 +81,7 @@ def asr_adapter() -> AsrAdapter:
 
 
 @cache
-def aws_adapter() -> AwsAdapter:
+def aws_clients() -> ClientFactory:
     config = settings()
     session = boto3.session.Session()
     clients: dict[tuple[str, str], Any] = {}
@@ -93,7 +95,20 @@ def aws_adapter() -> AwsAdapter:
                 )
             return clients[(service, region)]
 
-    return AwsAdapter(client, config.aws_regions, config.tag_prefix)
+    return client
+
+
+@cache
+def aws_adapter() -> AwsAdapter:
+    config = settings()
+    return AwsAdapter(aws_clients(), config.aws_regions, config.tag_prefix)
+
+
+@cache
+def metrics_adapter() -> MetricsAdapter:
+    config = settings()
+    lookback = timedelta(days=config.sizing_lookback_days)
+    return MetricsAdapter(aws_clients(), memory_namespace=config.memory_metric_namespace, lookback=lookback)
 
 
 @cache
@@ -110,6 +125,11 @@ def reconciler() -> Reconciler:
             lease_seconds=config.lease_seconds,
             discovery_timeout_seconds=config.discovery_timeout_seconds,
             agent_mode="CSPrime" if config.asr_provider == "InMageRcm" else "CSLegacy",
+            dry_run=config.dry_run,
+            blocked_recheck_seconds=config.blocked_recheck_minutes * 60,
+            comfort_factor=config.sizing_comfort_factor,
+            min_metric_coverage=config.sizing_min_coverage,
+            target_location=config.target_location,
         ),
         targets=Targets(
             config.target_resource_group_id,
@@ -130,6 +150,7 @@ def reconciler() -> Reconciler:
         arm_writes=RateLimiter(config.arm_writes_per_second),
         aws_writes=RateLimiter(config.aws_calls_per_second),
         windows=parse_windows(config.cutover_windows),
+        metrics=metrics_adapter(),
         clock=utc_now,
     )
 
@@ -165,3 +186,18 @@ def job_publisher() -> Callable[[list[JobChange]], None]:
         )
 
     return publish
+
+
+def clear_caches() -> None:
+    """Forget every wired object, so the next call reads the settings again (a local host restarting)."""
+    for cached in (
+        settings,
+        state_store,
+        asr_adapter,
+        aws_clients,
+        aws_adapter,
+        metrics_adapter,
+        reconciler,
+        job_publisher,
+    ):
+        cached.cache_clear()

@@ -16,7 +16,6 @@ machine unregistered, as on a real appliance. Only the instances the command nam
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 import threading
@@ -25,6 +24,7 @@ from typing import Any
 
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM, Disk, Machine
+from local.guest_stand_in import bios_uuid
 from local.stack import aws_client
 
 AGENT_DOCUMENTS = frozenset({"AWS-RunShellScript", "AWS-RunPowerShellScript"})
@@ -52,12 +52,6 @@ def parse_agent_command(text: str) -> Registration | None:
         return None
     canonical = "CSPrime" if mode.group(1).lower() == "csprime" else "CSLegacy"
     return Registration(canonical, address.group(1), secret.group(1))
-
-
-def bios_uuid(instance_id: str) -> str:
-    """EC2 reports an SMBIOS UUID starting with 'ec2'; the stand-in derives a stable one per instance."""
-    h = hashlib.sha256(instance_id.encode()).hexdigest()
-    return f"ec2{h[3:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 class MotoBridge:

@@ -436,8 +436,17 @@ class Vault:
     # --- ledger ----------------------------------------------------------------------------------
 
     def record(
-        self, method: str, path: str, status: int, *, item: str | None, job: str | None, real: float
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        item: str | None,
+        job: str | None,
+        real: float,
+        body: Any = None,
     ) -> None:
+        """One call in the ledger; a mutation keeps its request body, so tests can see what was asked."""
         with self.lock:
             self.ledger.append(
                 {
@@ -448,6 +457,7 @@ class Vault:
                     "status": status,
                     "item": item,
                     "job": job,
+                    "body": body,
                 }
             )
 

@@ -278,12 +278,18 @@ class _Handler(LoopbackHandler):
     def _mutate(self, call: Call, action: Callable[[], Job]) -> None:
         vault = self.simulator.vault
         item = call.params.get("item")
+
+        def ledger(status: int, job: str | None) -> None:
+            vault.record(
+                call.method, call.path, status, item=item, job=job, real=time.monotonic(), body=call.body
+            )
+
         try:
             job = action()
         except ArmError as error:
-            vault.record(call.method, call.path, error.status, item=item, job=None, real=time.monotonic())
+            ledger(error.status, None)
             raise
-        vault.record(call.method, call.path, 202, item=item, job=job.name, real=time.monotonic())
+        ledger(202, job.name)
         self._accepted(job)
 
     def list_jobs(self, call: Call) -> None:

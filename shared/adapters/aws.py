@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.assessment.guest import linux_guest_script, windows_guest_script
 from shared.errors import ActionRefused, CloudUnavailable
-from shared.facts import CommandFacts, Disk, Ec2Facts
+from shared.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 FILTER_CHUNK = 200  # EC2 filter values per call
@@ -60,7 +61,7 @@ class AwsAdapter:
 
     def _describe(self, region: str, filters: list[dict[str, Any]]) -> dict[str, Ec2Facts]:
         ec2 = self._clients("ec2", region)
-        with _translated(f"describing instances in {region}"):
+        with aws_errors(f"describing instances in {region}"):
             pages = ec2.get_paginator("describe_instances").paginate(
                 Filters=filters, PaginationConfig={"PageSize": 1000}
             )
@@ -77,8 +78,8 @@ class AwsAdapter:
             images = self._image_names(ec2, {i["ImageId"] for _, i in raw if i.get("ImageId")})
         return {i["InstanceId"]: self._facts(region, owner, i, disks, images) for owner, i in raw}
 
-    def _disks(self, ec2: Any, instance_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
-        disks: dict[str, list[tuple[str, int]]] = {}
+    def _disks(self, ec2: Any, instance_ids: list[str]) -> dict[str, list[Disk]]:
+        disks: dict[str, list[Disk]] = {}
         for chunk in _chunks(instance_ids, FILTER_CHUNK):
             pages = ec2.get_paginator("describe_volumes").paginate(
                 Filters=[{"Name": "attachment.instance-id", "Values": chunk}]
@@ -87,7 +88,14 @@ class AwsAdapter:
                 for volume in page["Volumes"]:
                     for attachment in volume.get("Attachments", []):
                         disks.setdefault(attachment["InstanceId"], []).append(
-                            (attachment["Device"], int(volume["Size"]))
+                            Disk(
+                                attachment["Device"],
+                                int(volume["Size"]),
+                                is_root=False,  # set against the instance's root device name
+                                volume_type=str(volume.get("VolumeType", "gp2")),
+                                iops=int(volume.get("Iops") or 0),
+                                encrypted=bool(volume.get("Encrypted", False)),
+                            )
                         )
         return disks
 
@@ -103,10 +111,12 @@ class AwsAdapter:
         region: str,
         owner: str,
         i: dict[str, Any],
-        disks: dict[str, list[tuple[str, int]]],
+        disks: dict[str, list[Disk]],
         images: dict[str, str],
     ) -> Ec2Facts:
         root = i.get("RootDeviceName", "")
+        nics = i.get("NetworkInterfaces", [])
+        has_ipv6 = any(n.get("Ipv6Addresses") for n in nics)
         return Ec2Facts(
             instance_id=i["InstanceId"],
             state=i["State"]["Name"],
@@ -120,23 +130,46 @@ class AwsAdapter:
             virtualization_type=i.get("VirtualizationType", "hvm"),
             architecture=i.get("Architecture", "x86_64"),
             boot_mode=i.get("CurrentInstanceBootMode") or i.get("BootMode") or "legacy-bios",
-            disks=tuple(
-                Disk(device, size, device == root) for device, size in disks.get(i["InstanceId"], [])
-            ),
+            disks=tuple(replace(d, is_root=d.device == root) for d in disks.get(i["InstanceId"], [])),
             private_ip=i.get("PrivateIpAddress", ""),
             hostname=i.get("PrivateDnsName", ""),
+            instance_type=i.get("InstanceType", ""),
+            nic_count=max(len(nics), 1),
+            ipv6_only=has_ipv6 and not i.get("PrivateIpAddress"),
         )
 
+    def instance_types(self, region: str, names: set[str]) -> dict[str, InstanceTypeFacts]:
+        """The like-for-like baseline of each type, in calls of 100; unknown types are left out."""
+        ec2 = self._clients("ec2", region)
+        found: dict[str, InstanceTypeFacts] = {}
+        for chunk in _chunks(sorted(n for n in names if n), 100):
+            for raw in self._describe_types(ec2, region, chunk):
+                found[raw["InstanceType"]] = _instance_type(raw)
+        return found
+
+    def _describe_types(self, ec2: Any, region: str, names: list[str]) -> list[dict[str, Any]]:
+        with aws_errors(f"describing instance types in {region}"):
+            try:
+                return list(ec2.describe_instance_types(InstanceTypes=names)["InstanceTypes"])
+            except ClientError as error:
+                if _code(error) != "InvalidInstanceType":
+                    raise
+        if len(names) == 1:
+            return []  # a retired or mistyped type: those instances are sized by their tags
+        return [t for name in names for t in self._describe_types(ec2, region, [name])]
+
     def command(self, region: str, instance_id: str, command_id: str) -> CommandFacts | None:
-        """The agent install's outcome on one instance (only VMs in the install phase ask)."""
+        """A command's outcome on one instance (only VMs waiting on one ask)."""
         ssm = self._clients("ssm", region)
         try:
-            with _translated("reading the agent install"):
+            with aws_errors(f"reading command {command_id} on {instance_id}"):
                 invocation = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
         except ActionRefused:
             return None  # not visible yet
         sent = invocation.get("ExecutionStartDateTime") or ""
-        return CommandFacts(command_id, str(invocation.get("Status", "Pending")), _parse_time(sent))
+        status = str(invocation.get("Status", "Pending"))
+        output = str(invocation.get("StandardOutputContent", ""))
+        return CommandFacts(command_id, status, _parse_time(sent), output)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -146,34 +179,54 @@ class AwsAdapter:
         value = status[:256]
         if facts.tags.get(key) == value:
             return False
-        with _translated(f"tagging {facts.instance_id}"):
+        with aws_errors(f"tagging {facts.instance_id}"):
             self._clients("ec2", facts.region).create_tags(
                 Resources=[facts.instance_id], Tags=[{"Key": key, "Value": value}]
             )
         return True
 
     def stop(self, facts: Ec2Facts) -> None:
-        with _translated(f"stopping {facts.instance_id}"):
+        with aws_errors(f"stopping {facts.instance_id}"):
             self._clients("ec2", facts.region).stop_instances(InstanceIds=[facts.instance_id])
 
     def start(self, facts: Ec2Facts) -> None:
-        with _translated(f"starting {facts.instance_id}"):
+        with aws_errors(f"starting {facts.instance_id}"):
             self._clients("ec2", facts.region).start_instances(InstanceIds=[facts.instance_id])
 
     def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
         """Sends the seed's install + register steps to exactly this instance; returns the command id."""
-        windows = facts.is_windows
-        document = "AWS-RunPowerShellScript" if windows else "AWS-RunShellScript"
-        commands = windows_install(install) if windows else linux_install(install)
-        with _translated(f"installing the agent on {facts.instance_id}"):
+        commands = windows_install(install) if facts.is_windows else linux_install(install)
+        comment = f"Migration Autopilot: Mobility agent ({install.mode})"
+        return self._run(facts, commands, comment, timeout=3_600)
+
+    def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:
+        """Sends the read-only guest checks to exactly this instance; returns the command id."""
+        script = windows_guest_script if facts.is_windows else linux_guest_script
+        return self._run(facts, script(appliance_address), "Migration Autopilot: guest checks", timeout=600)
+
+    def _run(self, facts: Ec2Facts, commands: list[str], comment: str, *, timeout: int) -> str:
+        document = "AWS-RunPowerShellScript" if facts.is_windows else "AWS-RunShellScript"
+        with aws_errors(f"sending a command to {facts.instance_id}"):
             sent = self._clients("ssm", facts.region).send_command(
                 InstanceIds=[facts.instance_id],
                 DocumentName=document,
                 Parameters={"commands": commands},
-                Comment=f"Migration Autopilot: Mobility agent ({install.mode})",
-                TimeoutSeconds=3_600,
+                Comment=comment,
+                TimeoutSeconds=timeout,
             )
         return str(sent["Command"]["CommandId"])
+
+
+def _instance_type(raw: dict[str, Any]) -> InstanceTypeFacts:
+    storage = raw.get("InstanceStorageInfo", {})
+    return InstanceTypeFacts(
+        name=raw["InstanceType"],
+        vcpus=int(raw["VCpuInfo"]["DefaultVCpus"]),
+        memory_mib=int(raw["MemoryInfo"]["SizeInMiB"]),
+        max_nics=int(raw.get("NetworkInfo", {}).get("MaximumNetworkInterfaces", 1)),
+        instance_store_disks=sum(int(d.get("Count", 0)) for d in storage.get("Disks", [])),
+        instance_store_gb=int(storage.get("TotalSizeInGB", 0)),
+    )
 
 
 def linux_install(install: AgentInstall) -> list[str]:
@@ -243,12 +296,16 @@ def _parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "ClientError"))
+
+
 @contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
+def aws_errors(what: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", "ClientError"))
+        code = _code(error)
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
         message = str(error.response.get("Error", {}).get("Message", ""))
         if code in _THROTTLED or status >= 500:

@@ -19,13 +19,15 @@ def estate(azurite: Azurite, moto_server: LocalService) -> Iterator[Estate]:
         yield running
 
 
-def launch(estate: Estate, tags: dict[str, str]) -> str:
+def launch(estate: Estate, tags: dict[str, str], instance_type: str = "t3.medium") -> str:
+    """A RHEL instance (the stand-in answers its guest checks as RHEL 9)."""
     ec2 = aws_client(estate.moto.url, "ec2")
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*ubuntu-xenial*"]}])
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*RHEL-7.4_HVM*"]}])
     made = ec2.run_instances(
         ImageId=image["Images"][0]["ImageId"],
         MinCount=1,
         MaxCount=1,
+        InstanceType=instance_type,
         TagSpecifications=[
             {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
         ],
@@ -39,7 +41,8 @@ def test_a_tag_event_creates_the_record_and_starts_the_migration(estate: Estate)
     assert (status, body["instanceId"], body["duplicate"]) == (202, vm, False)
     record = estate.record(vm)
     assert record["wave"] == "wave-7"
-    assert record["phase"] == "agent_install"  # preflight passed and the agent install went out
+    assert record["phase"] == "preflight"  # checks from EC2's description passed ...
+    assert record["pending_action"]["action"] == "guest_check"  # ... and the guest checks went out
 
 
 def test_the_same_event_twice_has_one_effect(estate: Estate):
@@ -126,4 +129,5 @@ def test_a_lost_event_is_caught_by_the_nightly_batch(estate: Estate):
     estate.run_timer("reconcile_timer")
     assert estate.get(f"/api/migrations/{vm}")[0] == 404  # the in-flight pass knows nothing of it
     estate.run_timer("nightly_batch")
-    assert estate.record(vm)["phase"] in {"agent_install", "awaiting_discovery", "queued"}
+    record = estate.record(vm)
+    assert record["phase"] == "preflight" and record["pending_action"]["action"] == "guest_check"

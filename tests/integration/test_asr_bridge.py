@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 from azure.core.rest import HttpRequest
 
-from local.asr_simulator.bridge import MotoBridge, bios_uuid, parse_agent_command
+from local.asr_simulator.bridge import MotoBridge, parse_agent_command
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import OFFAZURE_API_VERSION, Simulator
+from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
 from tests.integration.asr_support import CLASSIC as CLASSIC_PROVIDER
 from tests.integration.asr_support import RG, SUB, VAULT, admin, sdk_client

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from local.asr_simulator.bridge import MotoBridge, bios_uuid, parse_agent_command
+from local.asr_simulator.bridge import MotoBridge, parse_agent_command
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
+from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
 from shared.adapters.aws import AgentInstall, AwsAdapter, linux_install, windows_install
 from tests.integration.asr_support import RG, SUB, VAULT

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from local.asr_simulator.bridge import bios_uuid
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import RCM, Disk, Machine
 from local.asr_simulator.server import Simulator
+from local.guest_stand_in import bios_uuid
 from local.stack import Azurite, LocalService, aws_client
 from shared.adapters.asr import AsrAdapter, item_name_for
 from shared.adapters.aws import AgentInstall, AwsAdapter

@@ -9,8 +9,19 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from local.guest_stand_in import guest_output
 from shared.decide import Act, Decision, apply_decision, decide
-from shared.facts import CommandFacts, Disk, Ec2Facts, Facts, ItemFacts, JobFacts, Policy
+from shared.facts import (
+    CommandFacts,
+    Disk,
+    Ec2Facts,
+    Facts,
+    InstanceTypeFacts,
+    ItemFacts,
+    JobFacts,
+    Policy,
+    Utilisation,
+)
 from shared.lifecycle import Phase
 from shared.models import MigrationRecord
 from tests.conftest import T0, record
@@ -24,8 +35,8 @@ def ec2_facts(**changes: object) -> Ec2Facts:
         instance_id="i-00000000000000001",
         state="running",
         tags={"azmigrate:enabled": "true", "azmigrate:cutover": "auto"},
-        platform="Linux/UNIX",
-        image_name="ubuntu-jammy-22.04",
+        platform="Red Hat Enterprise Linux",
+        image_name="RHEL-9.4.0_HVM-20240423-x86_64-62-Hourly2-GP3",
         disks=(Disk("/dev/sda1", 30, True), Disk("/dev/sdf", 100, False)),
         ssm_managed=True,
     )
@@ -38,6 +49,8 @@ class World:
     item: ItemFacts | None = None
     jobs: dict[str, JobFacts] = field(default_factory=dict)
     command: CommandFacts | None = None
+    instance_type: InstanceTypeFacts | None = None
+    utilisation: Utilisation | None = None
     discovered: bool = False
     admission: bool = True
     fail_next: set[Act] = field(default_factory=set)  # fail the next one of each
@@ -54,6 +67,8 @@ class World:
             job=job,
             item_jobs=tuple(self.jobs.values()),
             command=self.command,
+            instance_type=self.instance_type,
+            utilisation=self.utilisation,
             discovered_machine_id="machine-1" if self.discovered else None,
             admission=self.admission,
         )
@@ -75,12 +90,24 @@ class World:
     def perform(self, act: Act) -> str | None:
         """Does what the real service would; returns the job or command id to record."""
         self.performed.append(act)
-        if act in {Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
+        if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
             return self._aws(act)
         return self._asr(act)
 
     def _aws(self, act: Act) -> str | None:
         failed = act in self.fail_next or act in self.always_fail
+        if act == Act.GUEST_CHECK:
+            assert self.ec2 is not None
+            output = (
+                ""
+                if failed
+                else guest_output(self.ec2.instance_id, self.ec2.tags, self.ec2.platform, self.ec2.image_name)
+            )
+            self.command = CommandFacts(
+                f"cmd-{next(_ids)}", "Failed" if failed else "Success", self.now, output
+            )
+            self.fail_next.discard(act)
+            return self.command.command_id
         if act == Act.INSTALL_AGENT:
             self.command = CommandFacts(f"cmd-{next(_ids)}", "Failed" if failed else "Success", self.now)
             self.fail_next.discard(act)

@@ -50,6 +50,7 @@ def test_happy_path_reaches_done_with_each_action_once():
     assert rec.phase is P.DONE
     assert phases(decisions) == HAPPY
     assert world.performed == [
+        Act.GUEST_CHECK,
         Act.INSTALL_AGENT,
         Act.ENABLE_REPLICATION,
         Act.TEST_FAILOVER,
@@ -116,7 +117,7 @@ def test_blocked_goes_on_by_itself_once_the_cause_is_fixed():
 
 def test_opt_out_before_replication_needs_no_cleanup():
     world = World(discovered=False, admission=False)
-    rec, _ = run(world, passes=4)
+    rec, _ = run(world, passes=5)
     assert rec.phase is P.QUEUED
     world.ec2 = ec2_facts(tags={"azmigrate:enabled": "false"})
     rec, _ = run(world, rec)
