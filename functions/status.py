@@ -1,14 +1,17 @@
-"""Read-only status API: the fleet by phase, and one VM's record with its timeline."""
+"""Read-only status API: the fleet by phase, one VM's record with its timeline, and the assessments."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import azure.functions as func
+from pydantic import TypeAdapter, ValidationError
 
 from functions.http import error_response, instance_id_of, json_response
 from shared import wiring
+from shared.assessment.export import to_csv, to_json
 from shared.errors import RetryableError
+from shared.models import Wave
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
@@ -41,3 +44,24 @@ def migration_status(req: func.HttpRequest) -> func.HttpResponse:
             "timeline": [entry.model_dump(mode="json") for entry in timeline],
         }
     )
+
+
+@blueprint.route(route="assessments", methods=["GET"])
+def assessments(req: func.HttpRequest) -> func.HttpResponse:
+    """`?wave=NAME` narrows to one wave; `?format=csv` (or Accept: text/csv) answers CSV, else JSON."""
+    wave, wanted = req.params.get("wave"), (req.params.get("format") or "").lower()
+    if wanted not in {"", "csv", "json"}:
+        return error_response(400, "InvalidFormat", "format must be csv or json")
+    try:
+        wave = TypeAdapter(Wave).validate_python(wave) if wave else None
+    except ValidationError:
+        return error_response(400, "InvalidWave", "wave must be letters, digits, . _ - (up to 63)")
+    as_csv = wanted == "csv" or (not wanted and "text/csv" in (req.headers.get("accept") or ""))
+    store = wiring.state_store()
+    try:
+        records = list(store.by_wave(wave) if wave else store.all())
+    except RetryableError as error:
+        return error_response(503, "StoreUnavailable", str(error))
+    if as_csv:
+        return func.HttpResponse(to_csv(records), status_code=200, mimetype="text/csv")
+    return func.HttpResponse(to_json(records), status_code=200, mimetype="application/json")

@@ -2,9 +2,11 @@
 
 Azurite (state), moto (EC2, SSM) and the ASR simulator (Site Recovery, its appliance bridged to moto)
 run on loopback; the app runs in the local Functions host from its real function objects. The demo
-creates the fleet, tags some for migration in two waves, delivers the EventBridge tag events to
-POST /api/ec2-events, runs the reconcile timer until every tagged VM has finished (migrated, blocked
-or failed), printing a table of phases as it goes, and ends with a summary.
+creates the fleet (with CloudWatch CPU metrics showing most of it over-provisioned), tags some for
+migration in two waves, delivers the EventBridge tag events to POST /api/ec2-events, runs the
+reconcile timer until every tagged VM has finished (migrated, blocked with its check codes and fixes,
+held by a dry run, or failed), printing a table of phases as it goes, and ends with a summary that
+includes the size each VM was given and its like-for-like size.
 
 Usage: python -m local.demo [--vms N] [--tagged N] [--summary-json PATH] [--time-scale X]
 """
@@ -16,20 +18,28 @@ import json
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from local.estate import REGION, Estate, running_estate, tag_event
 from local.stack import aws_client, running_stack
 
-IMAGES = {  # moto's catalogue: name fragments of the AMIs the demo fleet runs
-    "ubuntu": "ubuntu-xenial-16.04",
-    "rhel": "RHEL-7.4_HVM",
-    "windows": "Windows_Server-2016-English-Full-Base",
-    "amazon-linux": "amzn-ami-hvm-2017.09",
-    "paravirtual": "suse-sles-11-sp4-v20151207-pv",
+# Each kind: a fragment of the moto AMI it runs, and the guest image the stand-in answers checks with.
+KINDS = {
+    "rhel": ("RHEL-7.4_HVM", "rhel-9"),
+    "windows": ("Windows_Server-2016-English-Full-Base", "windows-2022"),
+    "sles": ("suse-sles-12-sp3", "sles-15"),
+    "amazon-linux": ("amzn-ami-hvm-2017.09", "amazon-linux-2"),
+    "paravirtual": ("suse-sles-11-sp4-v20151207-pv", "sles-15"),
+    "ubuntu": ("ubuntu-xenial-16.04", "ubuntu-22.04"),  # its -aws kernel is not in the support matrix
+    "port-closed": ("RHEL-7.4_HVM", "rhel-8"),  # the appliance's security group lacks TCP 9443
+    "dry-run": ("RHEL-7.4_HVM", "rhel-9"),  # tagged azmigrate:dry-run=true: assessed, never installed
 }
-ORDINARY = ("ubuntu", "rhel", "windows")
+SPECIAL = ("amazon-linux", "paravirtual", "ubuntu", "port-closed", "dry-run")  # the first tagged VMs
+ORDINARY = ("rhel", "windows", "sles")
+INSTANCE_TYPE = "m5.2xlarge"  # 8 vCPU, 32 GiB: like for like, Standard_D8s_v5
+CPU_P95 = 12.0  # what the demo's CloudWatch shows: the fleet is over-provisioned
 PHASE_ORDER = [
     "opted_in",
     "preflight",
@@ -49,14 +59,16 @@ PHASE_ORDER = [
     "completing",
     "done",
     "blocked",
+    "assessed",
     "failed",
     "opting_out",
     "opted_out",
 ]
-FINISHED = {"done", "blocked", "failed", "opted_out"}
+FINISHED = {"done", "blocked", "assessed", "failed", "opted_out"}
 COLUMNS = {
     "opted_in": "opt",
     "preflight": "pre",
+    "assessed": "dry",
     "agent_install": "agent",
     "awaiting_discovery": "disc",
     "queued": "queue",
@@ -77,36 +89,48 @@ COLUMNS = {
 }
 
 
-def create_fleet(ec2: Any, vms: int, tagged: int) -> list[dict[str, str]]:
-    """`vms` instances; the first `tagged` opted in over two waves, one Amazon Linux and one PV among them."""
-    images = {kind: _image(ec2, fragment) for kind, fragment in IMAGES.items()}
+def create_fleet(ec2: Any, cloudwatch: Any, vms: int, tagged: int) -> list[dict[str, str]]:
+    """`vms` instances; the first `tagged` opted in over two waves, the special cases first."""
+    images = {kind: _image(ec2, fragment) for kind, (fragment, _) in KINDS.items()}
     fleet = []
     for n in range(vms):
-        kind = (
-            "amazon-linux"
-            if n == 0 and tagged
-            else "paravirtual"
-            if n == 1 and tagged > 1
-            else ORDINARY[n % 3]
-        )
+        kind = SPECIAL[n] if n < min(tagged, len(SPECIAL)) else ORDINARY[n % len(ORDINARY)]
         name = f"{kind}-{n:02d}"
-        tags = [{"Key": "Name", "Value": name}]
+        tags = {"Name": name, "sim:guest-image": KINDS[kind][1]}
         if n < tagged:
-            tags += [
-                {"Key": "azmigrate:enabled", "Value": "true"},
-                {"Key": "azmigrate:wave", "Value": "wave1" if n < tagged // 2 else "wave2"},
-            ]
+            tags |= {"azmigrate:enabled": "true", "azmigrate:wave": "wave1" if n < tagged // 2 else "wave2"}
+        if kind == "port-closed":
+            tags["sim:closed-ports"] = "9443"
+        if kind == "dry-run":
+            tags["azmigrate:dry-run"] = "true"
         made = ec2.run_instances(
             ImageId=images[kind],
             MinCount=1,
             MaxCount=1,
-            InstanceType="t3.medium",
-            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+            InstanceType=INSTANCE_TYPE,
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            ],
         )
-        fleet.append(
-            {"id": made["Instances"][0]["InstanceId"], "name": name, "kind": kind, "tagged": str(n < tagged)}
-        )
+        instance_id = made["Instances"][0]["InstanceId"]
+        _put_cpu(cloudwatch, instance_id)
+        fleet.append({"id": instance_id, "name": name, "kind": kind, "tagged": str(n < tagged)})
     return fleet
+
+
+def _put_cpu(cloudwatch: Any, instance_id: str) -> None:
+    """A day of hourly CPU around CPU_P95 (the estate's sizing lookback is one day)."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    points = [
+        {
+            "MetricName": "CPUUtilization",
+            "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+            "Timestamp": now - timedelta(hours=hour + 1),
+            "Value": CPU_P95 * (0.5 + (hour % 10) / 19),
+        }
+        for hour in range(24)
+    ]
+    cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=points)
 
 
 def _image(ec2: Any, fragment: str) -> str:
@@ -123,7 +147,12 @@ def run(vms: int, tagged: int, time_scale: float, deadline_seconds: float) -> di
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
         )
         print(f"app: local Functions host {estate.host.url}/api/ (simulated time x{time_scale:g})")
-        fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), vms, tagged)
+        fleet = create_fleet(
+            aws_client(stack.moto.url, "ec2", REGION),
+            aws_client(stack.moto.url, "cloudwatch", REGION),
+            vms,
+            tagged,
+        )
         opted = [vm for vm in fleet if vm["tagged"] == "True"]
         print(f"fleet: {vms} instances in moto, {len(opted)} tagged azmigrate:enabled=true in two waves")
         accepted = sum(estate.post("/api/ec2-events", tag_event(vm["id"]))[0] == 202 for vm in opted)
@@ -154,18 +183,28 @@ def _summary(
     names = {vm["id"]: vm["name"] for vm in fleet}
     by_phase = Counter(r["phase"] for r in records.values())
 
-    def listed(phase: str) -> list[dict[str, str]]:
+    def listed(phase: str) -> list[dict[str, Any]]:
         return [
             {
                 "instance": i,
                 "name": names[i],
                 "reason": (r.get("last_error") or {}).get("code", ""),
                 "detail": (r.get("last_error") or {}).get("message", ""),
+                "checks": [
+                    {"code": c["code"], "fix": c["fix"]}
+                    for c in (r.get("assessment") or {}).get("checks", [])
+                    if c["severity"] == "blocker"
+                ],
             }
             for i, r in records.items()
             if r["phase"] == phase
         ]
 
+    sizes = {
+        names[i]: f"{a.get('vm_size')} (like for like {a.get('like_for_like_size')}, {a.get('sizing_basis')})"
+        for i, r in records.items()
+        if (a := r.get("assessment")) and r["phase"] in {"done", "assessed"}
+    }
     actions = Counter(
         e["path"].rsplit("/", 1)[-1] if e["method"] == "POST" else e["method"]
         for e in estate.sim.vault.ledger
@@ -176,7 +215,9 @@ def _summary(
         "tagged": len(opted),
         "migrated": by_phase.get("done", 0),
         "blocked": listed("blocked"),
+        "assessed": listed("assessed"),
         "failed": listed("failed"),
+        "sizes": sizes,
         "unfinished": {p: c for p, c in by_phase.items() if p not in FINISHED},
         "asr_actions": dict(actions),
         "passes": passes,
@@ -189,9 +230,16 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"\nmigrated {summary['migrated']} of {summary['tagged']} tagged ({summary['instances']} instances) "
         f"in {summary['wall_seconds']} s, {summary['passes']} reconcile passes"
     )
-    for kind in ("blocked", "failed"):
-        for vm in summary[kind]:
-            print(f"  {kind}: {vm['name']} ({vm['instance']}): {vm['reason']}\n      {vm['detail'][:300]}")
+    for vm in summary["blocked"]:
+        print(f"  blocked: {vm['name']} ({vm['instance']}): {vm['reason']}")
+        for check in vm["checks"]:
+            print(f"      {check['code']}: {check['fix']}")
+    for vm in summary["assessed"]:
+        print(f"  assessed only (dry run): {vm['name']} ({vm['instance']})")
+    for vm in summary["failed"]:
+        print(f"  failed: {vm['name']} ({vm['instance']}): {vm['reason']}\n      {vm['detail'][:300]}")
+    for name, size in sorted(summary["sizes"].items()):
+        print(f"  size: {name} -> {size}")
     if summary["unfinished"]:
         print(f"  unfinished: {summary['unfinished']}")
     print(f"  Site Recovery actions: {summary['asr_actions']}")

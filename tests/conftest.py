@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from local.stack import Azurite, LocalService, start_azurite, start_moto
-from shared.models import MigrationRecord
+from shared.models import Assessment, CheckResult, DiskPlan, MigrationRecord
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -42,6 +42,27 @@ def record(n: int = 1, *, wave: str | None = "wave1", now: datetime = T0) -> Mig
     return MigrationRecord.opted_in(
         instance_id=instance_id(n), account_id="123456789012", region="us-east-1", now=now, wave=wave
     )
+
+
+def assessed(n: int, wave: str = "w1", **changes: object) -> MigrationRecord:
+    """A record carrying a typical assessment (one blocker, one warning); `changes` edit the assessment."""
+    assessment = Assessment(
+        assessed_at=T0,
+        guest_checked=True,
+        os_name="Red Hat Enterprise Linux 9.4 (Plow)",
+        checks=[
+            CheckResult(code="appliance-unreachable", severity="blocker", message="m", fix="open 9443"),
+            CheckResult(code="cloud-init", severity="warning", message="m", fix="f"),
+        ],
+        vm_name="web-1",
+        vm_size="Standard_E2s_v5",
+        sizing_basis="performance",
+        sizing_reason="m5.2xlarge CPU p95 10% x1.3",
+        like_for_like_size="Standard_D8s_v5",
+        disk_type="StandardSSD_LRS",
+        disks=[DiskPlan(device="/dev/xvda", size_gb=30, source_type="gp3", disk_type="StandardSSD_LRS")],
+    ).evolve(**changes)
+    return record(n, wave=wave).evolve(assessment=assessment)
 
 
 class FakeClock:

@@ -12,16 +12,23 @@ from tests.conftest import run_module
 pytestmark = pytest.mark.integration
 
 
-def test_demo_migrates_the_tagged_fleet_and_blocks_amazon_linux_and_pv(tmp_path: Path):
+def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_sizes(tmp_path: Path):
     summary_path = tmp_path / "summary.json"
     result = run_module(
-        "local.demo", "--vms", "7", "--tagged", "5", "--summary-json", str(summary_path), timeout=240
+        "local.demo", "--vms", "9", "--tagged", "8", "--summary-json", str(summary_path), timeout=240
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads(summary_path.read_text())
-    assert (summary["instances"], summary["tagged"], summary["migrated"]) == (7, 5, 3)
-    assert sorted(vm["reason"] for vm in summary["blocked"]) == ["amazon-linux", "paravirtual"]
-    assert all("Fix:" in vm["detail"] for vm in summary["blocked"])
+    assert (summary["instances"], summary["tagged"], summary["migrated"]) == (9, 8, 3)
+    blocked = {vm["name"].rsplit("-", 1)[0]: [c["code"] for c in vm["checks"]] for vm in summary["blocked"]}
+    assert blocked == {
+        "amazon-linux": ["amazon-linux"],
+        "paravirtual": ["paravirtual"],
+        "ubuntu": ["unsupported-kernel"],
+        "port-closed": ["appliance-unreachable"],
+    }
+    assert all(c["fix"] for vm in summary["blocked"] for c in vm["checks"])
+    assert [vm["name"] for vm in summary["assessed"]] == ["dry-run-04"]
     assert summary["failed"] == [] and summary["unfinished"] == {}
     assert summary["asr_actions"] == {
         "PUT": 3,
@@ -31,7 +38,11 @@ def test_demo_migrates_the_tagged_fleet_and_blocks_amazon_linux_and_pv(tmp_path:
         "failoverCommit": 3,
         "remove": 3,
     }
-    assert "migrated 3 of 5 tagged" in result.stdout
+    # Over-provisioned m5.2xlarge (like for like D8s_v5) at ~12% CPU: smaller sizes, chosen by performance.
+    for size in summary["sizes"].values():
+        assert "like for like Standard_D8s_v5, performance" in size and not size.startswith("Standard_D8s_v5")
+    assert "migrated 3 of 8 tagged" in result.stdout
+    assert "appliance-unreachable: Add a security-group rule" in result.stdout
 
 
 def test_demo_refuses_bad_arguments_before_starting_anything():

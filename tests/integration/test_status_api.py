@@ -14,7 +14,7 @@ from local.stack import Azurite
 from shared import wiring
 from shared.lifecycle import Phase
 from shared.models import HistoryEntry
-from tests.conftest import T0, VALID_SETTINGS, app_handlers, instance_id, record
+from tests.conftest import T0, VALID_SETTINGS, app_handlers, assessed, instance_id, record, run_module
 
 pytestmark = pytest.mark.integration
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -69,3 +69,45 @@ def test_unknown_and_malformed_instances(routes):
         "code": "InvalidInstanceId",
         "message": "expected an EC2 instance id like i-0123456789abcdef0",
     }
+
+
+def test_assessments_by_wave_as_json_and_csv(routes):
+    store = wiring.state_store()
+    for n, wave in ((1, "w1"), (2, "w1"), (3, "w2")):
+        store.create(assessed(n, wave))
+    store.create(record(4, wave="w1"))  # not assessed yet: left out
+    response = routes["assessments"](
+        func.HttpRequest("GET", "/api/assessments", body=b"", params={"wave": "w1"})
+    )
+    status, body = response.status_code, json.loads(response.get_body())
+    assert status == 200 and body["count"] == 2
+    assert [row["instance_id"] for row in body["assessments"]] == [instance_id(1), instance_id(2)]
+    assert body["assessments"][0]["vm_size"] == "Standard_E2s_v5"
+    response = routes["assessments"](
+        func.HttpRequest("GET", "/api/assessments", body=b"", params={"format": "csv"})
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_body().decode().strip().splitlines()
+    assert lines[0].startswith("instance_id,account_id,region,wave") and len(lines) == 4  # header + 3 VMs
+
+
+def test_assessments_refuse_bad_parameters_before_reading(routes):
+    request = func.HttpRequest("GET", "/api/assessments", body=b"", params={"wave": "../../x"})
+    response = routes["assessments"](request)
+    assert response.status_code == 400 and b"InvalidWave" in response.get_body()
+    request = func.HttpRequest("GET", "/api/assessments", body=b"", params={"format": "xml"})
+    response = routes["assessments"](request)
+    assert response.status_code == 400 and b"InvalidFormat" in response.get_body()
+
+
+def test_the_export_cli_writes_the_same_csv(routes, tmp_path):
+    wiring.state_store().create(assessed(1, "w1"))
+    out = tmp_path / "assessments.csv"
+    result = run_module(
+        "shared.assessment.export", "--wave", "w1", "--format", "csv", "--output", str(out), timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().strip().splitlines()
+    assert len(lines) == 2 and instance_id(1) in lines[1]
+    bad = run_module("shared.assessment.export", "--wave", "no/slashes", timeout=60)
+    assert bad.returncode == 2 and "--wave" in bad.stderr

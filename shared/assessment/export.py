@@ -1,0 +1,141 @@
+"""Assessments for review: one row per assessed VM, as JSON or as CSV a spreadsheet opens safely.
+
+Used by `GET /api/assessments` and by `python -m shared.assessment.export`. Cells that a spreadsheet
+would run as a formula (starting with = + - @, tab or carriage return) are prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from shared.errors import AutopilotError
+from shared.models import MigrationRecord, Wave
+
+COLUMNS = (
+    "instance_id",
+    "account_id",
+    "region",
+    "wave",
+    "phase",
+    "assessed_at",
+    "dry_run",
+    "os",
+    "vm_name",
+    "vm_size",
+    "sizing_basis",
+    "like_for_like_size",
+    "sizing_reason",
+    "disk_type",
+    "disks",
+    "blockers",
+    "warnings",
+    "notes",
+    "fixes",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def rows(records: Iterable[MigrationRecord]) -> list[dict[str, Any]]:
+    """Assessed VMs only, sorted by wave then instance id, so two exports compare line by line."""
+    assessed = sorted(
+        (r for r in records if r.assessment is not None), key=lambda r: (r.wave or "", r.instance_id)
+    )
+    return [_row(r) for r in assessed]
+
+
+def _row(record: MigrationRecord) -> dict[str, Any]:
+    a = record.assessment
+    assert a is not None
+
+    def codes(severity: str) -> list[str]:
+        return [c.code for c in a.checks if c.severity == severity]
+
+    return {
+        "instance_id": record.instance_id,
+        "account_id": record.account_id,
+        "region": record.region,
+        "wave": record.wave or "",
+        "phase": record.phase.value,
+        "assessed_at": a.assessed_at.isoformat(),
+        "dry_run": a.dry_run,
+        "os": a.os_name,
+        "vm_name": a.vm_name or "",
+        "vm_size": a.vm_size or "",
+        "sizing_basis": a.sizing_basis,
+        "like_for_like_size": a.like_for_like_size or "",
+        "sizing_reason": a.sizing_reason,
+        "disk_type": a.disk_type or "",
+        "disks": [d.model_dump() for d in a.disks],
+        "blockers": codes("blocker"),
+        "warnings": codes("warning"),
+        "notes": codes("note"),
+        "fixes": [f"{c.code}: {c.fix}" for c in a.checks if c.severity == "blocker"],
+    }
+
+
+def to_json(records: Iterable[MigrationRecord]) -> str:
+    found = rows(records)
+    return json.dumps({"count": len(found), "assessments": found}, separators=(",", ":"))
+
+
+def to_csv(records: Iterable[MigrationRecord]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows(records):
+        writer.writerow({name: _cell(row[name]) for name in COLUMNS})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = "; ".join(
+            f"{v['device']} {v['size_gb']}GB {v['source_type']}->{v['disk_type']}"
+            if isinstance(v, dict)
+            else v
+            for v in value
+        )
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.assessment.export",
+        description="Export the assessments from the state store (settings from AZMIGRATE_* variables).",
+    )
+    parser.add_argument("--wave", help="only this wave (the azmigrate:wave tag)")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    parser.add_argument("--output", help="file to write (default: standard output)")
+    args = parser.parse_args(argv)
+    from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415 - only the CLI needs them
+
+    from shared import wiring  # noqa: PLC0415 - the CLI wires the store; the module stays pure
+
+    try:
+        wave = TypeAdapter(Wave).validate_python(args.wave) if args.wave else None
+    except ValidationError:
+        parser.error(f"--wave {args.wave!r} is not a wave name (letters, digits, . _ -; up to 63)")
+    try:
+        store = wiring.state_store()
+        records = list(store.by_wave(wave) if wave else store.all())
+    except AutopilotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    text = to_csv(records) if args.format == "csv" else to_json(records) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
