@@ -2,7 +2,7 @@
 
 Azurite (state), moto (EC2, SSM) and the ASR simulator (Site Recovery, its appliance bridged to moto)
 run on loopback; the app runs in the local Functions host from its real function objects. The demo
-creates the fleet (with CloudWatch CPU metrics showing most of it over-provisioned), tags some for
+creates the fleet (with CloudWatch metrics: RHEL idle, SLES moderate, Windows busy), tags some for
 migration in two waves, delivers the EventBridge tag events to POST /api/ec2-events, runs the
 reconcile timer until every tagged VM has finished (migrated, blocked with its check codes and fixes,
 held by a dry run, or failed), printing a table of phases as it goes, and ends with a summary that
@@ -39,7 +39,9 @@ KINDS = {
 SPECIAL = ("amazon-linux", "paravirtual", "ubuntu", "port-closed", "dry-run")  # the first tagged VMs
 ORDINARY = ("rhel", "windows", "sles")
 INSTANCE_TYPE = "m5.2xlarge"  # 8 vCPU, 32 GiB: like for like, Standard_D8s_v5
-CPU_P95 = 12.0  # what the demo's CloudWatch shows: the fleet is over-provisioned
+# What each kind's CloudWatch shows: (CPU %, memory % from the CloudWatch agent or None without it).
+LOAD = {"rhel": (12.0, 30.0), "sles": (35.0, 30.0), "windows": (70.0, None)}
+IDLE = (12.0, None)
 PHASE_ORDER = [
     "opted_in",
     "preflight",
@@ -113,24 +115,34 @@ def create_fleet(ec2: Any, cloudwatch: Any, vms: int, tagged: int) -> list[dict[
             ],
         )
         instance_id = made["Instances"][0]["InstanceId"]
-        _put_cpu(cloudwatch, instance_id)
+        _put_metrics(cloudwatch, instance_id, *LOAD.get(kind, IDLE))
         fleet.append({"id": instance_id, "name": name, "kind": kind, "tagged": str(n < tagged)})
     return fleet
 
 
-def _put_cpu(cloudwatch: Any, instance_id: str) -> None:
-    """A day of hourly CPU around CPU_P95 (the estate's sizing lookback is one day)."""
+def _put_metrics(cloudwatch: Any, instance_id: str, cpu: float, memory: float | None) -> None:
+    """A day of hourly points (the estate's sizing lookback is one day): CPU, and memory as the
+    CloudWatch agent reports it (with the dimensions it appends), when the VM runs the agent."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    points = [
-        {
-            "MetricName": "CPUUtilization",
-            "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
-            "Timestamp": now - timedelta(hours=hour + 1),
-            "Value": CPU_P95 * (0.5 + (hour % 10) / 19),
-        }
-        for hour in range(24)
-    ]
-    cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=points)
+    series = [("AWS/EC2", "CPUUtilization", [{"Name": "InstanceId", "Value": instance_id}], cpu)]
+    if memory is not None:
+        agent = [
+            {"Name": "InstanceId", "Value": instance_id},
+            {"Name": "ImageId", "Value": "ami-demo"},
+            {"Name": "InstanceType", "Value": INSTANCE_TYPE},
+        ]
+        series.append(("CWAgent", "mem_used_percent", agent, memory))
+    for namespace, name, dimensions, level in series:
+        points = [
+            {
+                "MetricName": name,
+                "Dimensions": dimensions,
+                "Timestamp": now - timedelta(hours=hour + 1),
+                "Value": level * (0.5 + (hour % 10) / 19),  # peaks at `level`
+            }
+            for hour in range(24)
+        ]
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=points)
 
 
 def _image(ec2: Any, fragment: str) -> str:
