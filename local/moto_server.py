@@ -6,6 +6,8 @@ instances named. The app keeps the real semantics; this launcher mends the stand
 
 moto also runs no commands: every invocation succeeds with empty output. Our guest checks are
 answered with the instance's guest image (`local/guest_stand_in.py`), as a real guest would print it.
+And moto has no `DescribeInstanceInformation`: here every running instance's SSM agent is Online,
+unless the instance is tagged `sim:ssm=offline`.
 
 Usage: python local/moto_server.py -H 127.0.0.1 -p PORT (the same arguments as moto_server).
 """
@@ -16,9 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.server import main as moto_main
 from moto.ssm.models import Command
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `local` importable
 from local.guest_stand_in import MARKER, guest_output
@@ -49,9 +53,28 @@ def _run_guest_checks(command: Any, instance_id: str, plugin_name: str) -> dict[
     return response
 
 
+def _describe_instance_information(response: Any) -> ActionResult:
+    """Online for every running instance named (or all), as if each ran the SSM agent."""
+    wanted: set[str] = set()
+    for item in response._get_param("Filters") or []:
+        if item.get("Key") == "InstanceIds":
+            wanted |= set(item.get("Values", []))
+    ec2 = ec2_backends[response.current_account][response.region]
+    listed = []
+    for reservation in ec2.describe_instances():
+        for instance in reservation.instances:
+            if (wanted and instance.id not in wanted) or instance.state != "running":
+                continue
+            tags = {t["key"]: t["value"] for t in ec2.describe_tags(filters={"resource-id": [instance.id]})}
+            ping = "ConnectionLost" if tags.get("sim:ssm") == "offline" else "Online"
+            listed.append({"InstanceId": instance.id, "PingStatus": ping, "ResourceType": "EC2Instance"})
+    return ActionResult({"InstanceInformationList": listed})
+
+
 def patch() -> None:
     setattr(Command, "_get_instance_ids_from_targets", _only_real_targets)  # noqa: B010 - patching a class
     setattr(Command, "invocation_response", _run_guest_checks)  # noqa: B010 - patching a class
+    setattr(SimpleSystemManagerResponse, "describe_instance_information", _describe_instance_information)  # noqa: B010
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.errors import ConfigError
+from shared.assessment.guest import checked_address
+from shared.errors import ConfigError, InvalidInput
 from shared.models import AccountId, Region
 from shared.windows import parse_windows
 
@@ -59,6 +60,13 @@ def _ncrontab(value: str) -> str:
     if not _NCRONTAB.match(value.strip()):
         raise ValueError("must be a six-field NCRONTAB expression: second minute hour day month weekday")
     return value.strip()
+
+
+def _appliance(value: str) -> str:
+    try:
+        return checked_address(value)
+    except InvalidInput:
+        raise ValueError("expected an IPv4 address or a DNS name (letters, digits, dots, hyphens)") from None
 
 
 def _windows(value: str) -> str:
@@ -138,8 +146,9 @@ class Settings(BaseSettings):
         None, description="Cache storage account ID for replication logs (needed by the classic provider)."
     )
     # The replication appliance and the Mobility agent
-    appliance_address: Annotated[str, Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")] = Field(
-        description="IP address or host name of the replication appliance the agents register with."
+    appliance_address: Annotated[str, AfterValidator(_appliance)] = Field(
+        description="IPv4 address or DNS name of the replication appliance the agents register with "
+        "(it goes into the guest-check and install scripts, so nothing else is accepted)."
     )
     appliance_passphrase_parameter: Annotated[str, Field(pattern=r"^[/A-Za-z0-9_.-]{1,2048}$")] = Field(
         "/azmigrate/appliance-passphrase",

@@ -134,11 +134,9 @@ def apply_decision(
         changes["pending_action"] = None
     elif decision.adopt_job_id and record.pending_action is not None:
         changes["pending_action"] = record.pending_action.evolve(job_id=decision.adopt_job_id)
-    if decision.attempt:
-        changes["attempts"] = {
-            **record.attempts,
-            decision.attempt: record.attempts.get(decision.attempt, 0) + 1,
-        }
+    attempts = _attempts(record, decision)
+    if attempts != record.attempts:
+        changes["attempts"] = attempts
     if decision.error:
         code, message = decision.error
         changes["last_error"] = ErrorInfo(
@@ -155,3 +153,11 @@ def apply_decision(
     if decision.next_phase == P.FAILED and moved:
         changes["failed_phase"] = decision.failed_phase or record.phase
     return record.evolve(**changes) if changes else record
+
+
+def _attempts(record: MigrationRecord, decision: Decision) -> dict[str, int]:
+    """The step counters after `decision`: some start again, one may count one more try."""
+    attempts = {k: v for k, v in record.attempts.items() if k not in decision.reset_attempts}
+    if decision.attempt:
+        attempts[decision.attempt] = attempts.get(decision.attempt, 0) + 1
+    return attempts

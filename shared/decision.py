@@ -65,6 +65,7 @@ class Decision:
     adopt_job_id: str | None = None  # the effect of the pending action was found: track this job
     error: tuple[str, str] | None = None  # (code, message) to record as the last error
     attempt: str | None = None  # which step's attempt counter to increase
+    reset_attempts: tuple[str, ...] = ()  # counters that start again (the step succeeded)
     retry_at: datetime | None = None
     clear_pending: bool = False
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it

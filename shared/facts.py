@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 TRUE_VALUES = frozenset({"true", "yes", "1"})
+FALSE_VALUES = frozenset({"false", "no", "0"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Ec2Facts:
     instance_type: str = ""
     nic_count: int = 1
     ipv6_only: bool = False  # IPv6 addresses and no private IPv4 address
+    security_groups: tuple[str, ...] = ()
 
     def tag(self, name: str) -> str | None:
         return self.tags.get(f"{self.tag_prefix}:{name}")
@@ -61,9 +63,10 @@ class Ec2Facts:
         return "windows" in self.platform.lower()
 
     def dry_run(self, policy_default: bool) -> bool:
-        """The instance's dry-run tag wins over the fleet-wide setting, either way."""
+        """The instance's dry-run tag wins over the fleet-wide setting, either way; a value that is
+        neither true nor false keeps the dry run on (the safe reading), and assessment flags it."""
         value = (self.tag("dry-run") or "").strip().lower()
-        return policy_default if not value else value in TRUE_VALUES
+        return policy_default if not value else value not in FALSE_VALUES
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Utilisation:
     memory_p95: float | None = None  # only with the CloudWatch agent
     cpu_coverage: float = 0.0
     memory_coverage: float = 0.0
+    problem: str = ""  # why there are no metrics, when reading them failed
 
 
 @dataclass(frozen=True)

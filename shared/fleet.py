@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import AsrJob, DiscoveredMachine, item_name_for
-from shared.assessment.assess import azure_vm_name, instance_blockers
+from shared.assessment.assess import azure_vm_name
 from shared.decision import SSM_COMMANDS, Act
 from shared.facts import CommandFacts, Ec2Facts, Facts, InstanceTypeFacts, ItemFacts, Utilisation
 from shared.lifecycle import Phase
@@ -37,6 +37,7 @@ class Snapshot:
     admitted: set[str] = field(default_factory=set)
     instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
     utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
+    commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
 
     def jobs_by_id(self) -> dict[str, AsrJob]:
         return {job.facts.job_id: job for job in self.jobs}
@@ -59,6 +60,16 @@ class Snapshot:
     def machine_of(self, record: MigrationRecord) -> DiscoveredMachine | None:
         bios = record.assessment.bios_uuid if record.assessment else ""
         return self.machine_for(self.ec2.get(record.instance_id), bios)
+
+    def _command(
+        self, record: MigrationRecord, read: Callable[[MigrationRecord], CommandFacts | None]
+    ) -> CommandFacts | None:
+        pending = record.pending_action
+        if pending is None or Act(pending.action) not in SSM_COMMANDS:
+            return None
+        if record.instance_id in self.commands:
+            return self.commands[record.instance_id]
+        return read(record)
 
     def admit(self, capacity: int) -> None:
         """Grants replication slots to queued VMs, oldest first, up to the free capacity."""
@@ -87,7 +98,7 @@ class Snapshot:
             item=self.items.get(name),
             job=job.facts if job else None,
             item_jobs=tuple(j.facts for j in self.jobs if j.item_name == name),
-            command=command(record) if pending and Act(pending.action) in SSM_COMMANDS else None,
+            command=self._command(record, command),
             instance_type=self.instance_types.get(record.instance_id),
             utilisation=self.utilisation.get(record.instance_id),
             discovered_machine_id=machine.machine_id if machine else None,
@@ -100,15 +111,6 @@ def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> dat
     """Jobs are listed from the oldest open intent, so every tracked job is in the one listing."""
     starts = [r.pending_action.started_at for r in records.values() if r.pending_action]
     return min([*starts, now - JOB_WINDOW]) - timedelta(minutes=5)
-
-
-def needs_sizing(record: MigrationRecord, ec2: Ec2Facts | None) -> bool:
-    """Instance types and metrics are read only for VMs whose assessment can complete this pass."""
-    if ec2 is None or record.phase not in {Phase.OPTED_IN, Phase.PREFLIGHT}:
-        return False
-    pending = record.pending_action
-    checked = pending is not None and pending.action == Act.GUEST_CHECK and pending.job_id is not None
-    return checked or bool(instance_blockers(ec2))
 
 
 def bios_variants(uuid: str) -> frozenset[str]:
@@ -125,4 +127,4 @@ def _swap(field: str) -> str:
     return "".join(reversed([field[i : i + 2] for i in range(0, len(field), 2)]))
 
 
-__all__ = ["Snapshot", "azure_vm_name", "bios_variants", "jobs_window_start", "needs_sizing"]
+__all__ = ["Snapshot", "azure_vm_name", "bios_variants", "jobs_window_start"]

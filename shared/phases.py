@@ -15,6 +15,7 @@ from shared.errors import InvalidInput
 from shared.lifecycle import Phase
 
 P = Phase
+GUEST_CHECK_COUNTERS = ("guest_check", "guest_check_refused")  # start again once a VM is assessed
 
 
 def _opted_in(ctx: Ctx) -> Decision:
@@ -27,6 +28,10 @@ def _preflight(ctx: Ctx) -> Decision:
     assert facts.ec2 is not None
     if instance_blockers(facts.ec2):
         return _assessed(ctx, None)
+    refused = ctx.attempts("guest_check_refused")
+    if refused >= ctx.policy.retry_limit and not ctx.pending(Act.GUEST_CHECK):
+        why = ctx.record.last_error.message if ctx.record.last_error else "SSM refused the command"
+        return _assessed(ctx, None, unreachable_guest(f"SSM refused it {refused} times ({why})"))
     if not ctx.pending(Act.GUEST_CHECK):
         return issue(ctx, Act.GUEST_CHECK, "checking the guest through SSM")
     command = facts.command
@@ -68,28 +73,31 @@ def _assessed(ctx: Ctx, guest: GuestFacts | None, extra: Finding | None = None) 
         assessment = assessment.evolve(checks=[as_result(extra), *assessment.checks])
     target = target_from(assessment, facts.ec2, ctx.record.target)
     codes = assessment.blocker_codes
+
+    def stored(phase: Phase, reason: str, action: Act | None = None, **more: object) -> Decision:
+        return go(
+            phase,
+            reason,
+            action,
+            assessment=assessment,
+            target=target,
+            reset_attempts=GUEST_CHECK_COUNTERS,
+            **more,
+        )
+
     if codes:
         detail = " ".join(f"{c.message} Fix: {c.fix}" for c in assessment.checks if c.severity == "blocker")
         recheck = ctx.now + timedelta(seconds=ctx.policy.blocked_recheck_seconds) if guest or extra else None
-        return go(
-            P.BLOCKED,
-            f"blocked by assessment: {', '.join(codes)}",
-            error=(".".join(codes), detail),
-            retry_at=recheck,
-            assessment=assessment,
-            target=target,
-        )
+        reason = f"blocked by assessment: {', '.join(codes)}"
+        return stored(P.BLOCKED, reason, error=(".".join(codes), detail), retry_at=recheck)
     size = f"{assessment.vm_size or 'chosen by ASR'} ({assessment.sizing_basis})"
     others = ", ".join(c.code for c in assessment.checks) or "none"
     summary = f"assessed: size {size}, findings: {others}"
     if ctx.dry_run:
-        return go(
-            P.ASSESSED, f"{summary}; dry run: nothing is installed", assessment=assessment, target=target
-        )
+        return stored(P.ASSESSED, f"{summary}; dry run: nothing is installed")
     if facts.discovered_machine_id:
-        why = f"{summary}; the agent is already registered"
-        return go(P.AGENT_INSTALL, why, assessment=assessment, target=target)
-    return go(P.AGENT_INSTALL, summary, Act.INSTALL_AGENT, assessment=assessment, target=target)
+        return stored(P.AGENT_INSTALL, f"{summary}; the agent is already registered")
+    return stored(P.AGENT_INSTALL, summary, Act.INSTALL_AGENT)
 
 
 def _dry_run_held(ctx: Ctx) -> Decision:

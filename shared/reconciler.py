@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import AsrAdapter, Target, item_name_for
-from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AgentInstall, AwsAdapter
 from shared.adapters.cloudwatch import MetricsAdapter
+from shared.assessing import AssessmentReads
+from shared.assessment.assess import with_tag_overrides
 from shared.decide import Act, Decision, apply_decision, decide
-from shared.errors import ActionRefused, AlreadyExists, CloudUnavailable, ConcurrencyConflict
+from shared.decision import CLOCK_SKEW
+from shared.errors import ActionRefused, AlreadyExists, CloudUnavailable, ConcurrencyConflict, InvalidInput
 from shared.facts import CommandFacts, Ec2Facts, Policy
-from shared.fleet import NEEDS_DISCOVERY, Snapshot, azure_vm_name, jobs_window_start, needs_sizing
+from shared.fleet import NEEDS_DISCOVERY, Snapshot, azure_vm_name, jobs_window_start
 from shared.lifecycle import TRANSITIONS, Phase
 from shared.models import ErrorInfo, HistoryEntry, MigrationRecord, to_token
 from shared.ratelimit import RateLimiter
@@ -30,7 +33,11 @@ from shared.store import StateStore
 from shared.windows import Window, in_window
 
 log = logging.getLogger(__name__)
-MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+MAX_STEPS_PER_PASS = 12
+COMMAND_COMMENTS = {
+    Act.GUEST_CHECK: GUEST_CHECK_COMMENT,
+    Act.INSTALL_AGENT: AGENT_COMMENT,
+}  # a VM moves through instantaneous phases in one pass, but never loops
 
 
 @dataclass(frozen=True)
@@ -115,24 +122,8 @@ class Reconciler:
         wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
         discovered = self.asr.discovered() if wants_machines else []
         snapshot = Snapshot(records, ec2, items, jobs, discovered)
-        self._read_sizing(snapshot, now)
+        AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
         return snapshot
-
-    def _read_sizing(self, snapshot: Snapshot, now: datetime) -> None:
-        """Instance types and utilisation, in bulk per region, for the VMs being assessed this pass."""
-        by_region: dict[str, dict[str, Ec2Facts]] = {}
-        for record in snapshot.records.values():
-            ec2 = snapshot.ec2.get(record.instance_id)
-            if ec2 is not None and needs_sizing(record, ec2):
-                by_region.setdefault(ec2.region, {})[ec2.instance_id] = ec2
-        for region, fleet in by_region.items():
-            types = self.aws.instance_types(region, {f.instance_type for f in fleet.values()})
-            snapshot.instance_types |= {
-                i: types[f.instance_type] for i, f in fleet.items() if f.instance_type in types
-            }
-            if self.metrics is not None:
-                windows = {i: f.is_windows for i, f in fleet.items()}
-                snapshot.utilisation |= self.metrics.utilisation(region, windows, now)
 
     def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
         created = 0
@@ -191,7 +182,8 @@ class Reconciler:
         assert act is not None and record.pending_action is not None
         try:
             job_id = self._act(act, record, snapshot)
-        except ActionRefused as refused:
+        except (ActionRefused, InvalidInput) as error:
+            refused = error if isinstance(error, ActionRefused) else ActionRefused("InvalidInput", str(error))
             outcome.errors.append(f"{record.instance_id}: {act} refused: {refused}")
             return self._refused(record, act, refused)
         except CloudUnavailable as error:
@@ -243,15 +235,16 @@ class Reconciler:
         return calls[act]()
 
     def _target(self, record: MigrationRecord, ec2: Ec2Facts | None) -> Target:
+        target = with_tag_overrides(record.target, ec2)  # a tag set since the assessment still wins
         return Target(
-            vm_name=record.target.vm_name or azure_vm_name(ec2, record.instance_id),
-            resource_group_id=record.target.resource_group_id or self.targets.resource_group_id,
-            network_id=record.target.network_id or self.targets.network_id,
-            subnet_name=record.target.subnet_name or self.targets.subnet_name,
-            test_network_id=record.target.test_network_id or self.targets.test_network_id,
-            vm_size=record.target.vm_size,
-            disk_type=record.target.disk_type or "Standard_LRS",
-            license_type=record.target.license_type,
+            vm_name=target.vm_name or azure_vm_name(ec2, record.instance_id),
+            resource_group_id=target.resource_group_id or self.targets.resource_group_id,
+            network_id=target.network_id or self.targets.network_id,
+            subnet_name=target.subnet_name or self.targets.subnet_name,
+            test_network_id=target.test_network_id or self.targets.test_network_id,
+            vm_size=target.vm_size,
+            disk_type=target.disk_type or "Standard_LRS",
+            license_type=target.license_type,
             log_storage_account_id=self.targets.log_storage_account_id,
         )
 
@@ -276,10 +269,18 @@ class Reconciler:
         return updated
 
     def _command(self, record: MigrationRecord) -> CommandFacts | None:
+        """The pending command by its id; without one (a crash between sending and recording it),
+        the command this app sent the instance since the intent, found by its comment."""
         pending = record.pending_action
-        if pending is None or pending.job_id is None:
+        if pending is None:
             return None
-        return self.aws.command(record.region, record.instance_id, pending.job_id)
+        if pending.job_id is not None:
+            return self.aws.command(record.region, record.instance_id, pending.job_id)
+        comment = COMMAND_COMMENTS.get(Act(pending.action))
+        if comment is None:
+            return None
+        since = pending.started_at - CLOCK_SKEW
+        return self.aws.find_command(record.region, record.instance_id, comment, since)
 
     def _sync_status(self, record: MigrationRecord, snapshot: Snapshot) -> None:
         ec2 = snapshot.ec2.get(record.instance_id)

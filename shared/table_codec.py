@@ -80,10 +80,11 @@ def from_entity(model: type[M], entity: dict[str, Any], *, drop: frozenset[str] 
 
 
 def _json(name: str, value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=_json_default)
-    if len(text) > MAX_PROPERTY_CHARS:
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=_json_default, ensure_ascii=False)
+    units = len(text.encode("utf-16-le")) // 2  # the service counts UTF-16 code units, not characters
+    if units > MAX_PROPERTY_CHARS:
         raise EntityTooLarge(
-            f"{name} is {len(text)} characters as JSON; a Table property holds {MAX_PROPERTY_CHARS}"
+            f"{name} is {units} characters as JSON; a Table property holds {MAX_PROPERTY_CHARS}"
         )
     return text
 

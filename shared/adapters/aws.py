@@ -23,6 +23,8 @@ from shared.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 FILTER_CHUNK = 200  # EC2 filter values per call
 SSM_TARGETS_PER_CALL = 50
+GUEST_CHECK_COMMENT = "Migration Autopilot: guest checks"
+AGENT_COMMENT = "Migration Autopilot: Mobility agent"  # the mode follows in parentheses
 _THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
 
 
@@ -136,6 +138,7 @@ class AwsAdapter:
             instance_type=i.get("InstanceType", ""),
             nic_count=max(len(nics), 1),
             ipv6_only=has_ipv6 and not i.get("PrivateIpAddress"),
+            security_groups=tuple(g["GroupId"] for g in i.get("SecurityGroups", []) if g.get("GroupId")),
         )
 
     def instance_types(self, region: str, names: set[str]) -> dict[str, InstanceTypeFacts]:
@@ -171,6 +174,43 @@ class AwsAdapter:
         output = str(invocation.get("StandardOutputContent", ""))
         return CommandFacts(command_id, status, _parse_time(sent), output)
 
+    def find_command(
+        self, region: str, instance_id: str, comment: str, since: datetime
+    ) -> CommandFacts | None:
+        """The latest command whose comment starts with `comment` sent to the instance since `since`:
+        finds the effect of an intent whose command id was lost in a crash (one paged listing)."""
+        ssm = self._clients("ssm", region)
+        with aws_errors(f"listing commands sent to {instance_id}"):
+            pages = ssm.get_paginator("list_commands").paginate(InstanceId=instance_id)
+            sent = [
+                c
+                for page in pages
+                for c in page["Commands"]
+                if str(c.get("Comment", "")).startswith(comment)
+                and _parse_time(c["RequestedDateTime"]) >= since
+            ]
+        if not sent:
+            return None
+        latest = max(sent, key=lambda c: _parse_time(c["RequestedDateTime"]))
+        return self.command(region, instance_id, str(latest["CommandId"]))
+
+    def ssm_managed(self, region: str, instance_ids: list[str]) -> set[str]:
+        """Which of these instances SSM manages and can reach now (PingStatus Online), 50 a call."""
+        ssm = self._clients("ssm", region)
+        online: set[str] = set()
+        for chunk in _chunks(instance_ids, SSM_TARGETS_PER_CALL):
+            with aws_errors(f"reading SSM management in {region}"):
+                pages = ssm.get_paginator("describe_instance_information").paginate(
+                    Filters=[{"Key": "InstanceIds", "Values": chunk}]
+                )
+                for page in pages:
+                    online |= {
+                        i["InstanceId"]
+                        for i in page["InstanceInformationList"]
+                        if i.get("PingStatus") == "Online"
+                    }
+        return online
+
     # --- actions ---------------------------------------------------------------------------------
 
     def set_status(self, facts: Ec2Facts, status: str) -> bool:
@@ -196,13 +236,13 @@ class AwsAdapter:
     def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
         """Sends the seed's install + register steps to exactly this instance; returns the command id."""
         commands = windows_install(install) if facts.is_windows else linux_install(install)
-        comment = f"Migration Autopilot: Mobility agent ({install.mode})"
+        comment = f"{AGENT_COMMENT} ({install.mode})"
         return self._run(facts, commands, comment, timeout=3_600)
 
     def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:
         """Sends the read-only guest checks to exactly this instance; returns the command id."""
         script = windows_guest_script if facts.is_windows else linux_guest_script
-        return self._run(facts, script(appliance_address), "Migration Autopilot: guest checks", timeout=600)
+        return self._run(facts, script(appliance_address), GUEST_CHECK_COMMENT, timeout=600)
 
     def _run(self, facts: Ec2Facts, commands: list[str], comment: str, *, timeout: int) -> str:
         document = "AWS-RunPowerShellScript" if facts.is_windows else "AWS-RunShellScript"

@@ -26,9 +26,12 @@ MAX_DATAPOINTS_PER_CALL = 100_800
 
 
 def sampling_period(lookback: timedelta) -> int:
-    """Seconds per point: at least 5 minutes (basic monitoring), a whole minute, <= 1,440 points."""
+    """Seconds per point: at least 5 minutes (basic monitoring), at most 1,440 points, and a multiple
+    of what CloudWatch still holds for a start that far back (60 s up to 15 days, 300 s up to 63,
+    3,600 s beyond); any other period returns no data at all."""
     seconds = lookback.total_seconds() / MAX_POINTS_PER_METRIC
-    return max(300, math.ceil(seconds / 60) * 60)
+    step = 60 if lookback <= timedelta(days=15) else 300 if lookback <= timedelta(days=63) else 3_600
+    return max(300, math.ceil(seconds / step) * step)
 
 
 class MetricsAdapter:

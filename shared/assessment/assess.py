@@ -13,12 +13,17 @@ from datetime import datetime
 from shared.assessment.checks import INSTANCE_CHECKS, Finding, Subject, as_result, blockers, run_checks
 from shared.assessment.guest import GuestFacts
 from shared.assessment.os_support import load_support_table
-from shared.assessment.sizing import SizingPolicy, choose_size, load_catalogue
+from shared.assessment.sizing import (
+    AZURE_DISK_TYPES,
+    LICENSE_TYPES,
+    SizingPolicy,
+    choose_size,
+    load_catalogue,
+)
 from shared.facts import Ec2Facts, InstanceTypeFacts, Policy, Utilisation
 from shared.models import Assessment, DiskPlan, TargetSettings
 
-AZURE_DISK_TYPES = frozenset({"Standard_LRS", "StandardSSD_LRS", "Premium_LRS"})
-LICENSE_TYPES = frozenset({"NoLicenseType", "WindowsServer"})
+MAX_PLANNED_DISKS = 66  # the model's cap: more than 64 data disks is a blocker anyway
 
 
 def azure_vm_name(ec2: Ec2Facts | None, instance_id: str) -> str:
@@ -67,7 +72,7 @@ def assess(
                 iops=d.iops,
                 disk_type=d.disk_type,
             )
-            for d in sizing.disks
+            for d in sorted(sizing.disks, key=lambda d: not d.is_root)[:MAX_PLANNED_DISKS]
         ],
         bios_uuid=guest.bios_uuid if guest else "",
         dry_run=ec2.dry_run(policy.dry_run),
@@ -76,11 +81,22 @@ def assess(
 
 def target_from(assessment: Assessment, ec2: Ec2Facts, current: TargetSettings) -> TargetSettings:
     """The settings enable-replication uses: the assessment's choices, then the instance's tags."""
-    disk_tag = (ec2.tag("disk-type") or "").strip()
-    license_tag = (ec2.tag("license") or "").strip()
-    return current.evolve(
-        vm_name=assessment.vm_name,
-        vm_size=assessment.vm_size,
-        disk_type=disk_tag if disk_tag in AZURE_DISK_TYPES else assessment.disk_type,
-        license_type=license_tag if license_tag in LICENSE_TYPES else current.license_type,
+    chosen = current.evolve(
+        vm_name=assessment.vm_name, vm_size=assessment.vm_size, disk_type=assessment.disk_type
     )
+    return with_tag_overrides(chosen, ec2)
+
+
+def with_tag_overrides(target: TargetSettings, ec2: Ec2Facts | None) -> TargetSettings:
+    """Tags win whenever they are read, so one set after the assessment still reaches the enable."""
+    if ec2 is None:
+        return target
+    size, disk, licence = ((ec2.tag(name) or "").strip() for name in ("size", "disk-type", "license"))
+    changes: dict[str, str] = {}
+    if size:
+        changes["vm_size"] = size
+    if disk in AZURE_DISK_TYPES:
+        changes["disk_type"] = disk
+    if licence in LICENSE_TYPES:
+        changes["license_type"] = licence
+    return target.evolve(**changes) if changes else target

@@ -2,8 +2,9 @@
 
 Input: the JSON list that `az vm list-skus --resource-type virtualMachines -o json` prints, or
 `[sku.as_dict() for sku in ComputeManagementClient(...).resource_skus.list()]` (camelCase or
-snake_case keys both work). A size's `unavailable_in` lists the regions its Location restrictions
-name. The families and their order (the tie-break in right-sizing) stay those of the catalogue.
+snake_case keys both work). A size's `locations` are the regions whose SKU lists were given (list
+several regions' SKUs together), and `unavailable_in` the regions its Location restrictions name.
+The families and their order (the tie-break in right-sizing) stay those of the catalogue.
 
 Usage: python -m shared.assessment.catalogue --skus skus.json [--output shared/data/azure_sizes.json]
 """
@@ -43,6 +44,9 @@ def sizes_from_skus(skus: Iterable[dict[str, Any]], families: list[str]) -> list
             continue
         row = rows.setdefault(name, _row(name, family, sku))
         row["unavailable_in"] = sorted(set(row["unavailable_in"]) | _restricted(sku))
+        row["locations"] = sorted(
+            set(row["locations"]) | {str(r).lower() for r in sku.get("locations") or []}
+        )
     order = {family: n for n, family in enumerate(families)}
     return sorted(rows.values(), key=lambda r: (order[r["family"]], r["vcpus"], r["name"]))
 
@@ -62,6 +66,7 @@ def _row(name: str, family: str, sku: dict[str, Any]) -> dict[str, Any]:
                 int(g.strip().lstrip("Vv")) for g in caps.get("HyperVGenerations", "V1").split(",")
             ),
             "unavailable_in": [],
+            "locations": [],
         }
     except (KeyError, ValueError) as error:
         raise InvalidInput(f"SKU {name} lacks a usable capability: {error}") from error

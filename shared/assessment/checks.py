@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from shared.assessment.guest import APPLIANCE_PORTS, GuestFacts
 from shared.assessment.os_support import SupportTable, evaluate_os, os_from_image
-from shared.assessment.sizing import Catalogue, Sizing
-from shared.facts import Ec2Facts, InstanceTypeFacts
+from shared.assessment.sizing import AZURE_DISK_TYPES, LICENSE_TYPES, Catalogue, Sizing
+from shared.facts import FALSE_VALUES, TRUE_VALUES, Ec2Facts, InstanceTypeFacts
 from shared.models import CheckResult
 
 OS_DISK_LIMIT_GB = {"legacy-bios": 2_048, "uefi": 4_096}  # Azure generation 1 / generation 2
@@ -97,7 +97,8 @@ def amazon_linux(s: Subject) -> Finding | None:
 
 
 def operating_system(s: Subject) -> Finding | None:
-    """The guest's own report wins; before guest checks, the AMI's name is the best hint."""
+    """The guest's own report decides; before guest checks, the AMI's name is only a hint (an instance
+    upgraded or converted in place keeps its old AMI), so a verdict from it is a warning."""
     if s.guest is not None:
         os_id, version, kernel = s.guest.os_id, s.guest.os_version, s.guest.kernel
     elif (hint := os_from_image(s.ec2.platform, s.ec2.image_name)) is not None:
@@ -122,6 +123,8 @@ def operating_system(s: Subject) -> Finding | None:
         if code == "unsupported-kernel"
         else "Upgrade to a supported release (see the support matrix), or rebuild and tag the new instance."
     )
+    if s.guest is None:
+        return _finding(code, WARNING, f"The AMI name suggests {verdict.name}: {verdict.reason}", fix)
     return _finding(code, BLOCKER, f"{verdict.name}: {verdict.reason}", fix)
 
 
@@ -180,7 +183,7 @@ def windows_activation(s: Subject) -> Finding | None:
         NOTE,
         "Windows licensed through AWS activates against AWS's KMS; once migrated it must activate in Azure.",
         "Allow outbound TCP 1688 to azkms.core.windows.net from the target subnet, or bring your own "
-        "licence with Azure Hybrid Benefit (tag license=Windows_Server).",
+        "licence with Azure Hybrid Benefit (tag azmigrate:license=WindowsServer).",
     )
 
 
@@ -319,6 +322,31 @@ def size_tag(s: Subject) -> Finding | None:
     )
 
 
+def tag_values(s: Subject) -> Finding | None:
+    """Tags the app reads but cannot understand: said aloud instead of silently ignored."""
+    allowed = {
+        "dry-run": TRUE_VALUES | FALSE_VALUES,
+        "disk-type": AZURE_DISK_TYPES,
+        "license": LICENSE_TYPES,
+        "cutover": frozenset({"auto", "approval"}),
+    }
+    odd = [
+        f"{s.ec2.tag_prefix}:{name}={value!r}"
+        for name, values in allowed.items()
+        if (value := (s.ec2.tag(name) or "").strip()) and value.lower() not in {v.lower() for v in values}
+    ]
+    if not odd:
+        return None
+    return _finding(
+        "tag-value-unrecognised",
+        WARNING,
+        f"These tags have values the app does not understand: {', '.join(odd)}. An unclear dry-run tag "
+        "keeps the dry run on; the others are ignored.",
+        "Use dry-run=true|false, disk-type=Standard_LRS|StandardSSD_LRS|Premium_LRS, "
+        "license=WindowsServer|NoLicenseType, cutover=auto|approval.",
+    )
+
+
 # --- guest checks --------------------------------------------------------------------------------
 
 
@@ -329,12 +357,16 @@ def appliance_ports(s: Subject) -> Finding | None:
     if not closed:
         return None
     ports = " and ".join(f"TCP {p}" for p in closed)
+    source = f"{s.ec2.private_ip}/32" if s.ec2.private_ip else "this instance's subnet"
+    groups = (
+        f" (or from its security group {', '.join(s.ec2.security_groups)})" if s.ec2.security_groups else ""
+    )
     return _finding(
         "appliance-unreachable",
         BLOCKER,
         f"The instance cannot reach the replication appliance on {ports}.",
-        f"Add a security-group rule on the appliance allowing inbound {ports} from this instance's "
-        "subnet or security group (and outbound on the instance's group if it restricts egress).",
+        f"Add an inbound rule to the appliance's security group: {ports} from {source}{groups}; if "
+        "the instance's own group restricts egress, allow the same ports out to the appliance.",
     )
 
 
@@ -351,15 +383,21 @@ def fstab_devices(s: Subject) -> Finding | None:
 
 
 def agent_space(s: Subject) -> Finding | None:
+    """Needs on the same file system add up: / and /usr/local/ASR on one disk need both at once."""
     if s.guest is None:
         return None
     family = "windows" if s.guest.os_family == "windows" else "linux"
-    needed = s.support.agent_free_space_mib.get(family, {})
-    short = []
-    for path, mib in needed.items():
+    needs: dict[str, list[tuple[str, int]]] = {}
+    for path, mib in s.support.agent_free_space_mib.get(family, {}).items():
         mount = _mount_of(path, s.guest.free_mib)
-        if mount is not None and s.guest.free_mib[mount] < mib:
-            short.append(f"{path} (on {mount}) has {s.guest.free_mib[mount]} MiB free, needs {mib}")
+        if mount is not None:
+            needs.setdefault(mount, []).append((path, mib))
+    short = [
+        f"{mount} has {s.guest.free_mib[mount]} MiB free, needs {sum(m for _, m in paths)} "
+        f"({', '.join(f'{p} {m}' for p, m in paths)})"
+        for mount, paths in needs.items()
+        if s.guest.free_mib[mount] < sum(m for _, m in paths)
+    ]
     if not short:
         return None
     return _finding(
@@ -378,6 +416,35 @@ def _mount_of(path: str, free_mib: dict[str, int]) -> str | None:
         m for m in free_mib if m.startswith("/") and (m == "/" or path.startswith(m.rstrip("/") + "/"))
     ]
     return max(prefixes, key=len, default=None)
+
+
+def guest_encryption(s: Subject) -> Finding | None:
+    """The agent reads disks from inside the guest: volumes encrypted there are not supported."""
+    if s.guest is None or not s.guest.encrypted_volumes:
+        return None
+    volumes = ", ".join(s.guest.encrypted_volumes)
+    windows = s.guest.os_family == "windows"
+    fix = (
+        "Turn BitLocker off on those drives (manage-bde -off C:) until the migration is done, then "
+        "encrypt in Azure (Azure Disk Encryption or encryption at host)."
+        if windows
+        else "Move the data off the LUKS volumes (or decrypt them) before replication, then encrypt in "
+        "Azure (Azure Disk Encryption or encryption at host)."
+    )
+    what = "BitLocker protects" if windows else "LUKS encrypts"
+    return _finding("guest-disk-encryption", BLOCKER, f"{what} {volumes} inside the guest.", fix)
+
+
+def boot_on_lvm(s: Subject) -> Finding | None:
+    if s.guest is None or s.guest.boot_on_lvm is not True:
+        return None
+    return _finding(
+        "boot-on-lvm",
+        WARNING,
+        "/boot is on an LVM logical volume; the support matrix allows it only for some agent versions "
+        "and distributions.",
+        "Check the matrix for the agent version; if it is not listed, move /boot to a plain partition.",
+    )
 
 
 def bios_uuid(s: Subject) -> Finding | None:
@@ -410,15 +477,17 @@ ALL_CHECKS: tuple[Check, ...] = (
     ssm,
     no_size,
     size_tag,
+    tag_values,
     appliance_ports,
     fstab_devices,
     agent_space,
+    guest_encryption,
+    boot_on_lvm,
     bios_uuid,
 )
 # Checks that need nothing but EC2's description: they run before the guest checks are sent.
 INSTANCE_CHECKS: tuple[Check, ...] = (
     amazon_linux,
-    operating_system,
     architecture,
     paravirtual,
     os_disk,

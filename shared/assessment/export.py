@@ -37,6 +37,7 @@ COLUMNS = (
     "warnings",
     "notes",
     "fixes",
+    "findings",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +77,7 @@ def _row(record: MigrationRecord) -> dict[str, Any]:
         "warnings": codes("warning"),
         "notes": codes("note"),
         "fixes": [f"{c.code}: {c.fix}" for c in a.checks if c.severity == "blocker"],
+        "findings": [c.model_dump() for c in a.checks],
     }
 
 
@@ -95,14 +97,18 @@ def to_csv(records: Iterable[MigrationRecord]) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, list):
-        value = "; ".join(
-            f"{v['device']} {v['size_gb']}GB {v['source_type']}->{v['disk_type']}"
-            if isinstance(v, dict)
-            else v
-            for v in value
-        )
+        value = " | ".join(_item(v) for v in value)
     text = str(value).lower() if isinstance(value, bool) else str(value)
     return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _item(value: Any) -> str:
+    """A list entry in one CSV cell: a disk, a whole finding, or a plain string."""
+    if not isinstance(value, dict):
+        return str(value)
+    if "device" in value:
+        return f"{value['device']} {value['size_gb']}GB {value['source_type']}->{value['disk_type']}"
+    return f"{value['code']} ({value['severity']}): {value['message']} Fix: {value['fix']}"
 
 
 def main(argv: list[str]) -> int:

@@ -1,11 +1,12 @@
 """Guest checks: what we ask each EC2 instance through SSM Run Command before installing the agent.
 
 EC2's API cannot tell us the OS release, the kernel, how /etc/fstab names its disks, free space,
-cloud-init or whether the replication appliance is reachable from inside; the guest can. The scripts
-are read-only and print sections, each started by an `@@<name>` line, between the `GUEST_MARKER`
-line and `@@end`, so one pure parser reads Linux and Windows output alike and can tell our output
-from something else and a whole report from one SSM cut short. Every probe tolerates a missing tool:
-an empty section means "unknown", never a failed check.
+encrypted or LVM disks, cloud-init or whether the replication appliance is reachable from inside; the
+guest can. The scripts are read-only and print sections, each started by an `@@<name>` line, between
+the `GUEST_MARKER` line and `@@end`, so one pure parser reads Linux and Windows output alike and can
+tell our output from something else and a whole report from one SSM cut short. Every probe tolerates
+a missing tool (mokutil, lsblk; on Windows Server 2008 the CIM cmdlets and .NET 4.5): an empty
+section means "unknown", never a failed check.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.errors import InvalidInput
 
@@ -30,10 +32,11 @@ LINUX_SECTIONS = (
     "bios-uuid",
     "fstab",
     "free",
+    "disks",
     "cloud-init",
     "ports",
 )
-WINDOWS_SECTIONS = ("os", "boot", "secure-boot", "bios-uuid", "free", "ports")
+WINDOWS_SECTIONS = ("os", "boot", "secure-boot", "bios-uuid", "free", "disks", "ports")
 _SECTIONS = frozenset(LINUX_SECTIONS + WINDOWS_SECTIONS + ("end",))
 
 _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -41,7 +44,10 @@ _DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DF_ROW = re.compile(r"^\S+\s+\d+\s+\d+\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mount>/.*)$")
 _DRIVE_ROW = re.compile(r"^(?P<drive>[A-Za-z]:)\s+(?P<free>\d+)(?:\s+\d+)?$")
-_PORT_ROW = re.compile(r"^(?P<port>\d+)\s+(?P<state>open|closed)$")
+_BITLOCKER_ROW = re.compile(r"^(?P<drive>[A-Za-z]:)\s+(?P<status>\d+)$")
+_PORT_ROW = re.compile(r"^(?P<port>\d+)\s+(?P<state>open|closed|unknown)$")
+_LSBLK_TYPE = re.compile(r"[a-z0-9_-]+")
+_LSBLK_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 _CLOUD_INIT_RUNS = frozenset({"running", "done", "error", "degraded"})
 _WINDOWS_RELEASES = {
     "26100": "2025",
@@ -53,6 +59,8 @@ _WINDOWS_RELEASES = {
     "7601": "2008 R2",
 }
 _MIB = 1024 * 1024
+_EFI_SECURE_BOOT = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+_BITLOCKER_NAMESPACE = r"root\cimv2\Security\MicrosoftVolumeEncryption"
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,14 @@ class GuestFacts:
     boot_mode: str  # uefi | bios | "" unknown
     secure_boot: bool | None  # None: unknown, or not a UEFI machine
     bios_uuid: str  # lower case 8-4-4-4-12, "" when missing
-    fstab_device_entries: tuple[str, ...]  # mount points fstab mounts by kernel device name ("swap" for swap)
+    fstab_device_entries: tuple[str, ...]  # mount points fstab mounts by names that change in Azure
     free_mib: dict[str, int]  # mount point (Linux) or drive letter like "C:" -> free MiB
     cloud_init: str  # enabled | disabled | absent | "" unknown
-    ports: dict[int, bool]  # appliance port -> reachable from the guest
+    ports: dict[int, bool]  # appliance port -> reachable from the guest; a port missing: unknown
+    # Linux: lsblk NAMEs of LUKS containers and opened crypt devices, a mounted one as "luks-data (/data)";
+    # Windows: the drive letters BitLocker protects ("C:"). Empty also when the guest could not tell.
+    encrypted_volumes: tuple[str, ...] = ()
+    boot_on_lvm: bool | None = None  # /boot (else /) on an LVM logical volume; None: unknown, or Windows
 
 
 # --- scripts ---------------------------------------------------------------------------------------
@@ -83,7 +95,7 @@ def linux_guest_script(appliance_address: str) -> list[str]:
     A probe that may exit non-zero (mokutil on a BIOS boot, grep on an empty fstab, cloud-init in
     error) ends in `|| true`, so a `set -e` never cuts the report short and SSM reports success.
     """
-    address = _checked_address(appliance_address)
+    address = checked_address(appliance_address)
     return [
         f"echo '{GUEST_MARKER}'",
         "echo '@@os-release'",
@@ -95,13 +107,19 @@ def linux_guest_script(appliance_address: str) -> list[str]:
         "echo '@@boot'",
         "if [ -d /sys/firmware/efi ]; then echo uefi; else echo bios; fi",
         "echo '@@secure-boot'",
-        "if command -v mokutil >/dev/null 2>&1; then mokutil --sb-state 2>&1 || true; else echo unknown; fi",
+        # without mokutil, the SecureBoot variable itself: 4 attribute bytes, then 1 (on) or 0 (off)
+        "if command -v mokutil >/dev/null 2>&1; then mokutil --sb-state 2>&1 || true; "
+        f"elif [ -e {_EFI_SECURE_BOOT} ]; then echo efivar; "
+        f"od -An -t u1 {_EFI_SECURE_BOOT} 2>/dev/null || true; "
+        "else echo unknown; fi",
         "echo '@@bios-uuid'",
         "awk 1 /sys/class/dmi/id/product_uuid 2>/dev/null || dmidecode -s system-uuid 2>/dev/null || true",
         "echo '@@fstab'",
         "grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' /etc/fstab 2>/dev/null || true",
         "echo '@@free'",
         "df -Pk / /var /tmp /usr/local 2>/dev/null || true",
+        "echo '@@disks'",
+        "lsblk -rno NAME,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || true",
         "echo '@@cloud-init'",
         "if ! command -v cloud-init >/dev/null 2>&1; then echo not-installed; "
         "elif [ -e /etc/cloud/cloud-init.disabled ]; then echo 'status: disabled'; "
@@ -113,28 +131,33 @@ def linux_guest_script(appliance_address: str) -> list[str]:
 
 
 def windows_guest_script(appliance_address: str) -> list[str]:
-    """`commands` for AWS-RunPowerShellScript (SYSTEM); the same sections, Windows' own sources."""
-    address = _checked_address(appliance_address)
-    ports = ", ".join(str(port) for port in APPLIANCE_PORTS)
+    """`commands` for AWS-RunPowerShellScript (SYSTEM); the same sections, Windows' own sources.
+
+    Windows Server 2008 / 2008 R2 run PowerShell 2: no Get-CimInstance (so `$cim` falls back to
+    Get-WmiObject, which takes the class name in the same position) and no Confirm-SecureBootUEFI.
+    """
+    address = checked_address(appliance_address)
     return [
         "$ProgressPreference = 'SilentlyContinue'",
+        "if (Get-Command Get-CimInstance -ErrorAction SilentlyContinue) { $cim = 'Get-CimInstance' } "
+        "else { $cim = 'Get-WmiObject' }",
         f"Write-Output '{GUEST_MARKER}'",
         "Write-Output '@@os'",
-        "Get-CimInstance Win32_OperatingSystem | Format-List Caption,Version,BuildNumber,OSArchitecture",
+        "& $cim Win32_OperatingSystem | Format-List Caption,Version,BuildNumber,OSArchitecture",
         "Write-Output '@@boot'",
         "Write-Output $env:firmware_type",
         "Write-Output '@@secure-boot'",
         "try { Confirm-SecureBootUEFI -ErrorAction Stop } "
-        "catch [System.PlatformNotSupportedException] { 'unsupported' } catch { 'unknown' }",
+        "catch [System.PlatformNotSupportedException] { 'unsupported' } "
+        "catch [System.Management.Automation.CommandNotFoundException] { 'unknown' } catch { 'unknown' }",
         "Write-Output '@@bios-uuid'",
-        "(Get-CimInstance Win32_ComputerSystemProduct).UUID",
+        "(& $cim Win32_ComputerSystemProduct).UUID",
         "Write-Output '@@free'",
-        'Get-CimInstance Win32_LogicalDisk -Filter "DriveType=3"'
-        " | Format-Table DeviceID,FreeSpace,Size -AutoSize",
+        '& $cim Win32_LogicalDisk -Filter "DriveType=3" | Format-Table DeviceID,FreeSpace,Size -AutoSize',
+        "Write-Output '@@disks'",
+        _windows_bitlocker_probe(),
         "Write-Output '@@ports'",
-        f"foreach ($port in {ports}) {{ $client = New-Object System.Net.Sockets.TcpClient; "
-        f"try {{ $open = $client.ConnectAsync('{address}', $port).Wait(5000) }} catch {{ $open = $false }} "
-        'finally { $client.Close() }; if ($open) { "$port open" } else { "$port closed" } }',
+        _windows_port_probe(address),
         "Write-Output '@@end'",
     ]
 
@@ -146,7 +169,38 @@ def _linux_port_probe(address: str, port: int) -> str:
     )
 
 
-def _checked_address(address: str) -> str:
+def _windows_bitlocker_probe() -> str:
+    """`<drive> <ProtectionStatus>` per volume, read through WMI: the BitLocker module is absent on
+    servers without the feature. Without the feature the namespace is missing and nothing is printed.
+
+    Get-CimInstance names the class with -ClassName, Get-WmiObject with -Class: hence two branches.
+    """
+    namespace = f"-Namespace {_BITLOCKER_NAMESPACE}"
+    each = '-ErrorAction SilentlyContinue | ForEach-Object { "$($_.DriveLetter) $($_.ProtectionStatus)" }'
+    return (
+        "try { if ($cim -eq 'Get-CimInstance') { "
+        f"Get-CimInstance {namespace} -ClassName Win32_EncryptableVolume {each} }} "
+        f"else {{ Get-WmiObject {namespace} -Class Win32_EncryptableVolume {each} }} }} catch {{ }}"
+    )
+
+
+def _windows_port_probe(address: str) -> str:
+    """BeginConnect/WaitOne work on .NET 2 (ConnectAsync needs 4.5). A refused or timed-out connection
+    is `closed`; any other failure is the probe's own, so `unknown` rather than a false `closed`.
+    """
+    ports = ", ".join(str(port) for port in APPLIANCE_PORTS)
+    return (
+        f"foreach ($port in {ports}) {{ $client = $null; try {{ "
+        "$client = New-Object System.Net.Sockets.TcpClient; "
+        f"$wait = $client.BeginConnect('{address}', $port, $null, $null); "
+        'if ($wait.AsyncWaitHandle.WaitOne(5000)) { $client.EndConnect($wait); "$port open" } '
+        'else { "$port closed" } } '
+        'catch [System.Net.Sockets.SocketException] { "$port closed" } catch { "$port unknown" } '
+        "finally { if ($client) { $client.Close() } } }"
+    )
+
+
+def checked_address(address: str) -> str:
     """The address lands in a shell and a PowerShell line: only an IPv4 address or a DNS name passes."""
     if re.fullmatch(r"[0-9.]+", address):
         try:
@@ -202,6 +256,7 @@ def _marker_index(lines: list[str]) -> int:
 
 def _linux_facts(s: dict[str, list[str]]) -> GuestFacts:
     release = _pairs(s.get("os-release", []), "=")
+    disks = _lsblk_rows(s.get("disks", []))
     return GuestFacts(
         os_family="linux",
         os_id=release.get("ID", "").lower(),
@@ -210,12 +265,14 @@ def _linux_facts(s: dict[str, list[str]]) -> GuestFacts:
         kernel=_first(s.get("kernel", [])),
         architecture=_first(s.get("arch", [])),
         boot_mode=_boot_mode(_first(s.get("boot", []))),
-        secure_boot=_mokutil_state(_first(s.get("secure-boot", []))),
+        secure_boot=_linux_secure_boot(s.get("secure-boot", [])),
         bios_uuid=_uuid(s.get("bios-uuid", [])),
         fstab_device_entries=_device_entries(s.get("fstab", [])),
         free_mib=_df_free(s.get("free", [])),
         cloud_init=_cloud_init(_first(s.get("cloud-init", []))),
         ports=_ports(s.get("ports", [])),
+        encrypted_volumes=_encrypted_volumes(disks),
+        boot_on_lvm=_boot_on_lvm(disks),
     )
 
 
@@ -236,6 +293,7 @@ def _windows_facts(s: dict[str, list[str]]) -> GuestFacts:
         free_mib=_drive_free(s.get("free", [])),
         cloud_init="absent",
         ports=_ports(s.get("ports", [])),
+        encrypted_volumes=_bitlocker_protected(s.get("disks", [])),
     )
 
 
@@ -265,9 +323,18 @@ def _boot_mode(word: str) -> str:
     return {"uefi": "uefi", "bios": "bios", "legacy": "bios"}.get(word.lower(), "")
 
 
-def _mokutil_state(line: str) -> bool | None:
-    """mokutil --sb-state; anything else (unknown, no EFI variables on a BIOS boot) is unknown."""
-    return {"secureboot enabled": True, "secureboot disabled": False}.get(line.lower())
+def _linux_secure_boot(lines: list[str]) -> bool | None:
+    """mokutil --sb-state, or `efivar` and od's bytes of the SecureBoot variable; else unknown.
+
+    Anything else (`unknown`, no EFI variables on a BIOS boot, an unreadable variable) is unknown.
+    """
+    words = " ".join(lines).split()
+    if words[:1] == ["efivar"]:
+        data = words[1:]  # 4 attribute bytes, then the value
+        if len(data) == 5 and all(word.isdigit() for word in data):
+            return {"1": True, "0": False}.get(data[-1])
+        return None
+    return {"secureboot enabled": True, "secureboot disabled": False}.get(_first(lines).lower())
 
 
 def _boolean(word: str) -> bool | None:
@@ -282,23 +349,33 @@ def _uuid(lines: Iterable[str]) -> str:
 
 
 def _device_entries(lines: Iterable[str]) -> tuple[str, ...]:
-    """Mount points of fstab lines whose source is a kernel device name: these change in Azure.
+    """Mount points of fstab lines whose source names the hardware: these names change in Azure.
 
     Pseudo and network file systems never name a /dev path, so the source alone decides.
     """
     entries: list[str] = []
     for line in lines:
         fields = line.split()
-        if len(fields) < 2 or fields[0].startswith("#") or not _kernel_device(fields[0]):
+        if len(fields) < 2 or fields[0].startswith("#") or not _hardware_name(fields[0]):
             continue
         fs_type = fields[2] if len(fields) > 2 else ""
         entries.append("swap" if fs_type == "swap" or fields[1] == "swap" else fields[1])
     return tuple(entries)
 
 
-def _kernel_device(source: str) -> bool:
-    """/dev/xvdf, /dev/nvme1n1p1, /dev/sdb1; not /dev/disk/by-*, /dev/mapper/*, LVM /dev/<vg>/<lv>."""
-    return re.fullmatch(r"/dev/[A-Za-z0-9_.-]+", source) is not None
+def _hardware_name(source: str) -> bool:
+    """Kernel names (/dev/xvdf, /dev/nvme1n1p1, /dev/sdb1) and the by-id / by-path links built from
+    the disk's model, serial or bus position (nvme-Amazon_Elastic_Block_Store_vol..., pci-0000:...).
+
+    Not counted: by-uuid, by-label, by-partuuid, by-partlabel, /dev/mapper/*, LVM /dev/<vg>/<lv>, and the
+    by-id links device-mapper, md and LVM derive from their own metadata (dm-*, md-*, lvm-pv-uuid-*).
+    """
+    if re.fullmatch(r"/dev/[A-Za-z0-9_.-]+", source):
+        return True
+    link = re.fullmatch(r"/dev/disk/by-(?P<kind>id|path)/(?P<name>\S+)", source)
+    return link is not None and not (
+        link["kind"] == "id" and link["name"].startswith(("dm-", "md-", "lvm-pv-uuid-"))
+    )
 
 
 def _df_free(lines: Iterable[str]) -> dict[str, int]:
@@ -321,6 +398,70 @@ def _drive_free(lines: Iterable[str]) -> dict[str, int]:
     return free
 
 
+class _BlockDevice(NamedTuple):
+    """One `lsblk -rno NAME,TYPE,FSTYPE,MOUNTPOINT` row, its \\xHH escapes undone."""
+
+    name: str
+    type: str  # disk, part, lvm, crypt, loop, raid1, ...
+    fs_type: str  # ext4, xfs, crypto_LUKS, LVM2_member, swap, "" none
+    mount: str  # "" when not mounted; [SWAP] for active swap
+
+
+def _lsblk_rows(lines: Iterable[str]) -> list[_BlockDevice]:
+    """Raw lsblk puts one space between columns and nothing for an empty one, so a row is exactly
+    NAME TYPE FSTYPE MOUNTPOINT split on single spaces (the section reader has already dropped the
+    trailing spaces of empty last columns); lsblk escapes spaces inside a value as \\x20.
+    """
+    rows: list[_BlockDevice] = []
+    for line in lines:
+        fields = line.strip().split(" ")
+        if not 2 <= len(fields) <= 4 or not fields[0] or not _LSBLK_TYPE.fullmatch(fields[1]):
+            continue
+        name, type_, fs_type, mount = (_lsblk_unescaped(field) for field in [*fields, "", ""][:4])
+        rows.append(_BlockDevice(name, type_, fs_type, mount))
+    return rows
+
+
+def _lsblk_unescaped(value: str) -> str:
+    """\\xHH escapes are bytes of UTF-8, so a multi-byte character is undone as a whole."""
+    if "\\x" not in value:
+        return value
+    raw = _LSBLK_ESCAPE.sub(lambda found: bytes([int(found[1], 16)]), value.encode())
+    return raw.decode(errors="replace")
+
+
+def _encrypted_volumes(rows: Iterable[_BlockDevice]) -> tuple[str, ...]:
+    """LUKS containers (FSTYPE crypto_LUKS) and opened dm-crypt devices (TYPE crypt), in lsblk order.
+
+    A device lsblk lists under several parents (an LV spanning two disks) is named once.
+    """
+    found: dict[str, None] = {}
+    for row in rows:
+        if row.type == "crypt" or row.fs_type == "crypto_LUKS":
+            found[f"{row.name} ({row.mount})" if row.mount else row.name] = None
+    return tuple(found)
+
+
+def _boot_on_lvm(rows: list[_BlockDevice]) -> bool | None:
+    """Whether the file system holding /boot (or / without a separate /boot) is an LVM volume."""
+    by_mount = {row.mount: row for row in rows if row.mount}
+    boot = by_mount.get("/boot") or by_mount.get("/")
+    return None if boot is None else boot.type == "lvm"
+
+
+def _bitlocker_protected(lines: Iterable[str]) -> tuple[str, ...]:
+    """`<drive> <ProtectionStatus>` rows: 1 is protection on; 0 off, 2 unknown.
+
+    A volume without a drive letter (System Reserved) prints no drive and is skipped.
+    """
+    drives: list[str] = []
+    for line in lines:
+        row = _BITLOCKER_ROW.match(line.strip())
+        if row and row["status"] == "1":
+            drives.append(row["drive"].upper())
+    return tuple(drives)
+
+
 def _cloud_init(line: str) -> str:
     if line == "not-installed":
         return "absent"
@@ -334,7 +475,7 @@ def _ports(lines: Iterable[str]) -> dict[int, bool]:
     ports: dict[int, bool] = {}
     for line in lines:
         row = _PORT_ROW.match(line.strip())
-        if row:
+        if row and row["state"] != "unknown":  # the probe itself failed: the port stays unknown
             ports[int(row["port"])] = row["state"] == "open"
     return ports
 

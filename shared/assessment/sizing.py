@@ -25,6 +25,8 @@ from shared.facts import Disk, Ec2Facts, InstanceTypeFacts, Utilisation
 
 CATALOGUE_PATH = Path(__file__).parents[1] / "data" / "azure_sizes.json"
 PREMIUM, STANDARD_SSD, STANDARD_HDD = "Premium_LRS", "StandardSSD_LRS", "Standard_LRS"
+AZURE_DISK_TYPES = frozenset({STANDARD_HDD, STANDARD_SSD, PREMIUM})
+LICENSE_TYPES = frozenset({"NoLicenseType", "WindowsServer"})  # ASR's license_type (Azure Hybrid Benefit)
 _TIER = {STANDARD_HDD: 0, STANDARD_SSD: 1, PREMIUM: 2}
 GP_BASELINE_IOPS = 3_000  # gp3's included IOPS; above it the volume was provisioned for performance
 PERFORMANCE, AS_ON_PREMISES, TAG, NONE = "performance", "as-on-premises", "tag", "none"
@@ -40,7 +42,8 @@ class AzureSize:
     max_nics: int
     premium_io: bool
     generations: frozenset[int]
-    unavailable_in: frozenset[str] = frozenset()  # Azure regions that do not offer it
+    unavailable_in: frozenset[str] = frozenset()  # Azure regions restricted for the subscription
+    locations: frozenset[str] | None = None  # regions that offer it; None: not known (any region)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def _size(row: dict[str, Any]) -> AzureSize:
         premium_io=bool(row["premium_io"]),
         generations=frozenset(int(g) for g in row["generations"]),
         unavailable_in=frozenset(str(r).lower() for r in row.get("unavailable_in", [])),
+        locations=frozenset(str(r).lower() for r in row["locations"]) if row.get("locations") else None,
     )
 
 
@@ -161,9 +165,15 @@ def smallest_fit(need: Need, catalogue: Catalogue, location: str = "") -> AzureS
         and s.max_nics >= need.nics
         and (s.premium_io or not need.premium)
         and need.generation in s.generations
-        and location.lower() not in s.unavailable_in
+        and _offered(s, location.lower())
     ]
     return min(fits, key=lambda s: (s.vcpus, s.memory_gib), default=None)
+
+
+def _offered(size: AzureSize, location: str) -> bool:
+    if not location:
+        return True
+    return location not in size.unavailable_in and (size.locations is None or location in size.locations)
 
 
 @dataclass(frozen=True)
@@ -226,9 +236,10 @@ def _need(
     measured = util is not None and util.cpu_p95 is not None and util.cpu_coverage >= policy.min_coverage
     if not measured or util is None or util.cpu_p95 is None:
         coverage = f"{util.cpu_coverage:.0%}" if util else "none"
+        lack = util.problem if util and util.problem else "not enough CPU metrics"
         why = (
             f"sized as on premises from {itype.name} ({itype.vcpus} vCPU, {itype.memory_gib:.1f} GiB): "
-            f"not enough CPU metrics (coverage {coverage}, needs {policy.min_coverage:.0%})"
+            f"{lack} (coverage {coverage}, needs {policy.min_coverage:.0%})"
         )
         return shape.need(itype.vcpus, itype.memory_gib), AS_ON_PREMISES, why
     vcpus = max(1, math.ceil(itype.vcpus * util.cpu_p95 / 100 * policy.comfort_factor))

@@ -67,3 +67,16 @@ def test_an_over_provisioned_instance_is_replicated_with_a_smaller_size(estate: 
     assert enable_request(estate, idle)["targetVmSize"] == chosen.name
     assert enable_request(estate, busy)["targetVmSize"] == busy_record["target"]["vm_size"]
     assert catalogue.get(busy_record["target"]["vm_size"]).vcpus >= 8  # type: ignore[union-attr]
+
+
+def test_a_size_tag_set_after_the_assessment_still_reaches_the_enable(estate: Estate):
+    vm = launch(estate, {"azmigrate:enabled": "true"}, instance_type="m5.2xlarge")
+    assert estate.post("/api/ec2-events", tag_event(vm))[0] == 202  # guest checks sent
+    drive(estate, [vm], {"agent_install", "awaiting_discovery"}, seconds=30)
+    assessed = estate.record(vm)["assessment"]["vm_size"]
+    aws_client(estate.moto.url, "ec2").create_tags(
+        Resources=[vm], Tags=[{"Key": "azmigrate:size", "Value": "Standard_E16s_v5"}]
+    )
+    drive(estate, [vm], {"initial_replication", "protected", "test_migration", "done"}, seconds=60)
+    assert assessed != "Standard_E16s_v5"
+    assert enable_request(estate, vm)["targetVmSize"] == "Standard_E16s_v5"

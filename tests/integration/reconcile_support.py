@@ -16,6 +16,7 @@ from local.asr_simulator.server import Simulator
 from local.stack import Azurite, LocalService, aws_client
 from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.cloudwatch import MetricsAdapter
 from shared.facts import Policy
 from shared.lifecycle import Phase
 from shared.reconciler import PassReport, Reconciler, Targets
@@ -112,6 +113,8 @@ def build_estate(
     policy: Policy | None = None,
     capacity: int = 10,
     faults: dict[str, Any] | None = None,
+    clients: Callable[[str, str], Any] | None = None,
+    metrics: MetricsAdapter | None = None,
 ) -> Estate:
     prefix = f"am{uuid.uuid4().hex[:6]}"
     clock = SimClock(scale=0, start=T0)
@@ -139,7 +142,9 @@ def build_estate(
     client = sdk_client(sim, retry_backoff_factor=0.01)
     reconciler = Reconciler(
         store,
-        AwsAdapter(lambda service, region: aws_client(moto.url, service, region), ["us-east-1"], prefix),
+        AwsAdapter(
+            clients or (lambda service, region: aws_client(moto.url, service, region)), ["us-east-1"], prefix
+        ),
         AsrAdapter(client, RG, VAULT, provider),
         policy=policy or Policy(cutover_mode="auto", retry_limit=3, backoff_seconds=60, lease_seconds=600),
         targets=Targets(
@@ -154,6 +159,7 @@ def build_estate(
         ),
         capacity=capacity,
         concurrency=4,
+        metrics=metrics,
         clock=clock.now,
     )
     return Estate(sim, bridge, reconciler, store, moto, prefix, client)

@@ -48,7 +48,10 @@ def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_size
         "windows": "Standard_D8s_v5",  # 70% CPU, memory not measured: like for like
     }
     assert "migrated 3 of 8 tagged" in result.stdout
-    assert "appliance-unreachable: Add a security-group rule" in result.stdout
+    assert (
+        "appliance-unreachable: Add an inbound rule to the appliance's security group: TCP 9443 from"
+        in result.stdout
+    )
 
 
 def test_demo_refuses_bad_arguments_before_starting_anything():

@@ -111,6 +111,8 @@ def test_a_good_linux_vm_has_no_findings():
         ({}, {"free_mib": {"/": 100, "/var": 20_000}}, "agent-free-space", BLOCKER),
         ({}, {"free_mib": {"/": 20_000, "/usr/local": 100}}, "agent-free-space", BLOCKER),
         ({}, {"bios_uuid": ""}, "bios-uuid-unreadable", WARNING),
+        ({}, {"encrypted_volumes": ("luks-data (/data)",)}, "guest-disk-encryption", BLOCKER),
+        ({}, {"boot_on_lvm": True}, "boot-on-lvm", WARNING),
     ],
 )
 def test_each_check_fails_on_its_cause(ec2_changes, guest_changes, code, severity):
@@ -145,15 +147,17 @@ def test_instance_store_names_the_volumes_and_their_size():
 
 
 def test_closed_ports_name_the_security_group_rule_to_add():
+    ec2 = replace(GOOD_EC2, private_ip="10.0.1.23", security_groups=("sg-0a1b2c3d",))
     subject = Subject(
-        GOOD_EC2,
+        ec2,
         replace(GOOD_GUEST, ports={443: False, 9443: False}),
         SIZED,
         load_catalogue(),
         load_support_table(),
     )
     finding = next(f for f in run_checks(subject) if f.code == "appliance-unreachable")
-    assert "TCP 443 and TCP 9443" in finding.message and "security-group rule" in finding.fix
+    assert "TCP 443 and TCP 9443" in finding.message
+    assert "TCP 443 and TCP 9443 from 10.0.1.23/32" in finding.fix and "sg-0a1b2c3d" in finding.fix
 
 
 def test_cloud_init_is_assumed_on_linux_until_the_guest_says_otherwise():
@@ -206,3 +210,51 @@ def test_instance_checks_are_a_subset_that_needs_no_guest():
     assert set(INSTANCE_CHECKS) <= set(ALL_CHECKS)
     subject = Subject(GOOD_EC2, None, None, load_catalogue(), load_support_table())
     assert run_checks(subject, INSTANCE_CHECKS) == []
+
+
+def test_an_os_judged_from_the_ami_name_alone_is_only_a_warning():
+    old_ami = replace(
+        GOOD_EC2, platform="Windows", image_name="Windows_Server-2003-R2_SP2-English-64Bit-Base"
+    )
+    assert codes(old_ami, guest=None).get("unsupported-os") == WARNING
+    guest_2003 = replace(GOOD_GUEST, os_family="windows", os_id="windows", os_version="2003", free_mib={})
+    assert codes(old_ami, guest_2003).get("unsupported-os") == BLOCKER
+
+
+def test_tag_values_the_app_cannot_read_are_flagged():
+    odd = replace(
+        GOOD_EC2,
+        tags={**GOOD_EC2.tags, "azmigrate:dry-run": "on", "azmigrate:license": "Windows_Server"},
+    )
+    subject = Subject(odd, GOOD_GUEST, SIZED, load_catalogue(), load_support_table())
+    finding = next(f for f in run_checks(subject) if f.code == "tag-value-unrecognised")
+    assert finding.severity == WARNING
+    assert (
+        "azmigrate:dry-run='on'" in finding.message
+        and "azmigrate:license='Windows_Server'" in finding.message
+    )
+    fine = replace(
+        GOOD_EC2, tags={**GOOD_EC2.tags, "azmigrate:dry-run": "False", "azmigrate:cutover": "auto"}
+    )
+    assert "tag-value-unrecognised" not in codes(fine)
+
+
+def test_agent_space_adds_up_needs_on_one_file_system():
+    table = load_support_table()
+    needed = sum(table.agent_free_space_mib["linux"].values())  # / and /usr/local/ASR, both on /
+    just_short = replace(GOOD_GUEST, free_mib={"/": needed - 1})
+    assert codes(guest=just_short).get("agent-free-space") == BLOCKER
+    assert "agent-free-space" not in codes(guest=replace(GOOD_GUEST, free_mib={"/": needed}))
+
+
+def test_bitlocker_gets_the_windows_fix_and_luks_the_linux_one():
+    windows = replace(
+        GOOD_GUEST, os_family="windows", os_id="windows", os_version="2022", encrypted_volumes=("C:",)
+    )
+    subject = Subject(GOOD_EC2, windows, SIZED, load_catalogue(), load_support_table())
+    finding = next(f for f in run_checks(subject) if f.code == "guest-disk-encryption")
+    assert "BitLocker protects C:" in finding.message and "manage-bde -off" in finding.fix
+    luks = replace(GOOD_GUEST, encrypted_volumes=("nvme1n1", "luks-data (/data)"))
+    subject = Subject(GOOD_EC2, luks, SIZED, load_catalogue(), load_support_table())
+    finding = next(f for f in run_checks(subject) if f.code == "guest-disk-encryption")
+    assert "LUKS encrypts nvme1n1, luks-data (/data)" in finding.message

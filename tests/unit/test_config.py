@@ -59,6 +59,8 @@ def test_empty_value_counts_as_missing(env):
         ("AZMIGRATE_ASR_PROVIDER", "VMwareCbt", "AZMIGRATE_ASR_PROVIDER"),
         ("AZMIGRATE_RECONCILE_SCHEDULE", "*/5 * * * *", "six-field NCRONTAB"),
         ("AZMIGRATE_DRY_RUN", "perhaps", "AZMIGRATE_DRY_RUN"),
+        ("AZMIGRATE_APPLIANCE_ADDRESS", "fd00::10", "an IPv4 address or a DNS name"),
+        ("AZMIGRATE_APPLIANCE_ADDRESS", "10.0.0.250; curl x", "an IPv4 address or a DNS name"),
         ("AZMIGRATE_TARGET_LOCATION", "West Europe", "AZMIGRATE_TARGET_LOCATION"),
         ("AZMIGRATE_SIZING_LOOKBACK_DAYS", "90", "less than or equal to 63"),
         ("AZMIGRATE_SIZING_COMFORT_FACTOR", "0.5", "greater than or equal to 1"),

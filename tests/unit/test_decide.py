@@ -82,10 +82,6 @@ def test_done_is_terminal_and_quiet():
             "data-disks-unsupported",
         ),
         ({"ssm_managed": False}, "ssm-unmanaged"),
-        (
-            {"platform": "Windows", "image_name": "Windows_Server-2003-R2_SP2-English-64Bit-Base"},
-            "unsupported-os",
-        ),
         ({"architecture": "arm64"}, "unsupported-architecture"),
         ({"architecture": "i386"}, "unsupported-architecture"),
     ],

@@ -22,6 +22,10 @@ def test_csv_has_a_header_and_one_row_per_assessed_vm():
         "appliance-unreachable",
     )
     assert row["fixes"] == "appliance-unreachable: open 9443"
+    assert (
+        row["findings"]
+        == "appliance-unreachable (blocker): m Fix: open 9443 | cloud-init (warning): m Fix: f"
+    )
     assert row["disks"] == "/dev/xvda 30GB gp3->StandardSSD_LRS"
 
 
@@ -37,3 +41,9 @@ def test_json_carries_the_same_rows_with_lists_kept():
     first = body["assessments"][0]
     assert first["warnings"] == ["cloud-init"] and first["disks"][0]["disk_type"] == "StandardSSD_LRS"
     assert set(first) == set(COLUMNS)
+    assert first["findings"][0] == {
+        "code": "appliance-unreachable",
+        "severity": "blocker",
+        "message": "m",
+        "fix": "open 9443",
+    }

@@ -60,6 +60,7 @@ def test_rows_come_from_capabilities_with_restricted_regions_and_families_in_ord
     path.write_text(json.dumps({"source": "test", "as_of": "2026-11-26", "sizes": rows}))
     catalogue = load_catalogue(path)  # what the tool writes is what sizing reads
     assert catalogue.get("Standard_D4s_v5").unavailable_in == {"westeurope"}  # type: ignore[union-attr]
+    assert catalogue.get("Standard_D2s_v5").locations == {"eastus"}  # type: ignore[union-attr]
 
 
 def test_a_sku_without_its_capabilities_is_refused():

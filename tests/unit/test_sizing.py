@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from shared.assessment.sizing import (
     PREMIUM,
     STANDARD_HDD,
     STANDARD_SSD,
+    Catalogue,
     SizingPolicy,
     choose_size,
     load_catalogue,
@@ -124,18 +127,31 @@ def test_nothing_fits_says_what_was_needed():
     assert result.vm_size is None and "448 vCPU" in result.reason
 
 
-def test_a_region_without_a_size_skips_it(tmp_path):
+def two_size_catalogue(tmp_path: Path, **small_size: object) -> Catalogue:
+    """A2 (2 vCPU, with `small_size`'s region fields) and B4 (4 vCPU, offered everywhere)."""
+    base = {"family": "X", "max_data_disks": 4, "max_nics": 2, "premium_io": True, "generations": [1, 2]}
+    sizes = [
+        {**base, "name": "A2", "vcpus": 2, "memory_gib": 8, **small_size},
+        {**base, "name": "B4", "vcpus": 4, "memory_gib": 16},
+    ]
     path = tmp_path / "sizes.json"
-    path.write_text(
-        '{"source": "test", "as_of": "2026-11", "sizes": ['
-        '{"name": "A2", "family": "A", "vcpus": 2, "memory_gib": 8, "max_data_disks": 4, "max_nics": 2,'
-        ' "premium_io": true, "generations": [1, 2], "unavailable_in": ["westeurope"]},'
-        '{"name": "B4", "family": "B", "vcpus": 4, "memory_gib": 16, "max_data_disks": 8, "max_nics": 2,'
-        ' "premium_io": true, "generations": [1, 2]}]}'
-    )
-    catalogue = load_catalogue(path)
-    assert choose_size(vm(), T3_LARGE, None, catalogue, SizingPolicy(location="eastus")).vm_size == "A2"
-    assert choose_size(vm(), T3_LARGE, None, catalogue, SizingPolicy(location="westeurope")).vm_size == "B4"
+    path.write_text(json.dumps({"source": "test", "as_of": "2026-11", "sizes": sizes}))
+    return load_catalogue(path)
+
+
+def region_choice(catalogue: Catalogue, location: str) -> str | None:
+    return choose_size(vm(), T3_LARGE, None, catalogue, SizingPolicy(location=location)).vm_size
+
+
+def test_a_size_restricted_in_the_region_is_skipped(tmp_path):
+    catalogue = two_size_catalogue(tmp_path, unavailable_in=["westeurope"])
+    assert (region_choice(catalogue, "eastus"), region_choice(catalogue, "westeurope")) == ("A2", "B4")
+
+
+def test_a_size_offered_only_elsewhere_is_skipped(tmp_path):
+    catalogue = two_size_catalogue(tmp_path, locations=["eastus"])
+    assert (region_choice(catalogue, "EastUS"), region_choice(catalogue, "westeurope")) == ("A2", "B4")
+    assert region_choice(catalogue, "") == "A2"  # no region set: any
 
 
 def test_a_broken_catalogue_is_a_config_error(tmp_path):
@@ -177,3 +193,17 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 95) == 95
     assert percentile([7.0], 95) == 7.0
     assert percentile([], 95) is None
+
+
+@pytest.mark.parametrize(
+    ("days", "period"),
+    [(1, 300), (7, 420), (14, 840), (15, 900), (16, 1_200), (21, 1_500), (63, 3_900)],
+)
+def test_the_sampling_period_is_one_cloudwatch_serves_for_that_lookback(days, period):
+    from datetime import timedelta
+
+    from shared.adapters.cloudwatch import sampling_period
+
+    chosen = sampling_period(timedelta(days=days))
+    assert chosen == period
+    assert chosen % (60 if days <= 15 else 300) == 0 and days * 86_400 / chosen <= 1_440

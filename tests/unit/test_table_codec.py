@@ -76,7 +76,7 @@ def test_the_largest_assessment_still_fits_one_table_property():
     """Checks and disks are capped in the model so that the JSON stays under 32K characters."""
     from shared.models import Assessment, CheckResult, DiskPlan
 
-    longest = "x" * 5_000  # cut to the model's limit
+    longest = "é" * 5_000  # cut to the model's limit; non-ASCII must not grow sixfold as \u escapes
     assessment = Assessment(
         assessed_at=T0,
         guest_checked=True,
