@@ -20,7 +20,8 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.host import LocalHost
-from local.stack import Azurite, LocalService, aws_client, free_port
+from local.stack import Azurite, LocalService, aws_client, free_port, install_documents
+from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
 
 ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
 SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
@@ -134,6 +135,7 @@ def running_estate(
     bridge = MotoBridge(
         vault, endpoint_url=moto.url, regions=[REGION], appliance_address=APPLIANCE, passphrase=passphrase
     )
+    install_documents(moto.url, [REGION], DEFAULT_DOCUMENT_PREFIX)  # what infra/aws/region.yaml deploys
     bridge.sync()  # commands sent before this estate existed are not its business
     bridge.start_polling(0.2)
     port = free_port()

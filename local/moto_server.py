@@ -14,6 +14,7 @@ Usage: python local/moto_server.py -H 127.0.0.1 -p PORT (the same arguments as m
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,12 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.server import main as moto_main
-from moto.ssm.models import Command
+from moto.ssm.models import Command, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `local` importable
 from local.guest_stand_in import MARKER, guest_output
+from shared.adapters.ssm_documents import render
 
 _targets_of = Command._get_instance_ids_from_targets  # the original, for commands that name Targets
 _invocation_of = Command.invocation_response
@@ -35,10 +37,22 @@ def _only_real_targets(command: Any) -> list[str]:
     return list(_targets_of(command)) if command.targets else []
 
 
+def _script(command: Any) -> str:
+    """What the command runs: its inline commands, or its document rendered with its parameters."""
+    if "commands" in (command.parameters or {}):
+        return "\n".join(command.parameters["commands"])
+    try:
+        found = ssm_backends[command.account_id][command.backend_region].get_document(
+            command.document_name, "", "", "JSON"
+        )
+    except Exception:  # a document moto does not hold: nothing we can run
+        return ""
+    return str(render(json.loads(found["Content"]), command.parameters or {}))
+
+
 def _run_guest_checks(command: Any, instance_id: str, plugin_name: str) -> dict[str, Any]:
     response: dict[str, Any] = _invocation_of(command, instance_id, plugin_name)
-    script = "\n".join(command.parameters.get("commands", []))
-    if MARKER not in script:
+    if MARKER not in _script(command):
         return response
     ec2 = ec2_backends[command.account_id][command.backend_region]
     instance = ec2.get_instance(instance_id)

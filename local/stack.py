@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
+
+from shared.adapters.ssm_documents import documents
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -44,6 +47,25 @@ def aws_client(endpoint_url: str, service: str, region: str = "us-east-1") -> An
         aws_access_key_id="stand-in",
         aws_secret_access_key="stand-in",  # noqa: S106 - not a secret: moto checks nothing
     )
+
+
+def install_documents(endpoint_url: str, regions: list[str], prefix: str) -> None:
+    """Our SSM documents in the stand-in, as infra/aws/region.yaml creates them in each region."""
+    for region in regions:
+        ssm = aws_client(endpoint_url, "ssm", region)
+        for name, content in documents(prefix).items():
+            body = json.dumps(content)
+            try:
+                ssm.create_document(Name=name, Content=body, DocumentType="Command", DocumentFormat="JSON")
+            except ssm.exceptions.DocumentAlreadyExists:
+                try:
+                    ssm.update_document(
+                        Name=name, Content=body, DocumentVersion="$LATEST", DocumentFormat="JSON"
+                    )
+                except ssm.exceptions.DuplicateDocumentContent:
+                    continue  # already this content
+                latest = ssm.describe_document(Name=name)["Document"]["LatestVersion"]
+                ssm.update_document_default_version(Name=name, DocumentVersion=latest)
 
 
 class StandInError(RuntimeError):

@@ -133,6 +133,21 @@ class Settings(BaseSettings):
     tag_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,30}$")] = Field(
         "azmigrate", description="Prefix of the opt-in and status tags, e.g. azmigrate:enabled."
     )
+    aws_role_name: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9+=,.@_-]{1,64}$")] = Field(
+        "",
+        description="IAM role (infra/aws/account.yaml) the app assumes in each account with its managed "
+        "identity's token (AssumeRoleWithWebIdentity); empty uses boto3's default credential chain.",
+    )
+    aws_web_identity_audience: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9:/._-]{1,255}$")] = Field(
+        "",
+        description="Audience of that token: the Application ID URI of the Entra app registration AWS "
+        "trusts, e.g. api://migration-autopilot-aws. Required with AWS_ROLE_NAME.",
+    )
+    ssm_document_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")] = Field(
+        "MigrationAutopilot",
+        description="Prefix of our SSM documents (infra/aws/region.yaml DocumentPrefix): "
+        "PREFIX-GuestChecks-Linux, PREFIX-MobilityAgent-Windows, ...",
+    )
     # Where migrated VMs land
     target_resource_group_id: ArmId = Field(
         description="Resource group ID the migrated VMs land in (/subscriptions/.../resourceGroups/NAME)."
@@ -234,6 +249,19 @@ class Settings(BaseSettings):
         None, description="Access key of that topic. Secret. Empty uses the managed identity."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="App log level.")
+
+    @model_validator(mode="after")
+    def _one_role_per_deployment(self) -> Settings:
+        if self.aws_role_name and not self.aws_web_identity_audience:
+            raise ValueError(
+                f"{ENV_PREFIX}AWS_ROLE_NAME needs {ENV_PREFIX}AWS_WEB_IDENTITY_AUDIENCE (the token audience)"
+            )
+        if self.aws_role_name and len(self.aws_accounts) > 1:
+            raise ValueError(
+                f"with {ENV_PREFIX}AWS_ROLE_NAME, {ENV_PREFIX}AWS_ACCOUNTS takes one account: deploy one app "
+                "per AWS account (one app serving several accounts is not built yet)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_table_target(self) -> Settings:

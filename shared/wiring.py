@@ -23,6 +23,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AgentInstall, AwsAdapter, ClientFactory
 from shared.adapters.cloudwatch import MetricsAdapter
+from shared.aws_identity import role_arn, web_identity_session
 from shared.azure_http import LoopbackHttpPolicy
 from shared.config import Settings, is_loopback, load_settings
 from shared.facts import Policy
@@ -80,10 +81,25 @@ def asr_adapter() -> AsrAdapter:
     return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
 
 
+def aws_session(config: Settings) -> boto3.session.Session:
+    """With a role: its credentials, assumed with the managed identity's token (no AWS keys). Without:
+    boto3's default chain (local development, the moto stand-in)."""
+    if not config.aws_role_name:
+        return boto3.session.Session()
+    scope = f"{config.aws_web_identity_audience}/.default"
+    credential = identity()
+    return web_identity_session(
+        role_arn(config.aws_accounts[0], config.aws_role_name),
+        lambda: credential.get_token(scope).token,
+        region=config.aws_regions[0],
+        sts_endpoint_url=config.aws_endpoint_url,
+    )
+
+
 @cache
 def aws_clients() -> ClientFactory:
     config = settings()
-    session = boto3.session.Session()
+    session = aws_session(config)
     clients: dict[tuple[str, str], Any] = {}
     lock = threading.Lock()
 
@@ -101,7 +117,9 @@ def aws_clients() -> ClientFactory:
 @cache
 def aws_adapter() -> AwsAdapter:
     config = settings()
-    return AwsAdapter(aws_clients(), config.aws_regions, config.tag_prefix)
+    return AwsAdapter(
+        aws_clients(), config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
+    )
 
 
 @cache

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from local.stack import Azurite, LocalService, start_azurite, start_moto
+from local.stack import Azurite, LocalService, install_documents, start_azurite, start_moto
+from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
 from shared.models import Assessment, CheckResult, DiskPlan, MigrationRecord
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,5 +122,6 @@ def azurite() -> Iterator[Azurite]:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[LocalService]:
     service = start_moto()
+    install_documents(service.url, ["us-east-1"], DEFAULT_DOCUMENT_PREFIX)  # as infra/aws deploys them
     yield service
     service.stop()

@@ -16,6 +16,7 @@ machine unregistered, as on a real appliance. Only the instances the command nam
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
@@ -26,6 +27,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM, Disk, Machine
 from local.guest_stand_in import bios_uuid
 from local.stack import aws_client
+from shared.adapters.ssm_documents import render
 
 AGENT_DOCUMENTS = frozenset({"AWS-RunShellScript", "AWS-RunPowerShellScript"})
 _MODE = re.compile(r"(?:\s-c\s+|/CSType\s+)\"?(CSPrime|CSLegacy)\b", re.IGNORECASE)
@@ -52,6 +54,19 @@ def parse_agent_command(text: str) -> Registration | None:
         return None
     canonical = "CSPrime" if mode.group(1).lower() == "csprime" else "CSLegacy"
     return Registration(canonical, address.group(1), secret.group(1))
+
+
+def command_script(ssm: Any, command: dict[str, Any]) -> str:
+    """What a sent command runs: inline commands (AWS-RunShellScript and the like), or one of our
+    documents rendered with the command's parameters, as the SSM agent on the instance would."""
+    parameters = command.get("Parameters", {})
+    if command.get("DocumentName") in AGENT_DOCUMENTS:
+        return "\n".join(parameters.get("commands", []))
+    try:
+        content = ssm.get_document(Name=command["DocumentName"], DocumentFormat="JSON")["Content"]
+    except ssm.exceptions.InvalidDocument:
+        return ""
+    return render(json.loads(content), parameters)
 
 
 class MotoBridge:
@@ -91,9 +106,9 @@ class MotoBridge:
         return registered
 
     def _register(self, ssm: Any, ec2: Any, command: dict[str, Any]) -> list[str]:
-        if command.get("DocumentName") not in AGENT_DOCUMENTS or not command.get("InstanceIds"):
+        if not command.get("InstanceIds"):
             return []
-        registration = parse_agent_command("\n".join(command.get("Parameters", {}).get("commands", [])))
+        registration = parse_agent_command(command_script(ssm, command))
         if registration is None or registration.appliance != self.appliance_address:
             return []
         try:

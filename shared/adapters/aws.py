@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.assessment.guest import linux_guest_script, windows_guest_script
+from shared.adapters.ssm_documents import (
+    GUEST_CHECKS,
+    MOBILITY_AGENT,
+    AgentInstall,
+    agent_parameters,
+    document_name,
+    guest_check_parameters,
+)
+from shared.assessment.guest import checked_address
 from shared.errors import ActionRefused, CloudUnavailable
 from shared.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
 
@@ -24,24 +32,22 @@ ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 FILTER_CHUNK = 200  # EC2 filter values per call
 SSM_TARGETS_PER_CALL = 50
 GUEST_CHECK_COMMENT = "Migration Autopilot: guest checks"
+DEFAULT_DOCUMENT_PREFIX = "MigrationAutopilot"
 AGENT_COMMENT = "Migration Autopilot: Mobility agent"  # the mode follows in parentheses
 _THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
 
 
-@dataclass(frozen=True)
-class AgentInstall:
-    """What the agent install needs to know; nothing secret."""
-
-    appliance_address: str
-    passphrase_parameter: str
-    installer_linux: str
-    installer_windows: str
-    mode: str  # CSPrime (InMageRcm) or CSLegacy (classic)
-
-
 class AwsAdapter:
-    def __init__(self, clients: ClientFactory, regions: list[str], tag_prefix: str) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        regions: list[str],
+        tag_prefix: str,
+        *,
+        document_prefix: str = DEFAULT_DOCUMENT_PREFIX,
+    ) -> None:
         self._clients, self._regions, self._prefix = clients, regions, tag_prefix
+        self._documents = document_prefix
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -234,25 +240,21 @@ class AwsAdapter:
             self._clients("ec2", facts.region).start_instances(InstanceIds=[facts.instance_id])
 
     def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
-        """Sends the seed's install + register steps to exactly this instance; returns the command id."""
-        commands = windows_install(install) if facts.is_windows else linux_install(install)
-        comment = f"{AGENT_COMMENT} ({install.mode})"
-        return self._run(facts, commands, comment, timeout=3_600)
+        """Sends our agent-install document to exactly this instance; returns the command id."""
+        parameters = agent_parameters(install, facts.is_windows)
+        name = document_name(self._documents, MOBILITY_AGENT, facts.is_windows)
+        return self._run(facts, name, parameters, f"{AGENT_COMMENT} ({install.mode})")
 
     def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:
-        """Sends the read-only guest checks to exactly this instance; returns the command id."""
-        script = windows_guest_script if facts.is_windows else linux_guest_script
-        return self._run(facts, script(appliance_address), GUEST_CHECK_COMMENT, timeout=600)
+        """Sends our read-only guest-check document to exactly this instance; returns the command id."""
+        parameters = guest_check_parameters(checked_address(appliance_address))
+        name = document_name(self._documents, GUEST_CHECKS, facts.is_windows)
+        return self._run(facts, name, parameters, GUEST_CHECK_COMMENT)
 
-    def _run(self, facts: Ec2Facts, commands: list[str], comment: str, *, timeout: int) -> str:
-        document = "AWS-RunPowerShellScript" if facts.is_windows else "AWS-RunShellScript"
-        with aws_errors(f"sending a command to {facts.instance_id}"):
+    def _run(self, facts: Ec2Facts, document: str, parameters: dict[str, list[str]], comment: str) -> str:
+        with aws_errors(f"sending {document} to {facts.instance_id}"):
             sent = self._clients("ssm", facts.region).send_command(
-                InstanceIds=[facts.instance_id],
-                DocumentName=document,
-                Parameters={"commands": commands},
-                Comment=comment,
-                TimeoutSeconds=timeout,
+                InstanceIds=[facts.instance_id], DocumentName=document, Parameters=parameters, Comment=comment
             )
         return str(sent["Command"]["CommandId"])
 
@@ -267,52 +269,6 @@ def _instance_type(raw: dict[str, Any]) -> InstanceTypeFacts:
         instance_store_disks=sum(int(d.get("Count", 0)) for d in storage.get("Disks", [])),
         instance_store_gb=int(storage.get("TotalSizeInGB", 0)),
     )
-
-
-def linux_install(install: AgentInstall) -> list[str]:
-    return [
-        "set -euo pipefail",
-        "mkdir -p /tmp/MobSvcInstaller",
-        f"aws s3 cp {install.installer_linux} /tmp/MobSvcInstaller/agent.tar.gz",
-        "tar -C /tmp/MobSvcInstaller -xvf /tmp/MobSvcInstaller/agent.tar.gz",
-        "cd /tmp/MobSvcInstaller",
-        f"sudo ./install -r MS -v VmWare -q -c {install.mode}",
-        "umask 077",
-        f"aws ssm get-parameter --with-decryption --name {install.passphrase_parameter} "
-        "--query Parameter.Value --output text > /tmp/MobSvcInstaller/passphrase",
-        f"/usr/local/ASR/Vx/bin/UnifiedAgentConfigurator.sh -i {install.appliance_address} "
-        "-P /tmp/MobSvcInstaller/passphrase",
-        "rm -f /tmp/MobSvcInstaller/passphrase",
-    ]
-
-
-def windows_install(install: AgentInstall) -> list[str]:
-    folder = r"C:\Temp\MobSvc"
-    configurator = (
-        r'"C:\Program Files (x86)\Microsoft Azure Site Recovery\agent\UnifiedAgentConfigurator.exe"'
-    )
-    bucket, key = _bucket(install.installer_windows), _key(install.installer_windows)
-    return [
-        "$ErrorActionPreference = 'Stop'",
-        f"New-Item -ItemType Directory -Force {folder} | Out-Null",
-        f"Read-S3Object -BucketName {bucket} -Key {key} -File {folder}\\setup.exe",
-        f"& {folder}\\setup.exe /q /x:{folder}\\Extracted",
-        f'& {folder}\\Extracted\\UnifiedAgentInstaller.exe /Role "MS" /Platform "VmWare" /Silent '
-        f"/CSType {install.mode}",
-        f"(Get-SSMParameter -Name {install.passphrase_parameter} -WithDecryption $true).Value"
-        f" | Out-File -Encoding ascii {folder}\\passphrase.txt",
-        f"& {configurator} /CSEndPoint {install.appliance_address}"
-        f" /PassphraseFilePath {folder}\\passphrase.txt",
-        f"Remove-Item {folder}\\passphrase.txt",
-    ]
-
-
-def _bucket(uri: str) -> str:
-    return uri.removeprefix("s3://").split("/", 1)[0]
-
-
-def _key(uri: str) -> str:
-    return uri.removeprefix("s3://").split("/", 1)[1]
 
 
 def _chunks(values: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -353,3 +309,13 @@ def aws_errors(what: str) -> Iterator[None]:
         raise ActionRefused(code, f"{what}: {message}") from error
     except BotoCoreError as error:
         raise CloudUnavailable(f"{what}: AWS unreachable ({type(error).__name__})") from error
+
+
+__all__ = [
+    "AGENT_COMMENT",
+    "GUEST_CHECK_COMMENT",
+    "AgentInstall",
+    "AwsAdapter",
+    "ClientFactory",
+    "aws_errors",
+]

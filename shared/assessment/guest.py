@@ -90,12 +90,22 @@ class GuestFacts:
 
 
 def linux_guest_script(appliance_address: str) -> list[str]:
-    """`commands` for AWS-RunShellScript (root, POSIX sh); `bash -c` only for /dev/tcp.
+    """The Linux guest checks for one appliance address, which is checked first."""
+    return linux_guest_lines(checked_address(appliance_address))
+
+
+def windows_guest_script(appliance_address: str) -> list[str]:
+    """The Windows guest checks for one appliance address, which is checked first."""
+    return windows_guest_lines(checked_address(appliance_address))
+
+
+def linux_guest_lines(address: str) -> list[str]:
+    """Script lines (root, POSIX sh; `bash -c` only for /dev/tcp). `address` is a checked address, or
+    the SSM document parameter `{{ ApplianceAddress }}`, which SSM checks against its allowedPattern.
 
     A probe that may exit non-zero (mokutil on a BIOS boot, grep on an empty fstab, cloud-init in
     error) ends in `|| true`, so a `set -e` never cuts the report short and SSM reports success.
     """
-    address = checked_address(appliance_address)
     return [
         f"echo '{GUEST_MARKER}'",
         "echo '@@os-release'",
@@ -130,13 +140,12 @@ def linux_guest_script(appliance_address: str) -> list[str]:
     ]
 
 
-def windows_guest_script(appliance_address: str) -> list[str]:
-    """`commands` for AWS-RunPowerShellScript (SYSTEM); the same sections, Windows' own sources.
+def windows_guest_lines(address: str) -> list[str]:
+    """PowerShell lines (SYSTEM); the same sections, Windows' own sources. `address` as for Linux.
 
     Windows Server 2008 / 2008 R2 run PowerShell 2: no Get-CimInstance (so `$cim` falls back to
     Get-WmiObject, which takes the class name in the same position) and no Confirm-SecureBootUEFI.
     """
-    address = checked_address(appliance_address)
     return [
         "$ProgressPreference = 'SilentlyContinue'",
         "if (Get-Command Get-CimInstance -ErrorAction SilentlyContinue) { $cim = 'Get-CimInstance' } "

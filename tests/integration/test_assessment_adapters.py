@@ -98,7 +98,8 @@ def test_the_guest_check_runs_on_exactly_that_instance_and_its_output_parses(mot
     assert guest.bios_uuid == bios_uuid(target)  # the UUID the simulator's appliance will discover
     assert guest.ports == {443: True, 9443: False}
     sent = aws_client(moto_server.url, "ssm").list_commands(CommandId=command_id)["Commands"][0]
-    assert sent["InstanceIds"] == [target] and sent["DocumentName"] == "AWS-RunShellScript"
+    assert sent["InstanceIds"] == [target] and sent["DocumentName"] == "MigrationAutopilot-GuestChecks-Linux"
+    assert sent["Parameters"] == {"ApplianceAddress": ["10.0.0.250"]}  # no free-form commands
 
 
 def test_a_malicious_appliance_address_never_reaches_a_command(moto_server):

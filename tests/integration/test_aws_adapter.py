@@ -13,7 +13,8 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
-from shared.adapters.aws import AgentInstall, AwsAdapter, linux_install, windows_install
+from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.ssm_documents import MOBILITY_AGENT, agent_parameters, document_name, documents, render
 from tests.integration.asr_support import RG, SUB, VAULT
 
 pytestmark = pytest.mark.integration
@@ -127,12 +128,15 @@ def test_agent_install_registers_exactly_that_instance_and_never_carries_the_pas
         sim.stop()
 
 
-@pytest.mark.parametrize("render", [linux_install, windows_install])
-def test_both_install_scripts_are_the_registration_the_appliance_expects(render):
-    registration = parse_agent_command("\n".join(render(INSTALL)))
+@pytest.mark.parametrize("windows", [False, True])
+def test_both_install_documents_render_the_registration_the_appliance_expects(windows):
+    name = document_name("MigrationAutopilot", MOBILITY_AGENT, windows)
+    script = render(documents("MigrationAutopilot")[name], agent_parameters(INSTALL, windows))
+    registration = parse_agent_command(script)
     assert registration is not None
     assert (registration.mode, registration.appliance, registration.passphrase_parameter) == (
         "CSPrime",
         "10.0.0.250",
         "/azmigrate/appliance-passphrase",
     )
+    assert "{{" not in script  # every parameter was given

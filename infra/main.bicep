@@ -1,0 +1,236 @@
+// Migration Autopilot in one resource group: the Function App (Flex Consumption, Python 3.11, system-
+// assigned identity), its storage (identity-based, no shared keys), the Event Grid topic for ASR job
+// events, Application Insights with Log Analytics, Key Vault, and the identity's least-privilege roles.
+// Deploy: az deployment group create -g RG -f infra/main.bicep -p @infra/main.parameters.json -p ec2EventsKey=...
+targetScope = 'resourceGroup'
+
+@description('Azure region of the app (and, by default, of the migrated VMs).')
+param location string = resourceGroup().location
+@minLength(3)
+@maxLength(11)
+@description('Short lowercase prefix for resource names.')
+param namePrefix string = 'azmigrate'
+param tags object = {
+  workload: 'migration-autopilot'
+}
+@secure()
+@description('Function key the AWS API destination sends: 32+ random characters (openssl rand -hex 32). Keep it: it is also stored in AWS Secrets Manager.')
+param ec2EventsKey string
+@secure()
+@description('Optional: the replication appliance passphrase, kept in Key Vault for operators.')
+param appliancePassphrase string = ''
+@description('Subscribe the app to the Event Grid topic. Needs the published code: run once without, publish, run again with true.')
+param subscribeEventGrid bool = false
+
+@description('Recovery Services vault of the Azure Migrate project: its resource ID.')
+param asrVaultId string
+@allowed([
+  'InMageRcm'
+  'InMageAzureV2'
+])
+param asrProvider string = 'InMageRcm'
+@description('Comma-separated 12-digit AWS account IDs.')
+param awsAccounts string
+@description('Comma-separated AWS regions, e.g. us-east-1,eu-west-1.')
+param awsRegions string
+@description('Name of the IAM role infra/aws/account.yaml creates in each account.')
+param awsRoleName string = 'MigrationAutopilot'
+@description('Application ID URI of the Entra app registration AWS trusts (the token audience), e.g. api://migration-autopilot-aws.')
+param awsWebIdentityAudience string
+param tagPrefix string = 'azmigrate'
+param targetResourceGroupId string
+param targetNetworkId string
+param targetSubnetName string = 'default'
+param testNetworkId string
+@description('Cache storage account ID (needed by the classic provider only).')
+param logStorageAccountId string = ''
+@description('IPv4 address or DNS name of the replication appliance.')
+param applianceAddress string
+param appliancePassphraseParameter string = '/azmigrate/appliance-passphrase'
+@description('s3:// URI of the Linux Mobility agent installer.')
+param agentInstallerLinux string
+@description('s3:// URI of the Windows Mobility agent installer.')
+param agentInstallerWindows string
+@allowed([
+  'auto'
+  'approval'
+])
+param cutoverMode string = 'approval'
+param cutoverWindows string = ''
+param dryRun bool = true
+param maxInitialReplication int = 10
+
+var vaultParts = split(asrVaultId, '/')
+var settings = {
+  tablePrefix: 'azmigrate'
+  asrSubscriptionId: vaultParts[2]
+  asrResourceGroup: vaultParts[4]
+  asrVaultName: last(vaultParts)
+  asrProvider: asrProvider
+  awsAccounts: awsAccounts
+  awsRegions: awsRegions
+  awsRoleName: awsRoleName
+  awsWebIdentityAudience: awsWebIdentityAudience
+  tagPrefix: tagPrefix
+  targetResourceGroupId: targetResourceGroupId
+  targetNetworkId: targetNetworkId
+  targetSubnetName: targetSubnetName
+  testNetworkId: testNetworkId
+  logStorageAccountId: logStorageAccountId
+  applianceAddress: applianceAddress
+  appliancePassphraseParameter: appliancePassphraseParameter
+  agentInstallerLinux: agentInstallerLinux
+  agentInstallerWindows: agentInstallerWindows
+  cutoverMode: cutoverMode
+  cutoverWindows: cutoverWindows
+  dryRun: string(dryRun)
+  targetLocation: location
+  maxInitialReplication: string(maxInitialReplication)
+}
+
+// Built-in roles (IDs are the same in every tenant).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  // Site Recovery Contributor: manages replication (enable, update, disable), test failover and
+  // failover, commit and complete; it cannot create or delete vaults or grant access. Site Recovery
+  // Operator can fail over but not enable or change replication, so it is not enough.
+  siteRecoveryContributor: '6670b86e-a3f7-4917-ac9b-5d6ab1be4567'
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+    ec2EventsKey: ec2EventsKey
+    appliancePassphrase: appliancePassphrase
+  }
+}
+
+module topic 'modules/eventgrid.bicep' = {
+  name: 'eventgrid-topic'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+    storageAccountId: storage.outputs.accountId
+    deadLetterContainer: storage.outputs.deadLetterContainer
+  }
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+    storageAccountName: storage.outputs.accountName
+    packageContainerUrl: storage.outputs.packageContainerUrl
+    tableEndpoint: storage.outputs.tableEndpoint
+    insightsConnectionString: monitoring.outputs.connectionString
+    eventGridEndpoint: topic.outputs.endpoint
+    settings: settings
+    ec2EventsKey: ec2EventsKey
+  }
+}
+
+module subscription 'modules/eventgrid.bicep' = if (subscribeEventGrid) {
+  name: 'eventgrid-subscription'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+    storageAccountId: storage.outputs.accountId
+    deadLetterContainer: storage.outputs.deadLetterContainer
+    functionAppId: app.outputs.siteId
+  }
+}
+
+// The app's identity, in this resource group.
+module localRoles 'modules/local-roles.bicep' = {
+  name: 'local-roles'
+  params: {
+    appPrincipalId: app.outputs.principalId
+    topicPrincipalId: topic.outputs.principalId
+    storageAccountName: storage.outputs.accountName
+    topicName: topic.outputs.topicName
+    keyVaultName: keyVault.outputs.vaultName
+    insightsName: '${namePrefix}-insights'
+    roles: roles
+  }
+}
+
+// The vault, the target resource group and the networks may live elsewhere.
+module vaultAccess 'modules/role.bicep' = {
+  name: 'vault-site-recovery-contributor'
+  scope: resourceGroup(vaultParts[2], vaultParts[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.siteRecoveryContributor
+    resourceId: asrVaultId
+  }
+}
+
+module targetGroupRead 'modules/role.bicep' = {
+  name: 'target-group-reader'
+  scope: resourceGroup(split(targetResourceGroupId, '/')[2], split(targetResourceGroupId, '/')[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.reader
+  }
+}
+
+module targetNetworkRead 'modules/role.bicep' = {
+  name: 'target-network-reader'
+  scope: resourceGroup(split(targetNetworkId, '/')[2], split(targetNetworkId, '/')[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.reader
+    resourceId: targetNetworkId
+  }
+}
+
+module testNetworkRead 'modules/role.bicep' = {
+  name: 'test-network-reader'
+  scope: resourceGroup(split(testNetworkId, '/')[2], split(testNetworkId, '/')[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.reader
+    resourceId: testNetworkId
+  }
+}
+
+@description('The URL AWS EventBridge delivers to (infra/aws/region.yaml EventsEndpoint).')
+output ec2EventsUrl string = 'https://${app.outputs.hostName}/api/ec2-events'
+@description('Where the function key lives: copy it into AWS Secrets Manager (see infra/README.md).')
+output ec2EventsKeySecretUri string = keyVault.outputs.functionKeySecretUri
+@description('The app identity: the subject AWS trusts (infra/aws/account.yaml AppPrincipalId).')
+output appPrincipalId string = app.outputs.principalId
+output tenantId string = subscription().tenantId
+output functionAppName string = app.outputs.siteName
