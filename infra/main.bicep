@@ -37,7 +37,10 @@ param awsRegions string
 param awsRoleName string = 'MigrationAutopilot'
 @description('Application ID URI of the Entra app registration AWS trusts (the token audience), e.g. api://migration-autopilot-aws.')
 param awsWebIdentityAudience string
+@description('The tag prefix; infra/aws/account.yaml limits the role to azmigrate:* tags, so keep it unless you edit that too.')
 param tagPrefix string = 'azmigrate'
+@description('Prefix of the SSM documents infra/aws/region.yaml creates (its DocumentPrefix).')
+param ssmDocumentPrefix string = 'MigrationAutopilot'
 param targetResourceGroupId string
 param targetNetworkId string
 param targetSubnetName string = 'default'
@@ -71,6 +74,7 @@ var settings = {
   awsRegions: awsRegions
   awsRoleName: awsRoleName
   awsWebIdentityAudience: awsWebIdentityAudience
+  ssmDocumentPrefix: ssmDocumentPrefix
   tagPrefix: tagPrefix
   targetResourceGroupId: targetResourceGroupId
   targetNetworkId: targetNetworkId

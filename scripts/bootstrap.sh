@@ -30,6 +30,21 @@ ensure_python() {
   fi
 }
 
+ensure_infra_tools() {
+  # checkov and cfn-lint for the infra checks, in their own venv: their pins must not move the app's.
+  local tools="$ROOT/.venv-infra" want have=""
+  [ -x "$tools/bin/python" ] || { say "creating $tools"; "$PY_BOOT" -m venv "$tools"; }
+  want="$(stamp_of "$ROOT/requirements-infra.txt" "$ROOT/constraints-infra.txt")"
+  [ -f "$tools/.pins.sha256" ] && have="$(cat "$tools/.pins.sha256")"
+  if [ "$want" != "$have" ]; then
+    say "installing pinned infra checkers (checkov, cfn-lint; first run takes a minute)"
+    "$tools/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$ROOT/requirements-infra.txt" -c "$ROOT/constraints-infra.txt" 2> >(grep -v "is ignored: it is neither" >&2)
+    echo "$want" > "$tools/.pins.sha256"
+  fi
+  export AZMIGRATE_INFRA_VENV="$tools"
+}
+
 ensure_azurite() {
   command -v npm >/dev/null || { say "need Node.js 20+ and npm for Azurite (apt-get install nodejs npm)"; exit 2; }
   local want have=""

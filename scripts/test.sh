@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, types, tests; then proof that no process the tests started survives.
+# The whole test suite: lint, types, tests (the infra checks among them, with checkov and cfn-lint
+# from .venv-infra); then proof that no process the tests started survives.
 # Usage: bash scripts/test.sh [extra pytest args]
 source "$(dirname "$0")/bootstrap.sh"
+ensure_infra_tools
 
 # Every process started below inherits this id; the leak check afterwards looks for it.
 AZMIGRATE_TEST_RUN_ID="test-$$-$(date +%s%N)"

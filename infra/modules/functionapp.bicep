@@ -86,6 +86,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_AWS_ENDPOINT_URL', value: '' }
         { name: 'AZMIGRATE_AWS_ROLE_NAME', value: settings.awsRoleName }
         { name: 'AZMIGRATE_AWS_WEB_IDENTITY_AUDIENCE', value: settings.awsWebIdentityAudience }
+        { name: 'AZMIGRATE_SSM_DOCUMENT_PREFIX', value: settings.ssmDocumentPrefix }
         { name: 'AZMIGRATE_TAG_PREFIX', value: settings.tagPrefix }
         { name: 'AZMIGRATE_TARGET_RESOURCE_GROUP_ID', value: settings.targetResourceGroupId }
         { name: 'AZMIGRATE_TARGET_NETWORK_ID', value: settings.targetNetworkId }
