@@ -19,8 +19,8 @@ param ec2EventsKey string
 @secure()
 @description('Optional: the replication appliance passphrase, kept in Key Vault for operators.')
 param appliancePassphrase string = ''
-@description('Subscribe the app to the Event Grid topic. Needs the published code: run once without, publish, run again with true.')
-param subscribeEventGrid bool = false
+@description('Second pass, after the code is published: subscribe the app to the Event Grid topic and create the ec2_events function key (both need the published functions).')
+param afterPublish bool = false
 
 @description('Recovery Services vault of the Azure Migrate project: its resource ID.')
 param asrVaultId string
@@ -29,7 +29,9 @@ param asrVaultId string
   'InMageAzureV2'
 ])
 param asrProvider string = 'InMageRcm'
-@description('Comma-separated 12-digit AWS account IDs.')
+@description('The 12-digit AWS account ID this app serves (one per deployment when the app assumes a role).')
+@minLength(12)
+@maxLength(12)
 param awsAccounts string
 @description('Comma-separated AWS regions, e.g. us-east-1,eu-west-1.')
 param awsRegions string
@@ -47,6 +49,8 @@ param targetSubnetName string = 'default'
 param testNetworkId string
 @description('Cache storage account ID (needed by the classic provider only).')
 param logStorageAccountId string = ''
+@description('Resource group of the Azure Migrate project: its discovered servers (Microsoft.OffAzure sites) are read from there.')
+param migrateProjectResourceGroupId string
 @description('IPv4 address or DNS name of the replication appliance.')
 param applianceAddress string
 param appliancePassphraseParameter string = '/azmigrate/appliance-passphrase'
@@ -64,6 +68,9 @@ param dryRun bool = true
 param maxInitialReplication int = 10
 
 var vaultParts = split(asrVaultId, '/')
+// ARM may evaluate a skipped module's scope too: never index an empty ID.
+var cacheSubscription = empty(logStorageAccountId) ? subscription().subscriptionId : split(logStorageAccountId, '/')[2]
+var cacheGroup = empty(logStorageAccountId) ? resourceGroup().name : split(logStorageAccountId, '/')[4]
 var settings = {
   tablePrefix: 'azmigrate'
   asrSubscriptionId: vaultParts[2]
@@ -106,6 +113,8 @@ var roles = {
   // Operator can fail over but not enable or change replication, so it is not enough.
   siteRecoveryContributor: '6670b86e-a3f7-4917-ac9b-5d6ab1be4567'
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+  // Lists the cache storage account's keys, which the classic provider's enable passes on to ASR.
+  storageAccountKeyOperator: '81a9662b-bebf-436f-a333-f67b29880f12'
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -160,11 +169,10 @@ module app 'modules/functionapp.bicep' = {
     insightsConnectionString: monitoring.outputs.connectionString
     eventGridEndpoint: topic.outputs.endpoint
     settings: settings
-    ec2EventsKey: ec2EventsKey
   }
 }
 
-module subscription 'modules/eventgrid.bicep' = if (subscribeEventGrid) {
+module appSubscription 'modules/eventgrid.bicep' = if (afterPublish) {
   name: 'eventgrid-subscription'
   params: {
     location: location
@@ -176,6 +184,22 @@ module subscription 'modules/eventgrid.bicep' = if (subscribeEventGrid) {
   }
 }
 
+// The key AWS sends, scoped to the one function it calls (a host key would also open the approve
+// route). Created after publishing, once the function exists and the identity can write the host's
+// key store (shared keys are off, so the host keeps keys in storage through the identity).
+module eventsKey 'modules/function-key.bicep' = if (afterPublish) {
+  name: 'ec2-events-function-key'
+  params: {
+    siteName: app.outputs.siteName
+    functionName: 'ec2_events'
+    keyName: 'aws-eventbridge'
+    keyValue: ec2EventsKey
+  }
+  dependsOn: [
+    localRoles
+  ]
+}
+
 // The app's identity, in this resource group.
 module localRoles 'modules/local-roles.bicep' = {
   name: 'local-roles'
@@ -184,6 +208,7 @@ module localRoles 'modules/local-roles.bicep' = {
     topicPrincipalId: topic.outputs.principalId
     storageAccountName: storage.outputs.accountName
     topicName: topic.outputs.topicName
+    deadLetterContainer: storage.outputs.deadLetterContainer
     keyVaultName: keyVault.outputs.vaultName
     insightsName: '${namePrefix}-insights'
     roles: roles
@@ -197,7 +222,29 @@ module vaultAccess 'modules/role.bicep' = {
   params: {
     principalId: app.outputs.principalId
     roleId: roles.siteRecoveryContributor
+    scopeKind: 'vault'
     resourceId: asrVaultId
+  }
+}
+
+// The simplified appliance's discovered servers live under Microsoft.OffAzure in the project's group.
+module projectRead 'modules/role.bicep' = {
+  name: 'migrate-project-reader'
+  scope: resourceGroup(split(migrateProjectResourceGroupId, '/')[2], split(migrateProjectResourceGroupId, '/')[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.reader
+  }
+}
+
+module cacheKeys 'modules/role.bicep' = if (!empty(logStorageAccountId)) {
+  name: 'cache-storage-key-operator'
+  scope: resourceGroup(cacheSubscription, cacheGroup)
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.storageAccountKeyOperator
+    scopeKind: 'storageAccount'
+    resourceId: logStorageAccountId
   }
 }
 
@@ -216,6 +263,7 @@ module targetNetworkRead 'modules/role.bicep' = {
   params: {
     principalId: app.outputs.principalId
     roleId: roles.reader
+    scopeKind: 'virtualNetwork'
     resourceId: targetNetworkId
   }
 }
@@ -226,6 +274,7 @@ module testNetworkRead 'modules/role.bicep' = {
   params: {
     principalId: app.outputs.principalId
     roleId: roles.reader
+    scopeKind: 'virtualNetwork'
     resourceId: testNetworkId
   }
 }
@@ -236,5 +285,5 @@ output ec2EventsUrl string = 'https://${app.outputs.hostName}/api/ec2-events'
 output ec2EventsKeySecretUri string = keyVault.outputs.functionKeySecretUri
 @description('The app identity: the subject AWS trusts (infra/aws/account.yaml AppPrincipalId).')
 output appPrincipalId string = app.outputs.principalId
-output tenantId string = subscription().tenantId
+output tenantId string = tenant().tenantId
 output functionAppName string = app.outputs.siteName

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 _PARSE = """
 import json, sys
 from pathlib import Path
+from typing import Any
 from pycep import BicepParser
 parser = BicepParser()
 out = {}
@@ -74,21 +77,54 @@ def checkov(root: Path) -> Outcome:
     return Outcome("checkov", done.returncode == 0, done.stdout + done.stderr)
 
 
-def bicep_parse(root: Path) -> dict[str, dict[str, object]]:
+def bicep_parse(root: Path) -> dict[str, dict[str, Any]]:
     """Each .bicep file's parse: {"ok": True, "json": ...} or {"ok": False, "error": ...}."""
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*.bicep"))
     done = _run([str(tools_venv() / "bin" / "python"), "-c", _PARSE, *files], root)
     if done.returncode != 0:
         raise RuntimeError(f"the Bicep parser did not run: {done.stderr[-2000:]}")
-    parsed: dict[str, dict[str, object]] = json.loads(done.stdout)
+    parsed: dict[str, dict[str, Any]] = json.loads(done.stdout)
     return parsed
 
 
+# Functions a declared symbol must not hide (Bicep BCP265: `subscription` named a module once).
+_BUILTINS = frozenset(
+    {"subscription", "resourceGroup", "tenant", "managementGroup", "environment", "deployment", "az", "sys"}
+)
+_OUTPUT_REF = re.compile(r"\b([A-Za-z_]\w*)\.outputs\.([A-Za-z_]\w*)")
+
+
 def bicep_check(root: Path) -> Outcome:
+    """A parse of every file, then what a compile would refuse that a parse lets through: symbols
+    that hide built-in functions, and module outputs read but never declared. No Bicep CLI here."""
     parsed = bicep_parse(root)
-    bad = {name: result["error"] for name, result in parsed.items() if not result["ok"]}
-    text = "\n".join(f"{name}: {error}" for name, error in bad.items()) or f"{len(parsed)} Bicep files parse"
-    return Outcome("bicep parse", not bad and bool(parsed), text)
+    problems = [f"{name}: {result['error']}" for name, result in parsed.items() if not result["ok"]]
+    for name, result in parsed.items():
+        if result["ok"]:
+            problems += _symbol_problems(root, name, result["json"], parsed)
+    text = "\n".join(problems) or f"{len(parsed)} Bicep files parse and resolve"
+    return Outcome("bicep", not problems and bool(parsed), text)
+
+
+def _symbol_problems(root: Path, name: str, doc: Any, parsed: dict[str, dict[str, Any]]) -> list[str]:
+    declared = {
+        k: set(doc.get(k) or {}) for k in ("parameters", "variables", "resources", "modules", "outputs")
+    }
+    problems = [
+        f"{name}: {symbol!r} hides the built-in function {symbol}()"
+        for kind in ("parameters", "variables", "resources", "modules")
+        for symbol in declared[kind] & _BUILTINS
+    ]
+    modules = doc.get("modules") or {}
+    for module, output in _OUTPUT_REF.findall((root / name).read_text()):
+        if module not in modules:
+            problems.append(f"{name}: {module}.outputs.{output}: no module named {module}")
+            continue
+        target = str((Path(name).parent / modules[module]["detail"]["path"]).as_posix())
+        outputs = (parsed.get(target, {}).get("json") or {}).get("outputs") or {}
+        if output not in outputs:
+            problems.append(f"{name}: {module}.outputs.{output}: {target} has no output {output}")
+    return problems
 
 
 def run_all(root: Path) -> list[Outcome]:

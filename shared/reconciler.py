@@ -291,7 +291,12 @@ class Reconciler:
             status = f"{status}: {record.last_error.code}"
         if ec2.tag("status") != status:
             self._aws.acquire()
-            self.aws.set_status(ec2, status)
+            try:
+                self.aws.set_status(ec2, status)
+            except ActionRefused as refused:  # e.g. IAM: the status is a courtesy, the record is the truth
+                log.warning(
+                    "status tag refused", extra={"instance_id": record.instance_id, "error": str(refused)}
+                )
 
     def _history(
         self,

@@ -10,9 +10,8 @@ param tableEndpoint string
 param insightsConnectionString string
 param eventGridEndpoint string
 param settings object
-@secure()
-@description('The function key the AWS API destination sends; kept in Key Vault and AWS Secrets Manager.')
-param ec2EventsKey string
+@description('Always-ready instances for HTTP: EventBridge API destinations give up after 5 seconds, so a cold start on the first event of the day would be retried (and the event delayed).')
+param alwaysReadyHttp int = 1
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Flex Consumption zone redundancy is not offered in every region; enable it where it is
@@ -32,7 +31,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222: AWS EventBridge API destinations must reach POST /api/ec2-events over the internet
   // checkov:skip=CKV_AZURE_17: EventBridge cannot present a client certificate; every HTTP route needs a function key
-  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; timers and retried deliveries make always-ready instances unnecessary
+  // checkov:skip=CKV_AZURE_212: Flex Consumption keeps alwaysReady HTTP instances (alwaysReadyHttp), not App Service minimum instances
   // checkov:skip=CKV_AZURE_213: App Service health checks do not apply to Flex Consumption function apps
   name: '${namePrefix}-app-${uniqueString(resourceGroup().id)}'
   location: location
@@ -58,6 +57,12 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: 40
         instanceMemoryMB: 2048
+        alwaysReady: [
+          {
+            name: 'http'
+            instanceCount: alwaysReadyHttp
+          }
+        ]
       }
       runtime: {
         name: 'python'
@@ -138,14 +143,6 @@ resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01'
   name: 'scm'
   properties: {
     allow: false
-  }
-}
-
-resource eventsKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
-  name: '${site.name}/default/aws-eventbridge'
-  properties: {
-    name: 'aws-eventbridge'
-    value: ec2EventsKey
   }
 }
 

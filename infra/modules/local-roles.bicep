@@ -3,12 +3,17 @@ param appPrincipalId string
 param topicPrincipalId string
 param storageAccountName string
 param topicName string
+param deadLetterContainer string
 param keyVaultName string
 param insightsName string
 param roles object
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/${deadLetterContainer}'
 }
 
 resource topic 'Microsoft.EventGrid/topics@2024-06-01-preview' existing = {
@@ -84,10 +89,11 @@ resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Event Grid writes undeliverable events to the dead-letter container with the topic's identity.
+// Event Grid writes undeliverable events with the topic's identity: to that one container only (the
+// account also holds the app's package and the host's keys).
 resource topicDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, topicPrincipalId, roles.storageBlobDataContributor)
-  scope: account
+  name: guid(deadLetters.id, topicPrincipalId, roles.storageBlobDataContributor)
+  scope: deadLetters
   properties: {
     principalId: topicPrincipalId
     principalType: 'ServicePrincipal'

@@ -161,7 +161,7 @@ def render(content: dict[str, Any], parameters: dict[str, list[str]]) -> str:
 def linux_install(install: AgentInstall) -> list[str]:
     """The seed's Linux steps: install, read the passphrase on the instance, register, clean up."""
     return [
-        "set -euo pipefail",
+        "set -eu",  # SSM runs this with sh (dash on Debian and Ubuntu): no pipefail
         "mkdir -p /tmp/MobSvcInstaller",
         f"aws s3 cp {install.installer_linux} /tmp/MobSvcInstaller/agent.tar.gz",
         "tar -C /tmp/MobSvcInstaller -xvf /tmp/MobSvcInstaller/agent.tar.gz",

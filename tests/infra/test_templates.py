@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from local.estate import tag_event
 from local.infra_checks import bicep_check, bicep_parse, cfn_lint, checkov, run_all
 from shared.adapters.ssm_documents import BEGIN, END, cloudformation_block
 from shared.config import Settings, env_name
@@ -43,6 +45,18 @@ def test_a_bicep_syntax_error_fails_the_parse(broken: Path):
     replace_in(broken / "modules" / "storage.bicep", "kind: 'StorageV2'", "kind: 'StorageV2")
     outcome = bicep_check(broken)
     assert not outcome.ok and "modules/storage.bicep" in outcome.output
+
+
+def test_a_symbol_hiding_a_builtin_fails_like_a_compile_would(broken: Path):
+    replace_in(broken / "main.bicep", "module appSubscription ", "module subscription ")
+    outcome = bicep_check(broken)
+    assert not outcome.ok and "'subscription' hides the built-in function" in outcome.output
+
+
+def test_a_module_output_that_does_not_exist_fails(broken: Path):
+    replace_in(broken / "main.bicep", "storage.outputs.accountName", "storage.outputs.noSuchOutput")
+    outcome = bicep_check(broken)
+    assert not outcome.ok and "modules/storage.bicep has no output noSuchOutput" in outcome.output
 
 
 def test_a_broken_cloudformation_template_fails_cfn_lint(broken: Path):
@@ -83,7 +97,7 @@ def test_every_suppression_carries_a_reason():
 def app_settings_in_bicep() -> dict[str, Any]:
     parsed = bicep_parse(INFRA)["modules/functionapp.bicep"]
     assert parsed["ok"], parsed
-    site = parsed["json"]["resources"]["site"]["config"]  # type: ignore[index]
+    site = parsed["json"]["resources"]["site"]["config"]
     return {s["name"]: s["value"] for s in site["properties"]["siteConfig"]["appSettings"]}
 
 
@@ -130,6 +144,13 @@ def app_routes() -> tuple[set[str], set[str]]:
     return routes, grid
 
 
+def app_function_names() -> set[str]:
+    from tests.conftest import app_handlers
+
+    app_routes()  # sets valid settings for the import
+    return set(app_handlers())
+
+
 def test_every_route_the_templates_target_exists_in_the_app():
     routes, grid = app_routes()
     region = (INFRA / "aws" / "region.yaml").read_text()
@@ -137,8 +158,11 @@ def test_every_route_the_templates_target_exists_in_the_app():
     assert endpoint is not None and endpoint[1] in routes
     main = (INFRA / "main.bicep").read_text()
     assert all(route in routes for route in re.findall(r"/api/([a-z0-9-]+)'", main))
+    assert re.findall(r"/api/([a-z0-9-]+)'", main), "main.bicep names no route"
     targeted = re.findall(r"/functions/([a-z_]+)'", (INFRA / "modules" / "eventgrid.bicep").read_text())
     assert targeted and set(targeted) <= grid
+    keyed = re.findall(r"functionName: '([a-z0-9_]+)'", main)  # the function AWS's key opens
+    assert keyed == ["ec2_events"] and {str(f) for f in keyed} <= app_function_names()
 
 
 _SECRETS = [
@@ -157,12 +181,11 @@ def test_no_key_or_secret_in_templates_parameters_or_sample():
         text = path.read_text()
         for pattern in _SECRETS:
             assert not pattern.search(text), f"{path.relative_to(REPO)}: {pattern.pattern}"
-    for path in INFRA.rglob("*.bicep"):  # a @secure() parameter never has a default value
-        text = path.read_text()
-        for match in re.finditer(r"@secure\(\)\s*(?:@description\([^)]*\)\s*)?param (\w+) string( =)?", text):
-            assert match[2] is None or "appliancePassphrase" in match[1], (
-                f"{path.name}: {match[1]} has a default"
-            )
+    # A @secure() parameter never defaults to a value (the empty default means "not given").
+    for name, result in bicep_parse(INFRA).items():
+        for param, spec in (result["json"].get("parameters") or {}).items():
+            if any(d.get("type") == "secure" for d in spec.get("decorators") or []):
+                assert spec.get("default") in (None, ""), f"{name}: secure parameter {param} has a default"
     sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
     assert not sample.get("AZMIGRATE_EVENTGRID_TOPIC_KEY")
 
@@ -173,3 +196,104 @@ def test_the_documents_in_region_yaml_are_the_ones_the_app_sends():
     assert block == cloudformation_block(), (
         "run: python -m shared.adapters.ssm_documents --write infra/aws/region.yaml"
     )
+
+
+# --- what CloudFormation cannot check inside strings and patterns ----------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML with CloudFormation's short tags, kept as {"Fn::X": value}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def template(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((INFRA / "aws" / name).read_text(), Loader=_CfnLoader)
+    return loaded
+
+
+def test_the_role_trusts_only_this_identity_for_this_audience():
+    trust = template("account.yaml")["Resources"]["AppRole"]["Properties"]["AssumeRolePolicyDocument"]
+    body, names = trust["Fn::Sub"]
+    assert set(names) == {"ProviderArn"}
+    filled = body
+    for name, value in {
+        "ProviderArn": "arn:aws:iam::123456789012:oidc-provider/sts.windows.net/T/",
+        "EntraTenantId": "T",
+        "Audience": "api://A",
+        "AppPrincipalId": "P",
+    }.items():
+        filled = filled.replace("${" + name + "}", value)
+    assert "${" not in filled
+    [statement] = json.loads(filled)["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {
+        "Federated": "arn:aws:iam::123456789012:oidc-provider/sts.windows.net/T/"
+    }
+    assert statement["Condition"] == {
+        "StringEquals": {"sts.windows.net/T/:aud": "api://A", "sts.windows.net/T/:sub": "P"}
+    }
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge matching for what our rules use: nested fields, value lists, prefix."""
+    if isinstance(pattern, dict):
+        return all(
+            isinstance(event, dict) and key in event and _matches(p, event[key]) for key, p in pattern.items()
+        )
+    values = event if isinstance(event, list) else [event]
+    return any(_value(p, v) for p in pattern for v in values)
+
+
+def _value(pattern: Any, value: Any) -> bool:
+    if isinstance(pattern, dict) and "Fn::Sub" in pattern:
+        pattern = pattern["Fn::Sub"].replace("${TagPrefix}", "azmigrate")
+    if isinstance(pattern, dict) and "prefix" in pattern:
+        return isinstance(value, str) and value.startswith(pattern["prefix"])
+    return bool(pattern == value)
+
+
+def rule_pattern(name: str) -> Any:
+    return template("region.yaml")["Resources"][name]["Properties"]["EventPattern"]
+
+
+def test_the_tag_rule_takes_opt_in_changes_and_ignores_the_apps_own_status_writes():
+    pattern = rule_pattern("TagChanges")
+    opted = json.loads(tag_event("i-0123456789abcdef0"))
+    assert _matches(pattern, opted)
+    approved = json.loads(tag_event("i-0123456789abcdef0", keys=("azmigrate:approved",)))
+    assert _matches(pattern, approved)
+    status_only = json.loads(tag_event("i-0123456789abcdef0", keys=("azmigrate:status",)))
+    assert not _matches(pattern, status_only)
+    other = json.loads(tag_event("i-0123456789abcdef0", keys=("Name",)))
+    assert not _matches(pattern, other)
+
+
+def test_the_state_rule_takes_the_states_the_lifecycle_waits_on():
+    pattern = rule_pattern("StateChanges")
+    event: dict[str, Any] = {
+        "source": "aws.ec2",
+        "detail-type": "EC2 Instance State-change Notification",
+        "detail": {"instance-id": "i-0123456789abcdef0", "state": "stopped"},
+    }
+    assert _matches(pattern, event)
+    assert not _matches(pattern, {**event, "detail": {**event["detail"], "state": "pending"}})
+
+
+def test_the_connection_reads_the_key_from_secrets_manager_only():
+    auth = template("region.yaml")["Resources"]["AppConnection"]["Properties"]["AuthParameters"]
+    value = auth["ApiKeyAuthParameters"]["ApiKeyValue"]
+    assert value == {"Fn::Sub": "{{resolve:secretsmanager:${FunctionKeySecretName}:SecretString}}"}
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert not {"ec2EventsKey", "appliancePassphrase"} & set(parameters), "secure parameters in a file"
