@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from local.asr_simulator.bridge import MotoBridge
+from local.asr_simulator.bridge import MotoBridge, appliance_config
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
@@ -129,8 +129,12 @@ def running_estate(
     )
     sim = Simulator(vault).start()
     passphrase = uuid.uuid4().hex
+    # What an operator stores: the simplified appliance's generated config file, or the classic
+    # appliance's passphrase.
+    classic = (settings or {}).get("AZMIGRATE_ASR_PROVIDER") == CLASSIC
+    secret = passphrase if classic else appliance_config(APPLIANCE, passphrase)
     aws_client(moto.url, "ssm").put_parameter(
-        Name=PASSPHRASE_PARAMETER, Value=passphrase, Type="SecureString", Overwrite=True
+        Name=PASSPHRASE_PARAMETER, Value=secret, Type="SecureString", Overwrite=True
     )
     bridge = MotoBridge(
         vault, endpoint_url=moto.url, regions=[REGION], appliance_address=APPLIANCE, passphrase=passphrase

@@ -167,8 +167,9 @@ class Settings(BaseSettings):
     )
     appliance_passphrase_parameter: Annotated[str, Field(pattern=r"^[/A-Za-z0-9_.-]{1,2048}$")] = Field(
         "/azmigrate/appliance-passphrase",
-        description="Name of the SSM SecureString parameter holding the appliance passphrase; the agent "
-        "install reads it on the instance, so the passphrase never passes through this app.",
+        description="SSM SecureString parameter the agent install reads on the instance, so the secret "
+        "never passes through this app: with InMageRcm the Mobility configuration file (config.json) the "
+        "simplified appliance generates; with the classic provider the appliance passphrase.",
     )
     agent_installer_linux: S3Uri = Field(
         description="s3:// URI of the Linux Mobility agent installer tarball."

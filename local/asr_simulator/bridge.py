@@ -35,6 +35,9 @@ _INSTALL = re.compile(r"(?:\binstall\s+-r\s+MS\b|/Role\s+\"?MS\b)", re.IGNORECAS
 _ADDRESS = re.compile(
     r"UnifiedAgentConfigurator\S*[^\n]*?(?:\s-i|/CSEndPoint)\s+\"?([^\s\"]+)", re.IGNORECASE
 )
+_CONFIG_FILE = re.compile(
+    r"UnifiedAgentConfigurator\S*[^\n]*?(?:\s-S|/SourceConfigFilePath)\s+\"?([^\s\"]+)", re.IGNORECASE
+)
 _SECRET = re.compile(
     r"(?:get-parameter|Get-SSMParameter)[^\n]*?(?:--name|-Name)\s+\"?([^\s\"]+)", re.IGNORECASE
 )
@@ -43,17 +46,25 @@ _SECRET = re.compile(
 @dataclass(frozen=True)
 class Registration:
     mode: str  # CSPrime or CSLegacy
-    appliance: str
-    passphrase_parameter: str
+    appliance: str | None  # CSLegacy names it; CSPrime's config file carries it
+    registration_parameter: str
+
+
+def appliance_config(address: str, passphrase: str) -> str:
+    """The stand-in's 'Mobility configuration file' (a real appliance generates its own format)."""
+    return json.dumps({"applianceAddress": address, "passphrase": passphrase})
 
 
 def parse_agent_command(text: str) -> Registration | None:
-    """The agent registration a command performs, or None if it is not an install + register."""
-    mode, address, secret = _MODE.search(text), _ADDRESS.search(text), _SECRET.search(text)
-    if not (_INSTALL.search(text) and mode and address and secret):
+    """The agent registration a command performs, or None if it is not an install + register:
+    CSPrime registers from a config file (`-c CSPrime -S FILE`), CSLegacy with `-i ADDRESS -P FILE`."""
+    mode, secret = _MODE.search(text), _SECRET.search(text)
+    if not (_INSTALL.search(text) and mode and secret):
         return None
-    canonical = "CSPrime" if mode.group(1).lower() == "csprime" else "CSLegacy"
-    return Registration(canonical, address.group(1), secret.group(1))
+    if mode.group(1).lower() == "csprime":
+        return Registration("CSPrime", None, secret.group(1)) if _CONFIG_FILE.search(text) else None
+    address = _ADDRESS.search(text)
+    return Registration("CSLegacy", address.group(1), secret.group(1)) if address else None
 
 
 def command_script(ssm: Any, command: dict[str, Any]) -> str:
@@ -109,18 +120,24 @@ class MotoBridge:
         if not command.get("InstanceIds"):
             return []
         registration = parse_agent_command(command_script(ssm, command))
-        if registration is None or registration.appliance != self.appliance_address:
+        if registration is None:
             return []
         try:
-            secret = ssm.get_parameter(Name=registration.passphrase_parameter, WithDecryption=True)
+            secret = ssm.get_parameter(Name=registration.registration_parameter, WithDecryption=True)
         except ssm.exceptions.ParameterNotFound:
             return []
-        if secret["Parameter"]["Value"] != self._passphrase:
+        if not self._accepts(registration, secret["Parameter"]["Value"]):
             return []
         provider = RCM if registration.mode == "CSPrime" else CLASSIC
         found = ec2.describe_instances(InstanceIds=command["InstanceIds"])
         instances = [i for r in found["Reservations"] for i in r["Instances"]]
         return [i["InstanceId"] for i in instances if self.vault.register_machine(_machine(ec2, i), provider)]
+
+    def _accepts(self, registration: Registration, secret: str) -> bool:
+        """The appliance takes the agent only with its own address and passphrase."""
+        if registration.mode == "CSLegacy":
+            return registration.appliance == self.appliance_address and secret == self._passphrase
+        return secret == appliance_config(self.appliance_address, self._passphrase)
 
     def start_polling(self, interval: float) -> None:
         def loop() -> None:

@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.ssm_documents import (
     GUEST_CHECKS,
-    MOBILITY_AGENT,
     AgentInstall,
     agent_parameters,
     document_name,
@@ -242,7 +241,7 @@ class AwsAdapter:
     def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
         """Sends our agent-install document to exactly this instance; returns the command id."""
         parameters = agent_parameters(install, facts.is_windows)
-        name = document_name(self._documents, MOBILITY_AGENT, facts.is_windows)
+        name = document_name(self._documents, install.document_kind, facts.is_windows)
         return self._run(facts, name, parameters, f"{AGENT_COMMENT} ({install.mode})")
 
     def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.asr_simulator.bridge import MotoBridge
+from local.asr_simulator.bridge import MotoBridge, appliance_config
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
@@ -123,7 +123,10 @@ def build_estate(
     if faults:
         admin(sim, "/admin/faults", faults)
     aws_client(moto.url, "ssm").put_parameter(
-        Name="/estate/passphrase", Value=PASSPHRASE, Type="SecureString", Overwrite=True
+        Name="/estate/passphrase",
+        Value=PASSPHRASE if provider == CLASSIC else appliance_config(APPLIANCE, PASSPHRASE),
+        Type="SecureString",
+        Overwrite=True,
     )
     bridge = MotoBridge(
         vault,

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 import pytest
 from azure.core.rest import HttpRequest
 
-from local.asr_simulator.bridge import MotoBridge, parse_agent_command
+from local.asr_simulator.bridge import MotoBridge, appliance_config, parse_agent_command
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import OFFAZURE_API_VERSION, Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
+from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
+from shared.adapters.ssm_documents import AgentInstall, agent_parameters, document_name, documents, render
 from tests.integration.asr_support import CLASSIC as CLASSIC_PROVIDER
 from tests.integration.asr_support import RG, SUB, VAULT, admin, sdk_client
 
@@ -23,19 +25,18 @@ APPLIANCE = "10.0.0.250"
 PASSPHRASE = "correct horse battery staple"
 
 
-def linux_install(
-    mode: str = "CSPrime", appliance: str = APPLIANCE, parameter: str = "/azmigrate/passphrase"
-) -> list[str]:
-    """The seed's steps, with the passphrase read from Parameter Store at run time."""
-    return [
-        "mkdir -p /tmp/MobSvcInstaller && tar -C /tmp/MobSvcInstaller -xvf /tmp/agent.tar.gz",
-        "cd /tmp/MobSvcInstaller",
-        f"sudo ./install -r MS -v VmWare -q -c {mode}",
-        f"aws ssm get-parameter --with-decryption --name {parameter} --query Parameter.Value --output text"
-        " > /tmp/passphrase",
-        f"/usr/local/ASR/Vx/bin/UnifiedAgentConfigurator.sh -i {appliance} -P /tmp/passphrase",
-        "rm -f /tmp/passphrase",
-    ]
+def install(
+    mode: str = "CSPrime", appliance: str = APPLIANCE, parameter: str = "/azmigrate/config"
+) -> tuple[str, dict[str, list[str]]]:
+    """Our agent-install document for `mode`, and its parameters: what the app sends."""
+    spec = AgentInstall(appliance, parameter, "s3://agents/linux.tar.gz", "s3://agents/win/setup.exe", mode)
+    return document_name(DEFAULT_DOCUMENT_PREFIX, spec.document_kind, False), agent_parameters(spec, False)
+
+
+def script(mode: str = "CSPrime", windows: bool = False, parameter: str = "/azmigrate/config") -> str:
+    spec = AgentInstall(APPLIANCE, parameter, "s3://agents/linux.tar.gz", "s3://agents/win/setup.exe", mode)
+    name = document_name("MA", spec.document_kind, windows)
+    return render(documents("MA")[name], agent_parameters(spec, windows))
 
 
 @pytest.fixture
@@ -54,8 +55,13 @@ def bridged(moto_server: LocalService) -> Iterator[tuple[Simulator, list[str]]]:
         ],
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "bridged"}]}],
     )
-    ssm.put_parameter(Name="/azmigrate/passphrase", Value=PASSPHRASE, Type="SecureString", Overwrite=True)
-    ssm.put_parameter(Name="/azmigrate/wrong", Value="not it", Type="SecureString", Overwrite=True)
+    for name, value in {
+        "/azmigrate/config": appliance_config(APPLIANCE, PASSPHRASE),  # the simplified appliance's file
+        "/azmigrate/config-elsewhere": appliance_config("10.9.9.9", PASSPHRASE),  # another appliance's
+        "/azmigrate/passphrase": PASSPHRASE,  # the classic appliance's passphrase
+        "/azmigrate/wrong": "not it",
+    }.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     vault = Vault(SUB, RG, VAULT, SimClock(scale=0), providers=(RCM, CLASSIC))
     sim = Simulator(vault, limits=None).start()
     sim.bridge = MotoBridge(
@@ -70,9 +76,10 @@ def bridged(moto_server: LocalService) -> Iterator[tuple[Simulator, list[str]]]:
     sim.stop()
 
 
-def send(moto: LocalService, instance_ids: list[str], commands: list[str]) -> None:
+def send(moto: LocalService, instance_ids: list[str], sent: tuple[str, dict[str, list[str]]]) -> None:
+    document, parameters = sent
     aws_client(moto.url, "ssm").send_command(
-        InstanceIds=instance_ids, DocumentName="AWS-RunShellScript", Parameters={"commands": commands}
+        InstanceIds=instance_ids, DocumentName=document, Parameters=parameters
     )
 
 
@@ -90,11 +97,11 @@ def test_only_installed_and_correctly_registered_instances_appear(moto_server: L
     sim, (prime, wrong_secret, wrong_appliance, legacy) = bridged
     assert admin(sim, "/admin/bridge/sync", {}) == {"registered": []}
 
-    send(moto_server, [prime], linux_install())
-    send(moto_server, [wrong_secret], linux_install(parameter="/azmigrate/wrong"))
-    send(moto_server, [wrong_appliance], linux_install(appliance="10.9.9.9"))
-    send(moto_server, [legacy], linux_install(mode="CSLegacy"))
-    send(moto_server, [prime, legacy], ["echo not an agent install"])
+    send(moto_server, [prime], install())
+    send(moto_server, [wrong_secret], install(parameter="/azmigrate/wrong"))
+    send(moto_server, [wrong_appliance], install(parameter="/azmigrate/config-elsewhere"))
+    send(moto_server, [legacy], install(mode="CSLegacy", parameter="/azmigrate/passphrase"))
+    send(moto_server, [prime, legacy], ("AWS-RunShellScript", {"commands": ["echo not an agent install"]}))
     assert sorted(admin(sim, "/admin/bridge/sync", {})["registered"]) == sorted([prime, legacy])
 
     client = sdk_client(sim)
@@ -124,20 +131,17 @@ def test_only_installed_and_correctly_registered_instances_appear(moto_server: L
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("\n".join(linux_install()), ("CSPrime", APPLIANCE, "/azmigrate/passphrase")),
-        ("\n".join(linux_install(mode="CSLegacy")), ("CSLegacy", APPLIANCE, "/azmigrate/passphrase")),
+        (script(), ("CSPrime", None, "/azmigrate/config")),
+        (script(windows=True), ("CSPrime", None, "/azmigrate/config")),
         (
-            '& "C:\\Temp\\UnifiedAgentInstaller.exe" /Role "MS" /Platform "VmWare" /Silent /CSType CSPrime\n'
-            "(Get-SSMParameter -Name /azmigrate/passphrase -WithDecryption $true).Value"
-            " | Out-File C:\\Temp\\p.txt\n"
-            '& "C:\\Program Files (x86)\\Microsoft Azure Site Recovery\\agent\\UnifiedAgentConfigurator.exe" '
-            "/CSEndPoint 10.0.0.250 /PassphraseFilePath C:\\Temp\\p.txt",
-            ("CSPrime", APPLIANCE, "/azmigrate/passphrase"),
+            script("CSLegacy", parameter="/azmigrate/passphrase"),
+            ("CSLegacy", APPLIANCE, "/azmigrate/passphrase"),
         ),
-        ("sudo ./install -r MS -v VmWare -q -c CSPrime", None),  # installed but never registered
+        (script("CSLegacy", True, "/azmigrate/passphrase"), ("CSLegacy", APPLIANCE, "/azmigrate/passphrase")),
+        ("./install -r MS -v VmWare -q -c CSPrime", None),  # installed but never registered
         ("echo hello", None),
     ],
 )
-def test_agent_commands_are_recognised(text: str, expected: tuple[str, str, str] | None):
+def test_agent_commands_are_recognised(text: str, expected: tuple[str, str | None, str] | None):
     found = parse_agent_command(text)
-    assert (found and (found.mode, found.appliance, found.passphrase_parameter)) == expected
+    assert (found and (found.mode, found.appliance, found.registration_parameter)) == expected

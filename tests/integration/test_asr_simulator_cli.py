@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from local.asr_simulator.__main__ import parser
+from local.asr_simulator.bridge import appliance_config
 from local.asr_simulator.server import OFFAZURE_API_VERSION
 from local.stack import aws_client
 from tests.conftest import REPO, run_module
@@ -119,15 +120,16 @@ def test_standalone_server_bridges_discovery_from_moto(moto_server, tmp_path: Pa
         ec2, ssm = aws_client(moto_server.url, "ec2"), aws_client(moto_server.url, "ssm")
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         [instance] = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"]
-        ssm.put_parameter(Name="/cli/passphrase", Value="s3cret", Type="SecureString", Overwrite=True)
+        config = appliance_config("10.0.0.250", "s3cret")  # the file the simplified appliance generates
+        ssm.put_parameter(Name="/cli/config", Value=config, Type="SecureString", Overwrite=True)
         ssm.send_command(
             InstanceIds=[instance["InstanceId"]],
             DocumentName="AWS-RunShellScript",
             Parameters={
                 "commands": [
-                    "sudo ./install -r MS -v VmWare -q -c CSPrime",
-                    "aws ssm get-parameter --with-decryption --name /cli/passphrase > /tmp/p",
-                    "UnifiedAgentConfigurator.sh -i 10.0.0.250 -P /tmp/p",
+                    "./install -r MS -v VmWare -q -c CSPrime",
+                    "aws ssm get-parameter --with-decryption --name /cli/config > /tmp/config.json",
+                    "UnifiedAgentConfigurator.sh -c CSPrime -S /tmp/config.json -q",
                 ]
             },
         )

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from local.asr_simulator.bridge import MotoBridge, parse_agent_command
+from local.asr_simulator.bridge import MotoBridge, appliance_config, parse_agent_command
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
 from shared.adapters.aws import AgentInstall, AwsAdapter
-from shared.adapters.ssm_documents import MOBILITY_AGENT, agent_parameters, document_name, documents, render
+from shared.adapters.ssm_documents import agent_parameters, document_name, documents, render
 from tests.integration.asr_support import RG, SUB, VAULT
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,10 @@ def fleet(moto_server: LocalService) -> tuple[AwsAdapter, dict[str, str]]:
             ]
         made[label] = ec2.run_instances(**spec)["Instances"][0]["InstanceId"]
     aws_client(moto_server.url, "ssm").put_parameter(
-        Name=INSTALL.passphrase_parameter, Value=PASSPHRASE, Type="SecureString", Overwrite=True
+        Name=INSTALL.registration_parameter,
+        Value=appliance_config(INSTALL.appliance_address, PASSPHRASE),  # the simplified appliance's file
+        Type="SecureString",
+        Overwrite=True,
     )
     adapter = AwsAdapter(
         lambda service, region: aws_client(moto_server.url, service, region), ["us-east-1"], prefix
@@ -130,13 +133,13 @@ def test_agent_install_registers_exactly_that_instance_and_never_carries_the_pas
 
 @pytest.mark.parametrize("windows", [False, True])
 def test_both_install_documents_render_the_registration_the_appliance_expects(windows):
-    name = document_name("MigrationAutopilot", MOBILITY_AGENT, windows)
+    name = document_name("MigrationAutopilot", INSTALL.document_kind, windows)
     script = render(documents("MigrationAutopilot")[name], agent_parameters(INSTALL, windows))
     registration = parse_agent_command(script)
     assert registration is not None
-    assert (registration.mode, registration.appliance, registration.passphrase_parameter) == (
+    assert (registration.mode, registration.appliance, registration.registration_parameter) == (
         "CSPrime",
-        "10.0.0.250",
+        None,  # the config file names the appliance
         "/azmigrate/appliance-passphrase",
     )
     assert "{{" not in script  # every parameter was given

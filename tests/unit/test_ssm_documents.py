@@ -32,6 +32,8 @@ def test_four_documents_each_declaring_exactly_the_parameters_its_script_uses():
         "MA-GuestChecks-Windows",
         "MA-MobilityAgent-Linux",
         "MA-MobilityAgent-Windows",
+        "MA-MobilityAgentClassic-Linux",
+        "MA-MobilityAgentClassic-Windows",
     }
     for name, content in docs.items():
         script = "\n".join(content["mainSteps"][0]["inputs"]["runCommand"])
@@ -55,19 +57,38 @@ def test_windows_install_parameters_split_the_installer_uri():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("mode", "field", "value"),
     [
-        ("appliance_address", "10.0.0.250; rm -rf /"),
-        ("appliance_address", "$(curl evil)"),
-        ("passphrase_parameter", "/x --query Parameter.Value; id"),
-        ("installer_linux", "https://example.com/agent.tar.gz"),
-        ("mode", "CSOther"),
+        ("CSLegacy", "appliance_address", "10.0.0.250; rm -rf /"),
+        ("CSLegacy", "appliance_address", "$(curl evil)"),
+        ("CSPrime", "registration_parameter", "/x --query Parameter.Value; id"),
+        ("CSLegacy", "registration_parameter", "/x`id`"),
+        ("CSPrime", "installer_linux", "https://example.com/agent.tar.gz"),
     ],
 )
-def test_parameters_that_do_not_match_the_documents_patterns_are_refused(field, value):
-    bad = AgentInstall(**{**INSTALL.__dict__, field: value})
+def test_parameters_that_do_not_match_the_documents_patterns_are_refused(mode, field, value):
+    bad = AgentInstall(**{**INSTALL.__dict__, "mode": mode, field: value})
     with pytest.raises(InvalidInput, match="SSM parameter"):
         agent_parameters(bad, windows=False)
+
+
+def test_an_unknown_agent_mode_is_refused():
+    with pytest.raises(InvalidInput, match="agent mode must be CSPrime or CSLegacy"):
+        agent_parameters(AgentInstall(**{**INSTALL.__dict__, "mode": "CSOther"}), windows=False)
+
+
+def test_the_simplified_appliance_registers_from_its_config_file_and_classic_by_address():
+    prime = render(
+        documents("MA")[document_name("MA", MOBILITY_AGENT, windows=False)], agent_parameters(INSTALL, False)
+    )
+    assert "UnifiedAgentConfigurator.sh -c CSPrime -S /tmp/MobSvcInstaller/config.json -q" in prime
+    assert " -i " not in prime
+    classic_install = AgentInstall(**{**INSTALL.__dict__, "mode": "CSLegacy"})
+    classic = render(
+        documents("MA")[document_name("MA", classic_install.document_kind, windows=True)],
+        agent_parameters(classic_install, True),
+    )
+    assert "/CSEndPoint 10.0.0.250 /PassphraseFilePath" in classic and "/SourceConfigFilePath" not in classic
 
 
 def test_a_guest_check_address_is_checked_too():
