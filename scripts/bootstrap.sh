@@ -11,38 +11,33 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 stamp_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
+# install_pins VENV LABEL REQUIREMENTS CONSTRAINTS: the venv holds exactly these pins (hash stamp).
+install_pins() {
+  local venv="$1" label="$2" requirements="$3" constraints="$4" want have=""
+  [ -x "$venv/bin/python" ] || { say "creating $venv"; "$PY_BOOT" -m venv "$venv"; }
+  want="$(stamp_of "$requirements" "$constraints" "${@:5}")"
+  [ -f "$venv/.pins.sha256" ] && have="$(cat "$venv/.pins.sha256")"
+  if [ "$want" != "$have" ]; then
+    say "installing pinned $label (first run takes a minute)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$requirements" -c "$constraints" 2> >(grep -v "is ignored: it is neither" >&2)
+    echo "$want" > "$venv/.pins.sha256"
+  fi
+}
+
 ensure_python() {
   if ! "$PY_BOOT" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
     say "need Python 3.11 or newer as '$PY_BOOT' (set PYTHON=/path/to/python3.11)"; exit 2
   fi
-  if [ ! -x "$VENV/bin/python" ]; then
-    say "creating $VENV"
-    "$PY_BOOT" -m venv "$VENV"
-  fi
-  local want have=""
-  want="$(stamp_of "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt")"
-  [ -f "$VENV/.pins.sha256" ] && have="$(cat "$VENV/.pins.sha256")"
-  if [ "$want" != "$have" ]; then
-    say "installing pinned Python packages (first run takes a minute)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2> >(grep -v "is ignored: it is neither" >&2)
-    echo "$want" > "$VENV/.pins.sha256"
-  fi
+  install_pins "$VENV" "Python packages" "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt" \
+    "$ROOT/requirements.txt"
 }
 
 ensure_infra_tools() {
   # checkov and cfn-lint for the infra checks, in their own venv: their pins must not move the app's.
-  local tools="$ROOT/.venv-infra" want have=""
-  [ -x "$tools/bin/python" ] || { say "creating $tools"; "$PY_BOOT" -m venv "$tools"; }
-  want="$(stamp_of "$ROOT/requirements-infra.txt" "$ROOT/constraints-infra.txt")"
-  [ -f "$tools/.pins.sha256" ] && have="$(cat "$tools/.pins.sha256")"
-  if [ "$want" != "$have" ]; then
-    say "installing pinned infra checkers (checkov, cfn-lint; first run takes a minute)"
-    "$tools/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r "$ROOT/requirements-infra.txt" -c "$ROOT/constraints-infra.txt" 2> >(grep -v "is ignored: it is neither" >&2)
-    echo "$want" > "$tools/.pins.sha256"
-  fi
-  export AZMIGRATE_INFRA_VENV="$tools"
+  install_pins "$ROOT/.venv-infra" "infra checkers (checkov, cfn-lint)" \
+    "$ROOT/requirements-infra.txt" "$ROOT/constraints-infra.txt"
+  export AZMIGRATE_INFRA_VENV="$ROOT/.venv-infra"
 }
 
 ensure_azurite() {

@@ -103,52 +103,23 @@ def _checked(values: dict[str, str]) -> dict[str, list[str]]:
 
 def documents(prefix: str) -> dict[str, dict[str, Any]]:
     """Every document's content (schema 2.2) by its name."""
+    address, bucket, key = "{{ ApplianceAddress }}", "{{ InstallerBucket }}", "{{ InstallerKey }}"
+    guest, simplified = (
+        "read-only guest checks before the Mobility agent install",
+        ("install the Mobility agent and register it with the simplified appliance from its config file"),
+    )
+    classic = "install the Mobility agent and register it with a classic appliance"
+    specs = [
+        (GUEST_CHECKS, False, guest, linux_guest_lines(address), 600),
+        (GUEST_CHECKS, True, guest, windows_guest_lines(address), 600),
+        (MOBILITY_AGENT, False, simplified, linux_install(_placeholders(CSPRIME)), 3_600),
+        (MOBILITY_AGENT, True, simplified, windows_install(_placeholders(CSPRIME), bucket, key), 3_600),
+        (MOBILITY_AGENT_CLASSIC, False, classic, linux_install(_placeholders(CSLEGACY)), 3_600),
+        (MOBILITY_AGENT_CLASSIC, True, classic, windows_install(_placeholders(CSLEGACY), bucket, key), 3_600),
+    ]
     return {
-        document_name(prefix, GUEST_CHECKS, False): _document(
-            "Migration Autopilot: read-only guest checks before the Mobility agent install (Linux).",
-            ["ApplianceAddress"],
-            "aws:runShellScript",
-            linux_guest_lines("{{ ApplianceAddress }}"),
-            timeout=600,
-        ),
-        document_name(prefix, GUEST_CHECKS, True): _document(
-            "Migration Autopilot: read-only guest checks before the Mobility agent install (Windows).",
-            ["ApplianceAddress"],
-            "aws:runPowerShellScript",
-            windows_guest_lines("{{ ApplianceAddress }}"),
-            timeout=600,
-        ),
-        document_name(prefix, MOBILITY_AGENT, False): _document(
-            "Migration Autopilot: install the Mobility agent and register it with the simplified "
-            "appliance from its generated config file (Linux).",
-            ["InstallerUri", "ConfigParameter"],
-            "aws:runShellScript",
-            linux_install(_placeholders(CSPRIME)),
-            timeout=3_600,
-        ),
-        document_name(prefix, MOBILITY_AGENT, True): _document(
-            "Migration Autopilot: install the Mobility agent and register it with the simplified "
-            "appliance from its generated config file (Windows).",
-            ["InstallerBucket", "InstallerKey", "ConfigParameter"],
-            "aws:runPowerShellScript",
-            windows_install(_placeholders(CSPRIME), "{{ InstallerBucket }}", "{{ InstallerKey }}"),
-            timeout=3_600,
-        ),
-        document_name(prefix, MOBILITY_AGENT_CLASSIC, False): _document(
-            "Migration Autopilot: install the Mobility agent, register it with a classic appliance (Linux).",
-            ["InstallerUri", "ApplianceAddress", "PassphraseParameter"],
-            "aws:runShellScript",
-            linux_install(_placeholders(CSLEGACY)),
-            timeout=3_600,
-        ),
-        document_name(prefix, MOBILITY_AGENT_CLASSIC, True): _document(
-            "Migration Autopilot: install the Mobility agent, register it with a classic appliance "
-            "(Windows).",
-            ["InstallerBucket", "InstallerKey", "ApplianceAddress", "PassphraseParameter"],
-            "aws:runPowerShellScript",
-            windows_install(_placeholders(CSLEGACY), "{{ InstallerBucket }}", "{{ InstallerKey }}"),
-            timeout=3_600,
-        ),
+        document_name(prefix, kind, windows): _document(purpose, lines, windows=windows, timeout=timeout)
+        for kind, windows, purpose, lines, timeout in specs
     }
 
 
@@ -157,19 +128,19 @@ def _placeholders(mode: str) -> AgentInstall:
     return AgentInstall("{{ ApplianceAddress }}", secret, "{{ InstallerUri }}", "", mode)
 
 
-def _document(
-    description: str, parameters: list[str], action: str, lines: list[str], *, timeout: int
-) -> dict[str, Any]:
+def _document(purpose: str, lines: list[str], *, windows: bool, timeout: int) -> dict[str, Any]:
+    """The parameters are exactly the placeholders the script uses, in order of first use."""
+    used = list(dict.fromkeys(re.findall(r"\{\{\s*(\w+)\s*\}\}", "\n".join(lines))))
     return {
         "schemaVersion": "2.2",
-        "description": description,
+        "description": f"Migration Autopilot: {purpose} ({'Windows' if windows else 'Linux'}).",
         "parameters": {
             name: {"type": "String", "description": _DESCRIPTIONS[name], "allowedPattern": PATTERNS[name]}
-            for name in parameters
+            for name in used
         },
         "mainSteps": [
             {
-                "action": action,
+                "action": "aws:runPowerShellScript" if windows else "aws:runShellScript",
                 "name": "run",
                 "inputs": {"runCommand": lines, "timeoutSeconds": str(timeout)},
             }
