@@ -33,11 +33,9 @@ from shared.store import StateStore
 from shared.windows import Window, in_window
 
 log = logging.getLogger(__name__)
-MAX_STEPS_PER_PASS = 12
-COMMAND_COMMENTS = {
-    Act.GUEST_CHECK: GUEST_CHECK_COMMENT,
-    Act.INSTALL_AGENT: AGENT_COMMENT,
-}  # a VM moves through instantaneous phases in one pass, but never loops
+MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+# How a command whose id was lost in a crash is found again: by the comment it was sent with.
+COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
 
 
 @dataclass(frozen=True)
