@@ -29,9 +29,7 @@ param asrVaultId string
   'InMageAzureV2'
 ])
 param asrProvider string = 'InMageRcm'
-@description('The 12-digit AWS account ID this app serves (one per deployment when the app assumes a role).')
-@minLength(12)
-@maxLength(12)
+@description('Comma-separated 12-digit AWS account IDs; the app assumes awsRoleName in each.')
 param awsAccounts string
 @description('Comma-separated AWS regions, e.g. us-east-1,eu-west-1.')
 param awsRegions string

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from shared.adapters.aws import AwsAdapter
-from shared.adapters.cloudwatch import MetricsAdapter
+from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.assessment.assess import instance_blockers
 from shared.decision import Act
 from shared.errors import ActionRefused, CloudUnavailable
@@ -32,7 +31,7 @@ MANAGEMENT_READ = ASSESSING | {Phase.BLOCKED}
 
 
 class AssessmentReads:
-    def __init__(self, aws: AwsAdapter, metrics: MetricsAdapter | None) -> None:
+    def __init__(self, aws: AwsFleet, metrics: MetricsFleet | None) -> None:
         self.aws, self.metrics = aws, metrics
 
     def read(
@@ -44,7 +43,7 @@ class AssessmentReads:
     ) -> None:
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         self._management(snapshot, [r for r in chosen if r.phase in MANAGEMENT_READ])
-        ready: dict[str, dict[str, Ec2Facts]] = {}
+        ready: dict[tuple[str, str], dict[str, Ec2Facts]] = {}  # by (account, region)
         for record in chosen:
             ec2 = snapshot.ec2.get(record.instance_id)
             if (
@@ -52,9 +51,9 @@ class AssessmentReads:
                 and record.phase in ASSESSING
                 and self._completes(record, ec2, snapshot, command)
             ):
-                ready.setdefault(ec2.region, {})[ec2.instance_id] = ec2
-        for region, fleet in ready.items():
-            self._sizing(snapshot, region, fleet, now)
+                ready.setdefault((ec2.account_id, ec2.region), {})[ec2.instance_id] = ec2
+        for (account, region), fleet in ready.items():
+            self._sizing(snapshot, account, region, fleet, now)
 
     def _completes(
         self, record: MigrationRecord, ec2: Ec2Facts, snapshot: Snapshot, command: CommandReader
@@ -70,13 +69,13 @@ class AssessmentReads:
         return result is not None and (result.succeeded or result.failed)
 
     def _management(self, snapshot: Snapshot, records: list[MigrationRecord]) -> None:
-        by_region: dict[str, list[str]] = {}
+        by_place: dict[tuple[str, str], list[str]] = {}  # by (account, region)
         for record in records:
-            if record.instance_id in snapshot.ec2:
-                by_region.setdefault(snapshot.ec2[record.instance_id].region, []).append(record.instance_id)
-        for region, ids in by_region.items():
+            if (ec2 := snapshot.ec2.get(record.instance_id)) is not None:
+                by_place.setdefault((ec2.account_id, ec2.region), []).append(record.instance_id)
+        for (account, region), ids in by_place.items():
             try:
-                managed = self.aws.ssm_managed(region, ids)
+                managed = self.aws.for_account(account).ssm_managed(region, ids)
             except (ActionRefused, CloudUnavailable) as error:
                 log.warning("SSM management unknown", extra={"region": region, "error": str(error)})
                 continue
@@ -85,9 +84,13 @@ class AssessmentReads:
                     snapshot.ec2[instance_id], ssm_managed=instance_id in managed
                 )
 
-    def _sizing(self, snapshot: Snapshot, region: str, fleet: dict[str, Ec2Facts], now: datetime) -> None:
+    def _sizing(
+        self, snapshot: Snapshot, account: str, region: str, fleet: dict[str, Ec2Facts], now: datetime
+    ) -> None:
         try:
-            types = self.aws.instance_types(region, {f.instance_type for f in fleet.values()})
+            types = self.aws.for_account(account).instance_types(
+                region, {f.instance_type for f in fleet.values()}
+            )
         except (ActionRefused, CloudUnavailable) as error:
             log.warning("instance types unreadable", extra={"region": region, "error": str(error)})
             types = {}
@@ -98,7 +101,7 @@ class AssessmentReads:
             return
         try:
             snapshot.utilisation |= self.metrics.utilisation(
-                region, {i: f.is_windows for i, f in fleet.items()}, now
+                account, region, {i: f.is_windows for i, f in fleet.items()}, now
             )
         except (ActionRefused, CloudUnavailable) as error:
             log.warning("metrics unreadable", extra={"region": region, "error": str(error)})

@@ -252,15 +252,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="App log level.")
 
     @model_validator(mode="after")
-    def _one_role_per_deployment(self) -> Settings:
+    def _role_needs_an_audience(self) -> Settings:
         if self.aws_role_name and not self.aws_web_identity_audience:
             raise ValueError(
                 f"{ENV_PREFIX}AWS_ROLE_NAME needs {ENV_PREFIX}AWS_WEB_IDENTITY_AUDIENCE (the token audience)"
-            )
-        if self.aws_role_name and len(self.aws_accounts) > 1:
-            raise ValueError(
-                f"with {ENV_PREFIX}AWS_ROLE_NAME, {ENV_PREFIX}AWS_ACCOUNTS takes one account: deploy one app "
-                "per AWS account (one app serving several accounts is not built yet)"
             )
         return self
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from shared.adapters.asr import AsrAdapter, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AgentInstall, AwsAdapter
+from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.assessing import AssessmentReads
 from shared.assessment.assess import with_tag_overrides
@@ -61,7 +62,7 @@ class Reconciler:
     def __init__(
         self,
         store: StateStore,
-        aws: AwsAdapter,
+        aws: AwsAdapter | AwsFleet,
         asr: AsrAdapter,
         *,
         policy: Policy,
@@ -72,15 +73,16 @@ class Reconciler:
         arm_writes: RateLimiter | None = None,
         aws_writes: RateLimiter | None = None,
         windows: tuple[Window, ...] = (),
-        metrics: MetricsAdapter | None = None,
+        metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.store, self.aws, self.asr = store, aws, asr
+        self.store, self.asr = store, asr
+        self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
         self._arm = arm_writes or RateLimiter(10)
         self._aws = aws_writes or RateLimiter(10)
-        self.metrics = metrics
+        self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
 
     # --- a pass ----------------------------------------------------------------------------------
 
@@ -273,12 +275,15 @@ class Reconciler:
         if pending is None:
             return None
         if pending.job_id is not None:
-            return self.aws.command(record.region, record.instance_id, pending.job_id)
+            return self.aws.for_account(record.account_id).command(
+                record.region, record.instance_id, pending.job_id
+            )
         comment = COMMAND_COMMENTS.get(Act(pending.action))
         if comment is None:
             return None
         since = pending.started_at - CLOCK_SKEW
-        return self.aws.find_command(record.region, record.instance_id, comment, since)
+        account = self.aws.for_account(record.account_id)
+        return account.find_command(record.region, record.instance_id, comment, since)
 
     def _sync_status(self, record: MigrationRecord, snapshot: Snapshot) -> None:
         ec2 = snapshot.ec2.get(record.instance_id)

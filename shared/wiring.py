@@ -22,6 +22,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
 from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AgentInstall, AwsAdapter, ClientFactory
+from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.aws_identity import role_arn, web_identity_session
 from shared.azure_http import LoopbackHttpPolicy
@@ -81,25 +82,22 @@ def asr_adapter() -> AsrAdapter:
     return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
 
 
-def aws_session(config: Settings) -> boto3.session.Session:
-    """With a role: its credentials, assumed with the managed identity's token (no AWS keys). Without:
-    boto3's default chain (local development, the moto stand-in)."""
-    if not config.aws_role_name:
+def aws_session(config: Settings, account: str | None) -> boto3.session.Session:
+    """With a role: that account's role credentials, assumed with the managed identity's token (no
+    AWS keys). Without (account None): boto3's default chain (local development, the moto stand-in)."""
+    if account is None:
         return boto3.session.Session()
     scope = f"{config.aws_web_identity_audience}/.default"
     credential = identity()
     return web_identity_session(
-        role_arn(config.aws_accounts[0], config.aws_role_name),
+        role_arn(account, config.aws_role_name),
         lambda: credential.get_token(scope).token,
         region=config.aws_regions[0],
         sts_endpoint_url=config.aws_endpoint_url,
     )
 
 
-@cache
-def aws_clients() -> ClientFactory:
-    config = settings()
-    session = aws_session(config)
+def _client_factory(session: boto3.session.Session, endpoint_url: str | None) -> ClientFactory:
     clients: dict[tuple[str, str], Any] = {}
     lock = threading.Lock()
 
@@ -107,7 +105,7 @@ def aws_clients() -> ClientFactory:
         with lock:  # boto3 clients are thread-safe once made; making them is not
             if (service, region) not in clients:
                 clients[(service, region)] = session.client(
-                    service, region_name=region, endpoint_url=config.aws_endpoint_url
+                    service, region_name=region, endpoint_url=endpoint_url
                 )
             return clients[(service, region)]
 
@@ -115,18 +113,36 @@ def aws_clients() -> ClientFactory:
 
 
 @cache
-def aws_adapter() -> AwsAdapter:
+def aws_clients() -> dict[str | None, ClientFactory]:
+    """Clients per account (with a role), or one set for every account (key None)."""
     config = settings()
-    return AwsAdapter(
-        aws_clients(), config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
-    )
+    accounts: list[str | None] = list(config.aws_accounts) if config.aws_role_name else [None]
+    return {a: _client_factory(aws_session(config, a), config.aws_endpoint_url) for a in accounts}
 
 
 @cache
-def metrics_adapter() -> MetricsAdapter:
+def aws_adapter() -> AwsFleet:
+    config = settings()
+    adapters = {
+        account: AwsAdapter(
+            clients, config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
+        )
+        for account, clients in aws_clients().items()
+    }
+    default = adapters.pop(None, None)
+    return AwsFleet({a: adapter for a, adapter in adapters.items() if a is not None}, default=default)
+
+
+@cache
+def metrics_adapter() -> MetricsFleet:
     config = settings()
     lookback = timedelta(days=config.sizing_lookback_days)
-    return MetricsAdapter(aws_clients(), memory_namespace=config.memory_metric_namespace, lookback=lookback)
+    adapters = {
+        account: MetricsAdapter(clients, memory_namespace=config.memory_metric_namespace, lookback=lookback)
+        for account, clients in aws_clients().items()
+    }
+    default = adapters.pop(None, None)
+    return MetricsFleet({a: m for a, m in adapters.items() if a is not None}, default=default)
 
 
 @cache
