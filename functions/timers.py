@@ -20,8 +20,10 @@ def reconcile_timer(timer: func.TimerRequest) -> None:
 
 @blueprint.timer_trigger(schedule="%AZMIGRATE_NIGHTLY_SCHEDULE%", arg_name="timer", run_on_startup=False)
 def nightly_batch(timer: func.TimerRequest) -> None:
-    """Catches opt-ins no event announced, admits the next batch within capacity, runs open cutovers."""
+    """Catches opt-ins no event announced, admits the next batch within capacity, runs open cutovers;
+    then forgets event-dedupe rows older than EventBridge could still redeliver (24 h, with margin)."""
     _log("nightly", wiring.reconciler().reconcile(discover=True))
+    log.info("nightly: forgot %d event-dedupe rows", wiring.state_store().forget_stale_events())
 
 
 def _log(name: str, report: PassReport) -> None:

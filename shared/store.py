@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core import MatchConditions
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 SHARD_COUNT = 16
 MAX_BATCH = 100  # Table transactions: one partition, at most 100 operations
+EVENT_MEMORY = timedelta(days=2)  # EventBridge retries a delivery for at most 24 hours
 PAGE_SIZE = 1_000  # the service's maximum page
 _DERIVED = frozenset({"in_flight"})
 _UNSAFE_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
@@ -271,6 +272,30 @@ class StateStore:
                 f"event {event_id!r} from {source} was seen before with a different payload"
             )
         return False
+
+    def forget_stale_events(self) -> int:
+        """Forgets the dedupe rows older than any re-delivery could be (the nightly batch calls it)."""
+        return self.forget_events(self._clock() - EVENT_MEMORY)
+
+    def forget_events(self, before: datetime) -> int:
+        """Deletes the dedupe rows received before `before`; returns how many. A re-delivery older
+        than that (EventBridge retries for at most 24 hours) is no longer recognised as a duplicate."""
+        with _translated("events", "received before"):
+            old = list(
+                self._events.query_entities(
+                    "received_at lt @before", parameters={"before": before}, select=["PartitionKey", "RowKey"]
+                )
+            )
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for entity in old:
+            by_source.setdefault(entity["PartitionKey"], []).append(entity)
+        for rows in by_source.values():
+            for start in range(0, len(rows), MAX_BATCH):
+                with _translated("events", "delete"):
+                    self._events.submit_transaction(
+                        [("delete", row) for row in rows[start : start + MAX_BATCH]]
+                    )
+        return len(old)
 
     # --- watermarks ------------------------------------------------------------------------------
 

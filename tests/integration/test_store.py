@@ -181,6 +181,19 @@ def test_events_are_remembered_once_and_replays_are_caught(store: StateStore):
         store.remember_event("bad source!", "evt-2", "sha")
 
 
+def test_old_event_rows_are_forgotten_and_recent_ones_kept(store: StateStore, clock: FakeClock):
+    for n in range(150):  # more than one transaction's worth in one source
+        store.remember_event("aws.ec2-events", f"old-{n}", "sha")
+    store.remember_event("asr.jobs", "old-job", "sha")
+    clock.now += timedelta(days=3)
+    store.remember_event("aws.ec2-events", "recent", "sha")
+    assert store.forget_stale_events() == 151  # older than two days
+    assert store.remember_event("aws.ec2-events", "old-7", "sha") is True  # forgotten: new again
+    assert store.remember_event("asr.jobs", "old-job", "sha") is True
+    assert store.remember_event("aws.ec2-events", "recent", "sha") is False  # kept: still a duplicate
+    assert store.forget_events(clock.now - timedelta(days=2)) == 0
+
+
 def test_watermarks_are_compare_and_swap(store: StateStore):
     assert store.watermark("asr-jobs") is None
     first = store.save_watermark("asr-jobs", T0, None)
