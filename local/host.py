@@ -16,7 +16,6 @@ import logging
 import re
 import secrets
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -90,24 +89,17 @@ class LocalHost:
         self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
         handler_type = type("Handler", (_Handler,), {"host": self})
         self.server = LoopbackServer(port, handler_type)
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> LocalHost:
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-host", daemon=True
-        )
-        self._thread.start()
+        self.server.serve_in_background("local-host")
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self.server.close()
 
     def run_timer(self, name: str) -> None:
         self.timers[name](TimerRequest(past_due=False))

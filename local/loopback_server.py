@@ -19,6 +19,20 @@ class LoopbackServer(ThreadingHTTPServer):
 
     def __init__(self, port: int, handler: type) -> None:
         super().__init__(("127.0.0.1", port), handler)
+        self._serving: threading.Thread | None = None
+
+    def serve_in_background(self, name: str) -> None:
+        self._serving = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+        self._serving.start()
+
+    def close(self) -> None:
+        """Stops serving, closes the socket, and waits for the serving thread."""
+        self.shutdown()
+        self.server_close()
+        if self._serving:
+            self._serving.join(timeout=10)
 
 
 class LoopbackHandler(BaseHTTPRequestHandler):

@@ -176,7 +176,6 @@ class Policy:
         600  # how long an intent without a result blocks a repeat (a worker may still be on it)
     )
     discovery_timeout_seconds: int = 3_600
-    agent_mode: str = "CSPrime"  # CSPrime (InMageRcm) or CSLegacy (classic)
     dry_run: bool = False  # assess only: never install agents or enable replication (the tag wins)
     blocked_recheck_seconds: int = 3_600  # a VM blocked by its guest checks is checked again this often
     comfort_factor: float = 1.3  # head room over the measured p95 CPU and memory

@@ -3,8 +3,9 @@
 A pass costs a fixed number of paged reads whatever the fleet size: the in-flight records (one
 query), the opted-in instances (one tag-filtered listing per region), the vault's items (one list),
 the jobs since the oldest open intent (one list) and, when a VM waits for it, the appliance's
-discovered machines (one list). The only per-VM read is an agent install's outcome, and only for VMs
-in that phase.
+discovered machines (one list); for VMs being assessed, SSM management, instance types and metrics
+(shared/assessing.py, one call each per account and region). The only per-VM read is a pending SSM
+command's outcome (guest checks, agent install), and only for VMs waiting on one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from shared.adapters.asr import AsrJob, DiscoveredMachine, item_name_for
 from shared.assessment.assess import azure_vm_name
 from shared.decision import SSM_COMMANDS, Act
-from shared.facts import CommandFacts, Ec2Facts, Facts, InstanceTypeFacts, ItemFacts, Utilisation
+from shared.facts import CommandFacts, Ec2Facts, Facts, InstanceTypeFacts, ItemFacts, JobFacts, Utilisation
 from shared.lifecycle import Phase
 from shared.models import MigrationRecord
 
@@ -38,9 +39,16 @@ class Snapshot:
     instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
     utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
+    # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
+    _by_id: dict[str, JobFacts] = field(init=False, repr=False)
+    _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
 
-    def jobs_by_id(self) -> dict[str, AsrJob]:
-        return {job.facts.job_id: job for job in self.jobs}
+    def __post_init__(self) -> None:
+        self._by_id = {job.facts.job_id: job.facts for job in self.jobs}
+        by_item: dict[str, list[JobFacts]] = {}
+        for job in self.jobs:
+            by_item.setdefault(job.item_name, []).append(job.facts)
+        self._by_item = {item: tuple(facts) for item, facts in by_item.items()}
 
     def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
         """The appliance's machine for this instance: by BIOS UUID (from the guest checks), IP, host name."""
@@ -90,14 +98,12 @@ class Snapshot:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
         pending = record.pending_action
-        by_id = self.jobs_by_id()
-        job = by_id.get(pending.job_id) if pending and pending.job_id else None
         machine = self.machine_of(record)
         return Facts(
             ec2=ec2,
             item=self.items.get(name),
-            job=job.facts if job else None,
-            item_jobs=tuple(j.facts for j in self.jobs if j.item_name == name),
+            job=self._by_id.get(pending.job_id) if pending and pending.job_id else None,
+            item_jobs=self._by_item.get(name, ()),
             command=self._command(record, command),
             instance_type=self.instance_types.get(record.instance_id),
             utilisation=self.utilisation.get(record.instance_id),

@@ -209,15 +209,20 @@ def _enabling(ctx: Ctx) -> Decision:
     return ctx.stay(f"the item exists in state {item.protection_state}; waiting")
 
 
+def _item_missing(ctx: Ctx, reason: str) -> Decision:
+    """The protected item went away under us: nothing to replicate, a person must look."""
+    return go(
+        P.FAILED,
+        reason,
+        error=("ItemMissing", "The replicated item was removed outside the app."),
+        failed_phase=ctx.phase,
+    )
+
+
 def _initial_replication(ctx: Ctx) -> Decision:
     item = ctx.facts.item
     if item is None:
-        return go(
-            P.FAILED,
-            "the protected item disappeared during initial replication",
-            error=("ItemMissing", "The replicated item was removed outside the app."),
-            failed_phase=ctx.phase,
-        )
+        return _item_missing(ctx, "the protected item disappeared during initial replication")
     if item.state_is("Protected") and item.allows("TestFailover"):
         return go(P.PROTECTED, "initial replication complete; delta replication running")
     return ctx.stay(f"initial replication {item.progress_percent}%")
@@ -226,12 +231,7 @@ def _initial_replication(ctx: Ctx) -> Decision:
 def _protected(ctx: Ctx) -> Decision:
     item = ctx.facts.item
     if item is None:
-        return go(
-            P.FAILED,
-            "the protected item disappeared",
-            error=("ItemMissing", "The replicated item was removed."),
-            failed_phase=ctx.phase,
-        )
+        return _item_missing(ctx, "the protected item disappeared")
     if item.replication_health.lower() == "critical":
         return ctx.stay("replication health is Critical; waiting before a test migration")
     if not item.allows("TestFailover"):

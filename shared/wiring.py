@@ -158,7 +158,6 @@ def reconciler() -> Reconciler:
             backoff_seconds=config.retry_backoff_seconds,
             lease_seconds=config.lease_seconds,
             discovery_timeout_seconds=config.discovery_timeout_seconds,
-            agent_mode="CSPrime" if config.asr_provider == "InMageRcm" else "CSLegacy",
             dry_run=config.dry_run,
             blocked_recheck_seconds=config.blocked_recheck_minutes * 60,
             comfort_factor=config.sizing_comfort_factor,

@@ -65,7 +65,6 @@ class Simulator:
         self._count_lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"simulator": self})
         self.server = LoopbackServer(port, handler)
-        self._thread: threading.Thread | None = None
 
     def count(self, key: str) -> None:
         """Handler threads run concurrently; an unguarded += would lose counts that tests assert."""
@@ -82,20 +81,11 @@ class Simulator:
         return f"http://{host!s}:{port}"
 
     def start(self) -> Simulator:
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="asr-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self.server.serve_in_background("asr-simulator")
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self.server.close()
 
 
 class _Handler(LoopbackHandler):
