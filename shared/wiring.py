@@ -123,26 +123,28 @@ def aws_clients() -> dict[str | None, ClientFactory]:
 @cache
 def aws_adapter() -> AwsFleet:
     config = settings()
-    adapters = {
-        account: AwsAdapter(
-            clients, config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
-        )
-        for account, clients in aws_clients().items()
-    }
-    default = adapters.pop(None, None)
-    return AwsFleet({a: adapter for a, adapter in adapters.items() if a is not None}, default=default)
+    return AwsFleet(
+        {
+            account: AwsAdapter(
+                clients, config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
+            )
+            for account, clients in aws_clients().items()
+        }
+    )
 
 
 @cache
 def metrics_adapter() -> MetricsFleet:
     config = settings()
     lookback = timedelta(days=config.sizing_lookback_days)
-    adapters = {
-        account: MetricsAdapter(clients, memory_namespace=config.memory_metric_namespace, lookback=lookback)
-        for account, clients in aws_clients().items()
-    }
-    default = adapters.pop(None, None)
-    return MetricsFleet({a: m for a, m in adapters.items() if a is not None}, default=default)
+    return MetricsFleet(
+        {
+            account: MetricsAdapter(
+                clients, memory_namespace=config.memory_metric_namespace, lookback=lookback
+            )
+            for account, clients in aws_clients().items()
+        }
+    )
 
 
 @cache

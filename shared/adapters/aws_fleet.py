@@ -9,35 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Generic, Self, TypeVar
 
 from shared.adapters.aws import AgentInstall, AwsAdapter
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.errors import ActionRefused
 from shared.facts import Ec2Facts, Utilisation
 
+A = TypeVar("A", AwsAdapter, MetricsAdapter)
 
-class AwsFleet:
-    def __init__(self, adapters: Mapping[str, AwsAdapter], *, default: AwsAdapter | None = None) -> None:
-        if not adapters and default is None:
+
+class PerAccount(Generic[A]):
+    """One adapter per account, or one default adapter for every account (no role: local)."""
+
+    def __init__(self, adapters: Mapping[str | None, A]) -> None:
+        self._adapters: dict[str, A] = {a: x for a, x in adapters.items() if a is not None}
+        self._default: A | None = adapters.get(None)
+        if not self._adapters and self._default is None:
             raise ValueError("an AWS fleet needs an adapter")
-        self._adapters, self._default = dict(adapters), default
 
     @classmethod
-    def single(cls, adapter: AwsAdapter) -> AwsFleet:
+    def single(cls, adapter: A) -> Self:
         """One adapter for every account: the default credential chain."""
-        return cls({}, default=adapter)
+        return cls({None: adapter})
 
-    def for_account(self, account: str) -> AwsAdapter:
+    def for_account(self, account: str) -> A:
         found = self._adapters.get(account, self._default)
         if found is None:
             raise ActionRefused("UnknownAccount", f"no AWS credentials for account {account}")
         return found
 
-    def _all(self) -> list[AwsAdapter]:
+    def _all(self) -> list[A]:
         if self._adapters:
             return list(self._adapters.values())
         return [self._default] if self._default is not None else []
 
+
+class AwsFleet(PerAccount[AwsAdapter]):
     # --- fleet-wide reads: every account's answer ---------------------------------------------
 
     def opted_in(self) -> dict[str, Ec2Facts]:
@@ -70,20 +78,8 @@ class AwsFleet:
         return self.for_account(facts.account_id).guest_check(facts, appliance_address)
 
 
-class MetricsFleet:
-    def __init__(
-        self, adapters: Mapping[str, MetricsAdapter], *, default: MetricsAdapter | None = None
-    ) -> None:
-        self._adapters, self._default = dict(adapters), default
-
-    @classmethod
-    def single(cls, adapter: MetricsAdapter) -> MetricsFleet:
-        return cls({}, default=adapter)
-
+class MetricsFleet(PerAccount[MetricsAdapter]):
     def utilisation(
         self, account: str, region: str, windows: dict[str, bool], now: datetime
     ) -> dict[str, Utilisation]:
-        adapter = self._adapters.get(account, self._default)
-        if adapter is None:
-            raise ActionRefused("UnknownAccount", f"no AWS credentials for account {account}")
-        return adapter.utilisation(region, windows, now)
+        return self.for_account(account).utilisation(region, windows, now)

@@ -48,7 +48,8 @@ def test_one_fleet_serves_several_accounts_each_through_its_own_role(moto_server
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     prefix = f"ma{uuid.uuid4().hex[:6]}"
-    adapters, launched = {}, {}
+    adapters: dict[str | None, AwsAdapter] = {}
+    launched: dict[str, str] = {}
     for account in ("111111111111", "222222222222"):
         session = web_identity_session(
             role_arn(account, "MigrationAutopilot"),
