@@ -3,9 +3,9 @@
 import azure.functions as func
 
 from functions import blueprints
-from shared.wiring import settings
+from shared.app.startup import start
 
-settings()  # a missing or malformed setting stops the host here, with a message naming it
+start()  # a missing or malformed setting stops the host here, with a message naming it
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in blueprints():

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from local.stack import start_azurite
-from shared.lifecycle import Phase
-from shared.models import MigrationRecord
-from shared.store import StateStore, open_table_service
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord
+from shared.state.table import TableStateStore, open_table_service
 
 
 def timed(label: str, count: int, action: Callable[[], object]) -> None:
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     ]
     azurite = start_azurite()
     try:
-        store = StateStore(
+        store = TableStateStore(
             open_table_service(connection=azurite.connection_string, account_url=None), "bench"
         )
         store.ensure_tables()

@@ -2,66 +2,31 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import azure.functions as func
-from pydantic import TypeAdapter, ValidationError
 
-from functions.http import error_response, instance_id_of, json_response
-from shared import wiring
-from shared.assessment.export import to_csv, to_json
-from shared.errors import RetryableError
-from shared.models import Wave
+from shared.app import services
+from shared.app.http import http_errors, instance_id_of, json_response
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
 
 @blueprint.route(route="migrations", methods=["GET"])
+@http_errors
 def fleet_status(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        counts = Counter(record.phase.value for record in wiring.state_store().all())
-    except RetryableError as error:
-        return error_response(503, "StoreUnavailable", str(error))
-    return json_response({"total": sum(counts.values()), "by_phase": dict(sorted(counts.items()))})
+    return json_response(services.fleet_status())
 
 
 @blueprint.route(route="migrations/{instance_id}", methods=["GET"])
+@http_errors
 def migration_status(req: func.HttpRequest) -> func.HttpResponse:
-    instance_id = instance_id_of(req)
-    if isinstance(instance_id, func.HttpResponse):
-        return instance_id
-    store = wiring.state_store()
-    try:
-        record = store.find(instance_id)
-        if record is None:
-            return error_response(404, "NotFound", f"no migration record for {instance_id}")
-        timeline = store.history(instance_id)
-    except RetryableError as error:
-        return error_response(503, "StoreUnavailable", str(error))
-    return json_response(
-        {
-            "record": record.model_dump(mode="json"),
-            "timeline": [entry.model_dump(mode="json") for entry in timeline],
-        }
-    )
+    return json_response(services.migration_status(instance_id_of(req)))
 
 
 @blueprint.route(route="assessments", methods=["GET"])
+@http_errors
 def assessments(req: func.HttpRequest) -> func.HttpResponse:
     """`?wave=NAME` narrows to one wave; `?format=csv` (or Accept: text/csv) answers CSV, else JSON."""
-    wave, wanted = req.params.get("wave"), (req.params.get("format") or "").lower()
-    if wanted not in {"", "csv", "json"}:
-        return error_response(400, "InvalidFormat", "format must be csv or json")
-    try:
-        wave = TypeAdapter(Wave).validate_python(wave) if wave else None
-    except ValidationError:
-        return error_response(400, "InvalidWave", "wave must be letters, digits, . _ - (up to 63)")
-    as_csv = wanted == "csv" or (not wanted and "text/csv" in (req.headers.get("accept") or ""))
-    store = wiring.state_store()
-    try:
-        records = list(store.by_wave(wave) if wave else store.all())
-    except RetryableError as error:
-        return error_response(503, "StoreUnavailable", str(error))
-    if as_csv:
-        return func.HttpResponse(to_csv(records), status_code=200, mimetype="text/csv")
-    return func.HttpResponse(to_json(records), status_code=200, mimetype="application/json")
+    body, media_type = services.assessments(
+        req.params.get("wave"), req.params.get("format") or "", req.headers.get("accept") or ""
+    )
+    return func.HttpResponse(body, status_code=200, mimetype=media_type)

@@ -116,7 +116,7 @@ def running_estate(
 
     With `event_grid`, the host also stands in for the Event Grid topic the job watcher publishes to.
     """
-    from shared import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
+    from shared.app import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
 
     vault = Vault(
         SUB,

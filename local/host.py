@@ -24,7 +24,7 @@ import azure.functions as func
 from azure.functions.timer import TimerRequest
 
 from local.loopback_server import LoopbackHandler, LoopbackServer, wait_for_stop_signal
-from shared.config import load_settings
+from shared.app.config import load_settings
 from shared.errors import ConfigError
 
 log = logging.getLogger("local.host")

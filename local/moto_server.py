@@ -27,7 +27,7 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `local` importable
 from local.guest_stand_in import MARKER, guest_output
-from shared.adapters.ssm_documents import render
+from shared.guest.documents import render
 
 _targets_of = Command._get_instance_ids_from_targets  # the original, for commands that name Targets
 _invocation_of = Command.invocation_response

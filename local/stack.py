@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import boto3
 
-from shared.adapters.ssm_documents import documents
+from shared.guest.documents import documents
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, types, tests (the infra checks among them, with checkov and cfn-lint
-# from .venv-infra); then proof that no process the tests started survives.
+# The whole test suite: lint, types, import contracts, tests (the infra checks among them, with
+# checkov and cfn-lint from .venv-infra); then proof that no process the tests started survives.
 # Usage: bash scripts/test.sh [extra pytest args]
 source "$(dirname "$0")/bootstrap.sh"
 ensure_infra_tools
@@ -11,6 +11,7 @@ export AZMIGRATE_TEST_RUN_ID
 
 echo "== ruff"; ruff check .; ruff format --check .
 echo "== mypy"; mypy
+echo "== import contracts (.importlinter)"; lint-imports --no-cache
 echo "== pytest"
 set +e
 pytest "$@"

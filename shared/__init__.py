@@ -1,1 +1,2 @@
-"""Migration Autopilot's core: settings, models, lifecycle, state store and (later) the reconciler."""
+"""Migration Autopilot's app package: one room per concern; README "Architecture" maps them and
+.importlinter says which may import which."""

@@ -1,35 +1,95 @@
-"""Every error the app raises on purpose, split by what the caller should do next.
+"""Every error the app raises on purpose, split by what the caller should do next, and every error
+code it emits, in one place.
 
 `RetryableError`: the same call may succeed later (re-read and re-decide, or back off).
 `TerminalError`: repeating the call cannot help; a person or a different input must change.
-Triggers map these to responses (retryable -> 5xx/429 for the sender to retry, terminal -> 4xx).
+Each error carries the HTTP status and `ErrorCode` an HTTP trigger answers with
+(`shared.app.http.http_errors`): retryable -> 503 for the sender to retry, terminal -> 4xx.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
 
 
+class ErrorCode(StrEnum):
+    """The codes in the app's HTTP error answers and in the errors it records on a VM."""
+
+    # HTTP answers
+    SERVICE_UNAVAILABLE = "ServiceUnavailable"  # every retryable failure: try again later
+    INVALID_INPUT = "InvalidInput"
+    INVALID_EVENT = "InvalidEvent"
+    INVALID_ALERT = "InvalidAlert"
+    INVALID_INSTANCE_ID = "InvalidInstanceId"
+    INVALID_FORMAT = "InvalidFormat"
+    INVALID_WAVE = "InvalidWave"
+    PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+    FOREIGN_EVENT = "ForeignEvent"
+    REPLAYED_EVENT_ID = "ReplayedEventId"
+    NOT_FOUND = "NotFound"
+    NOT_APPROVABLE = "NotApprovable"
+    ILLEGAL_TRANSITION = "IllegalTransition"
+    CONFIGURATION = "ConfigurationError"
+    # recorded on a VM (last_error.code) when a step fails
+    GUEST_CHECK_FAILED = "GuestCheckFailed"
+    AGENT_INSTALL_FAILED = "AgentInstallFailed"
+    NOT_DISCOVERED = "NotDiscovered"
+    ITEM_MISSING = "ItemMissing"
+    TEST_FAILOVER_FAILED = "TestFailoverFailed"
+    TEST_VALIDATION_FAILED = "TestValidationFailed"
+    FAILOVER_FAILED = "FailoverFailed"
+    SOURCE_TERMINATED = "SourceTerminated"
+    INSTANCE_NOT_FOUND = "InstanceNotFound"
+    MACHINE_NOT_DISCOVERED = "MachineNotDiscovered"
+
+
 class AutopilotError(Exception):
     retryable: ClassVar[bool] = False
+    http_status: ClassVar[int] = 500
+    code: ErrorCode = ErrorCode.SERVICE_UNAVAILABLE
 
 
 class RetryableError(AutopilotError):
     retryable = True
+    http_status = 503
 
 
 class TerminalError(AutopilotError):
     retryable = False
+    http_status = 400
+    code = ErrorCode.INVALID_INPUT
 
 
 class ConfigError(TerminalError):
     """A setting is missing or malformed. The message names each setting and never its value."""
 
+    http_status = 500
+    code = ErrorCode.CONFIGURATION
+
 
 class InvalidInput(TerminalError):
-    """Input failed validation before anything was written."""
+    """Input failed validation before anything was written. `code` says which input, for HTTP answers."""
+
+    def __init__(self, message: str, *, code: ErrorCode = ErrorCode.INVALID_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PayloadTooLarge(InvalidInput):
+    http_status = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.PAYLOAD_TOO_LARGE)
+
+
+class ForeignInput(TerminalError):
+    """Well-formed input from a sender this app does not serve (an AWS account or region not listed)."""
+
+    http_status = 403
+    code = ErrorCode.FOREIGN_EVENT
 
 
 class EntityTooLarge(InvalidInput):
@@ -37,6 +97,8 @@ class EntityTooLarge(InvalidInput):
 
 
 class AlreadyExists(TerminalError):
+    http_status = 409
+
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} already exists")
         self.kind = kind
@@ -44,6 +106,9 @@ class AlreadyExists(TerminalError):
 
 
 class RecordNotFound(TerminalError):
+    http_status = 404
+    code = ErrorCode.NOT_FOUND
+
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} not found")
         self.kind = kind
@@ -59,8 +124,15 @@ class ConcurrencyConflict(RetryableError, Generic[T]):
         self.current = current
 
 
+class ServiceBusy(RetryableError):
+    """The work could not be done now (a record kept changing under us): the sender should retry."""
+
+
 class IllegalTransition(TerminalError):
     """A phase change the lifecycle does not allow; raised whoever asks for it."""
+
+    http_status = 409
+    code = ErrorCode.ILLEGAL_TRANSITION
 
     def __init__(self, source: str, target: str, allowed: list[str]) -> None:
         super().__init__(
@@ -69,8 +141,21 @@ class IllegalTransition(TerminalError):
         self.source, self.target = source, target
 
 
+class CommandRefused(TerminalError):
+    """An operator command the VM's phase does not allow (e.g. approving a cutover already running)."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, code: ErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class SuspiciousEvent(TerminalError):
     """An event id we have seen before arrived with a different payload: never treated as a duplicate."""
+
+    http_status = 409
+    code = ErrorCode.REPLAYED_EVENT_ID
 
 
 class CloudUnavailable(RetryableError):
@@ -82,7 +167,7 @@ class ActionRefused(TerminalError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.cloud_code = code
 
 
 class StoreUnavailable(RetryableError):

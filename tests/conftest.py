@@ -14,7 +14,7 @@ import pytest
 
 from local.stack import Azurite, LocalService, install_documents, start_azurite, start_moto
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
-from shared.models import Assessment, CheckResult, DiskPlan, MigrationRecord
+from shared.model.records import Assessment, CheckResult, DiskPlan, MigrationRecord
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM, Disk, Machine
 from local.guest_stand_in import bios_uuid
 from local.stack import aws_client
-from shared.adapters.ssm_documents import render
+from shared.guest.documents import render
 
 AGENT_DOCUMENTS = frozenset({"AWS-RunShellScript", "AWS-RunPowerShellScript"})
 _MODE = re.compile(r"(?:\s-c\s+|/CSType\s+)\"?(CSPrime|CSLegacy)\b", re.IGNORECASE)

@@ -20,15 +20,18 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from shared.errors import ActionRefused, CloudUnavailable
-from shared.facts import ItemFacts, JobFacts
+from shared.model.facts import ItemFacts, JobFacts
 
 RCM, CLASSIC = "InMageRcm", "InMageAzureV2"
 OFFAZURE_API_VERSION = "2023-06-06"
 
 
+ITEM_PREFIX = "azmigrate-"
+
+
 def item_name_for(instance_id: str) -> str:
     """Deterministic, so a repeated enable finds its twin instead of creating a second item."""
-    return f"azmigrate-{instance_id}"
+    return f"{ITEM_PREFIX}{instance_id}"
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.adapters.ssm_documents import (
+from shared.errors import ActionRefused, CloudUnavailable
+from shared.guest.documents import (
     GUEST_CHECKS,
     AgentInstall,
     agent_parameters,
     document_name,
     guest_check_parameters,
 )
-from shared.assessment.guest import checked_address
-from shared.errors import ActionRefused, CloudUnavailable
-from shared.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
+from shared.guest.scripts import checked_address
+from shared.model.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 FILTER_CHUNK = 200  # EC2 filter values per call
@@ -308,13 +308,3 @@ def aws_errors(what: str) -> Iterator[None]:
         raise ActionRefused(code, f"{what}: {message}") from error
     except BotoCoreError as error:
         raise CloudUnavailable(f"{what}: AWS unreachable ({type(error).__name__})") from error
-
-
-__all__ = [
-    "AGENT_COMMENT",
-    "GUEST_CHECK_COMMENT",
-    "AgentInstall",
-    "AwsAdapter",
-    "ClientFactory",
-    "aws_errors",
-]

@@ -1,6 +1,6 @@
 """Several AWS accounts behind one interface: one adapter (and one set of credentials) per account.
 
-With a role, each account's adapter holds that account's role credentials (`shared/aws_identity.py`);
+With a role, each account's adapter holds that account's role credentials (`shared/adapters/aws_identity.py`);
 without one, a single adapter on boto3's default chain serves every account (local development).
 Fleet-wide reads merge every account's answer; anything about one instance goes to its account.
 """
@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Generic, Self, TypeVar
 
-from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.aws import AwsAdapter
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.errors import ActionRefused
-from shared.facts import Ec2Facts, Utilisation
+from shared.guest.documents import AgentInstall
+from shared.model.facts import Ec2Facts, Utilisation
 
 A = TypeVar("A", AwsAdapter, MetricsAdapter)
 

@@ -10,14 +10,13 @@ lookback's hours that have any point, so hourly and five-minute data both count 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.aws import ClientFactory, aws_errors
-from shared.assessment.sizing import percentile
-from shared.facts import Utilisation
+from shared.model.facts import Utilisation
 
 LINUX_MEMORY, WINDOWS_MEMORY = "mem_used_percent", "Memory % Committed Bytes In Use"
 MAX_POINTS_PER_METRIC = 1_440
@@ -127,3 +126,12 @@ def _summary(
         cpu_coverage=min(1.0, len(cpu.hours) / hours),
         memory_coverage=min(1.0, len(memory.hours) / hours),
     )
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile: a value that was really observed, never an interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]

@@ -20,8 +20,8 @@ from shared.assessment.sizing import (
     choose_size,
     load_catalogue,
 )
-from shared.facts import Ec2Facts, InstanceTypeFacts, Policy, Utilisation
-from shared.models import Assessment, DiskPlan, TargetSettings
+from shared.model.facts import Ec2Facts, InstanceTypeFacts, Policy, Utilisation
+from shared.model.records import Assessment, DiskPlan, TargetSettings
 
 MAX_PLANNED_DISKS = 66  # the model's cap: more than 64 data disks is a blocker anyway
 

@@ -13,11 +13,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.assessment.guest import APPLIANCE_PORTS, GuestFacts
+from shared.assessment.guest import GuestFacts
 from shared.assessment.os_support import SupportTable, evaluate_os, os_from_image
 from shared.assessment.sizing import AZURE_DISK_TYPES, LICENSE_TYPES, Catalogue, Sizing
-from shared.facts import FALSE_VALUES, TRUE_VALUES, Ec2Facts, InstanceTypeFacts
-from shared.models import CheckResult
+from shared.guest.scripts import APPLIANCE_PORTS
+from shared.model.facts import FALSE_VALUES, TRUE_VALUES, Ec2Facts, InstanceTypeFacts
+from shared.model.records import CheckResult
 
 OS_DISK_LIMIT_GB = {"legacy-bios": 2_048, "uefi": 4_096}  # Azure generation 1 / generation 2
 MAX_DATA_DISKS = 64

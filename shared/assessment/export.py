@@ -1,21 +1,18 @@
 """Assessments for review: one row per assessed VM, as JSON or as CSV a spreadsheet opens safely.
 
-Used by `GET /api/assessments` and by `python -m shared.assessment.export`. Cells that a spreadsheet
+Used by `GET /api/assessments` and by `python -m shared.app.export`. Cells that a spreadsheet
 would run as a formula (starting with = + - @, tab or carriage return) are prefixed with a quote.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
-import sys
 from collections.abc import Iterable
 from typing import Any
 
-from shared.errors import AutopilotError
-from shared.models import MigrationRecord, Wave
+from shared.model.records import MigrationRecord
 
 COLUMNS = (
     "instance_id",
@@ -109,39 +106,3 @@ def _item(value: Any) -> str:
     if "device" in value:
         return f"{value['device']} {value['size_gb']}GB {value['source_type']}->{value['disk_type']}"
     return f"{value['code']} ({value['severity']}): {value['message']} Fix: {value['fix']}"
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m shared.assessment.export",
-        description="Export the assessments from the state store (settings from AZMIGRATE_* variables).",
-    )
-    parser.add_argument("--wave", help="only this wave (the azmigrate:wave tag)")
-    parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument("--output", help="file to write (default: standard output)")
-    args = parser.parse_args(argv)
-    from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415 - only the CLI needs them
-
-    from shared import wiring  # noqa: PLC0415 - the CLI wires the store; the module stays pure
-
-    try:
-        wave = TypeAdapter(Wave).validate_python(args.wave) if args.wave else None
-    except ValidationError:
-        parser.error(f"--wave {args.wave!r} is not a wave name (letters, digits, . _ -; up to 63)")
-    try:
-        store = wiring.state_store()
-        records = list(store.by_wave(wave) if wave else store.all())
-    except AutopilotError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    text = to_csv(records) if args.format == "csv" else to_json(records) + "\n"
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import ConfigError
-from shared.facts import Disk, Ec2Facts, InstanceTypeFacts, Utilisation
+from shared.model.facts import Disk, Ec2Facts, InstanceTypeFacts, Utilisation
 
 CATALOGUE_PATH = Path(__file__).parents[1] / "data" / "azure_sizes.json"
 PREMIUM, STANDARD_SSD, STANDARD_HDD = "Premium_LRS", "StandardSSD_LRS", "Standard_LRS"
@@ -125,15 +125,6 @@ def _size(row: dict[str, Any]) -> AzureSize:
         unavailable_in=frozenset(str(r).lower() for r in row.get("unavailable_in", [])),
         locations=frozenset(str(r).lower() for r in row["locations"]) if row.get("locations") else None,
     )
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile: a value that was really observed, never an interpolation."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def disk_type_for(disk: Disk) -> str:

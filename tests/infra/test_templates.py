@@ -14,8 +14,8 @@ import yaml
 
 from local.estate import tag_event
 from local.infra_checks import bicep_check, bicep_parse, cfn_lint, checkov, run_all
-from shared.adapters.ssm_documents import BEGIN, END, cloudformation_block
-from shared.config import Settings, env_name
+from shared.app.config import Settings, env_name
+from shared.guest.documents import BEGIN, END, cloudformation_block
 from tests.conftest import REPO, VALID_SETTINGS
 
 INFRA = REPO / "infra"
@@ -194,7 +194,7 @@ def test_the_documents_in_region_yaml_are_the_ones_the_app_sends():
     text = (INFRA / "aws" / "region.yaml").read_text()
     block = text[text.index(BEGIN) : text.index(END) + len(END)]
     assert block == cloudformation_block(), (
-        "run: python -m shared.adapters.ssm_documents --write infra/aws/region.yaml"
+        "run: python -m shared.guest.documents --write infra/aws/region.yaml"
     )
 
 

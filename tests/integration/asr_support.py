@@ -14,7 +14,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from local.asr_simulator.server import Simulator
-from shared.azure_http import LoopbackHttpPolicy
+from shared.adapters.azure_http import LoopbackHttpPolicy
 
 SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
 TARGET_RG = f"/subscriptions/{SUB}/resourceGroups/rg-target"

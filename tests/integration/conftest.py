@@ -13,7 +13,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.stack import Azurite
-from shared.store import StateStore, open_table_service
+from shared.state.table import TableStateStore, open_table_service
 from tests.conftest import FakeClock
 from tests.integration.asr_support import RG, SUB, VAULT, sdk_client
 
@@ -24,10 +24,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(azurite: Azurite, clock: FakeClock) -> Iterator[StateStore]:
+def store(table_store: TableStateStore) -> TableStateStore:
+    return table_store
+
+
+@pytest.fixture
+def table_store(azurite: Azurite, clock: FakeClock) -> Iterator[TableStateStore]:
     """Each test gets its own tables (a unique prefix), so tests never see each other's records."""
     service = open_table_service(connection=azurite.connection_string, account_url=None)
-    state = StateStore(service, f"t{uuid.uuid4().hex[:12]}", clock=clock)
+    state = TableStateStore(service, f"t{uuid.uuid4().hex[:12]}", clock=clock)
     state.ensure_tables()
     yield state
     state.close()

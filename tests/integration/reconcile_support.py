@@ -15,12 +15,14 @@ from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.stack import Azurite, LocalService, aws_client
 from shared.adapters.asr import AsrAdapter
-from shared.adapters.aws import AgentInstall, AwsAdapter
+from shared.adapters.aws import AwsAdapter
 from shared.adapters.cloudwatch import MetricsAdapter
-from shared.facts import Policy
-from shared.lifecycle import Phase
-from shared.reconciler import PassReport, Reconciler, Targets
-from shared.store import StateStore, open_table_service
+from shared.guest.documents import AgentInstall
+from shared.model.facts import Policy
+from shared.model.phases import Phase
+from shared.reconcile.reconciler import PassReport, Reconciler, Targets
+from shared.state.store import StateStore
+from shared.state.table import TableStateStore, open_table_service
 from tests.conftest import T0
 from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, admin, sdk_client
 
@@ -136,7 +138,7 @@ def build_estate(
         passphrase=PASSPHRASE,
     )
     bridge.sync()  # commands other tests sent to the shared moto are not this estate's
-    store = StateStore(
+    store = TableStateStore(
         open_table_service(connection=azurite.connection_string, account_url=None),
         f"e{uuid.uuid4().hex[:12]}",
         clock=clock.now,

@@ -114,7 +114,7 @@ def test_a_refused_action_is_terminal_with_asrs_code(sim: Simulator):
     adapter.enable("azmigrate-i-1", machine, TARGET)
     with pytest.raises(ActionRefused) as refused:
         adapter.commit("azmigrate-i-1")
-    assert refused.value.code == "OperationNotAllowed"
+    assert refused.value.cloud_code == "OperationNotAllowed"
     assert not refused.value.retryable
     client.close()
 

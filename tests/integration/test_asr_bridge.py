@@ -16,7 +16,7 @@ from local.asr_simulator.server import OFFAZURE_API_VERSION, Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
-from shared.adapters.ssm_documents import AgentInstall, agent_parameters, document_name, documents, render
+from shared.guest.documents import AgentInstall, agent_parameters, document_name, documents, render
 from tests.integration.asr_support import CLASSIC as CLASSIC_PROVIDER
 from tests.integration.asr_support import RG, SUB, VAULT, admin, sdk_client
 

@@ -13,8 +13,8 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import LocalService, aws_client
-from shared.adapters.aws import AgentInstall, AwsAdapter
-from shared.adapters.ssm_documents import agent_parameters, document_name, documents, render
+from shared.adapters.aws import AwsAdapter
+from shared.guest.documents import AgentInstall, agent_parameters, document_name, documents, render
 from tests.integration.asr_support import RG, SUB, VAULT
 
 pytestmark = pytest.mark.integration

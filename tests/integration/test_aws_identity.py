@@ -10,7 +10,7 @@ import pytest
 from local.stack import LocalService
 from shared.adapters.aws import AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet
-from shared.aws_identity import role_arn, web_identity_session
+from shared.adapters.aws_identity import role_arn, web_identity_session
 
 pytestmark = pytest.mark.integration
 

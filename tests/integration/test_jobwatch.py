@@ -11,8 +11,9 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import RCM
 from local.asr_simulator.server import Simulator
 from shared.adapters.asr import AsrAdapter, Target
-from shared.jobwatch import WATERMARK, JobChange, watch
-from shared.store import StateStore
+from shared.commands import Commands
+from shared.reconcile.jobwatch import WATERMARK, JobChange, watch
+from shared.state.store import StateStore
 from tests.conftest import T0
 from tests.integration.asr_support import (
     RG,
@@ -47,15 +48,18 @@ def test_each_job_state_is_published_once_and_long_jobs_are_not_missed(store: St
     target = Target("web", TARGET_RG, TARGET_VNET, "default", TEST_VNET)
     job = adapter.enable("azmigrate-i-0123456789abcdef0", machine, target)
 
-    first = watch(store, adapter, published.extend, now())
+    commands = Commands(store, clock=now)
+    first = watch(store, commands, adapter, published.extend, now())
     assert [(c.job_id, c.state, c.instance_id) for c in first] == [(job, "NotStarted", "i-0123456789abcdef0")]
-    assert watch(store, adapter, published.extend, now()) == []  # nothing changed: nothing published
+    assert (
+        watch(store, commands, adapter, published.extend, now()) == []
+    )  # nothing changed: nothing published
     mark = store.watermark(WATERMARK)
     assert mark is not None and mark.value <= now()  # held at the running job's start
 
     advance(sim, 10)
-    assert [c.state for c in watch(store, adapter, published.extend, now())] == ["InProgress"]
+    assert [c.state for c in watch(store, commands, adapter, published.extend, now())] == ["InProgress"]
     advance(sim, 30)
-    assert [c.state for c in watch(store, adapter, published.extend, now())] == ["Succeeded"]
-    assert watch(store, adapter, published.extend, now()) == []
+    assert [c.state for c in watch(store, commands, adapter, published.extend, now())] == ["Succeeded"]
+    assert watch(store, commands, adapter, published.extend, now()) == []
     assert [c.state for c in published] == ["NotStarted", "InProgress", "Succeeded"]

@@ -16,12 +16,13 @@ from local.asr_simulator.server import Simulator
 from local.guest_stand_in import bios_uuid
 from local.stack import Azurite, LocalService, aws_client
 from shared.adapters.asr import AsrAdapter, item_name_for
-from shared.adapters.aws import AgentInstall, AwsAdapter
-from shared.facts import Policy
-from shared.lifecycle import Phase
-from shared.models import MigrationRecord
-from shared.reconciler import Reconciler, Targets
-from shared.store import StateStore
+from shared.adapters.aws import AwsAdapter
+from shared.guest.documents import AgentInstall
+from shared.model.facts import Policy
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord
+from shared.reconcile.reconciler import Reconciler, Targets
+from shared.state.table import TableStateStore
 from tests.conftest import T0
 from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, sdk_client
 
@@ -80,7 +81,7 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int) -> dict[str, int
         azurite.connection_string,
         raw_request_hook=lambda request: table_calls.update([request.http_request.method]),
     )
-    store = StateStore(service, f"pc{uuid.uuid4().hex[:10]}", clock=vault.clock.now)
+    store = TableStateStore(service, f"pc{uuid.uuid4().hex[:10]}", clock=vault.clock.now)
     store.ensure_tables()
     store.create_many(
         [

@@ -9,7 +9,7 @@ import pytest
 
 from local.asr_simulator.model import CLASSIC, RCM
 from local.stack import Azurite, LocalService
-from shared.lifecycle import Phase
+from shared.model.phases import Phase
 from tests.integration.asr_support import admin
 from tests.integration.reconcile_support import Estate, build_estate
 

@@ -10,9 +10,9 @@ import pytest
 
 from local.stack import Azurite, LocalService, aws_client, free_port
 from shared.adapters.cloudwatch import MetricsAdapter
-from shared.decide import Act
-from shared.lifecycle import Phase
-from shared.models import MigrationRecord, PendingAction
+from shared.core.actions import Act
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord, PendingAction
 from tests.integration.reconcile_support import APPLIANCE, build_estate
 
 pytestmark = pytest.mark.integration

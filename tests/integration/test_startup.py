@@ -49,7 +49,7 @@ def test_start_up_with_a_missing_setting_fails_naming_it(missing):
 
 def test_config_check_command_exits_2_with_a_clean_message():
     settings = {k: v for k, v in VALID_SETTINGS.items() if k != "AZMIGRATE_ASR_VAULT_NAME"}
-    result = run("import sys; from shared.config import main; sys.exit(main(['x']))", settings)
+    result = run("import sys; from shared.app.config import main; sys.exit(main(['x']))", settings)
     assert result.returncode == 2
     assert result.stderr.startswith("Configuration error: 1 setting problem(s):")
     assert "AZMIGRATE_ASR_VAULT_NAME: missing" in result.stderr

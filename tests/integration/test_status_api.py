@@ -11,9 +11,9 @@ import azure.functions as func
 import pytest
 
 from local.stack import Azurite
-from shared import wiring
-from shared.lifecycle import Phase
-from shared.models import HistoryEntry
+from shared.app import wiring
+from shared.model.phases import Phase
+from shared.model.records import HistoryEntry
 from tests.conftest import T0, VALID_SETTINGS, app_handlers, assessed, instance_id, record, run_module
 
 pytestmark = pytest.mark.integration
@@ -104,10 +104,10 @@ def test_the_export_cli_writes_the_same_csv(routes, tmp_path):
     wiring.state_store().create(assessed(1, "w1"))
     out = tmp_path / "assessments.csv"
     result = run_module(
-        "shared.assessment.export", "--wave", "w1", "--format", "csv", "--output", str(out), timeout=60
+        "shared.app.export", "--wave", "w1", "--format", "csv", "--output", str(out), timeout=60
     )
     assert result.returncode == 0, result.stderr
     lines = out.read_text().strip().splitlines()
     assert len(lines) == 2 and instance_id(1) in lines[1]
-    bad = run_module("shared.assessment.export", "--wave", "no/slashes", timeout=60)
+    bad = run_module("shared.app.export", "--wave", "no/slashes", timeout=60)
     assert bad.returncode == 2 and "--wave" in bad.stderr

@@ -1,4 +1,5 @@
-"""The state store against Azurite, through the real azure-data-tables client over HTTP."""
+"""The state store's promises, kept by both implementations: Table Storage (against Azurite, through
+the real azure-data-tables client over HTTP) and the in-memory store the service tests use."""
 
 from __future__ import annotations
 
@@ -8,12 +9,22 @@ from datetime import timedelta
 import pytest
 
 from shared.errors import AlreadyExists, ConcurrencyConflict, InvalidInput, RecordNotFound, SuspiciousEvent
-from shared.lifecycle import Phase
-from shared.models import HistoryEntry, MigrationRecord, TargetSettings
-from shared.store import StateStore
+from shared.model.phases import Phase
+from shared.model.records import HistoryEntry, MigrationRecord, TargetSettings
+from shared.state.memory import MemoryStateStore
+from shared.state.store import StateStore
+from shared.state.table import TableStateStore
 from tests.conftest import T0, FakeClock, instance_id, record
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["table", "memory"])
+def store(request: pytest.FixtureRequest, clock: FakeClock) -> StateStore:
+    if request.param == "memory":
+        return MemoryStateStore(clock=clock)
+    table: TableStateStore = request.getfixturevalue("table_store")
+    return table
 
 
 def test_create_then_get_returns_the_same_record(store: StateStore):
@@ -109,7 +120,8 @@ def test_invalid_records_are_refused_before_any_write(store: StateStore):
     assert store.get(read.instance_id) == read
 
 
-def test_queries_page_past_1000_records(store: StateStore):
+def test_queries_page_past_1000_records(table_store: TableStateStore):
+    store = table_store
     fleet = [record(n, wave="big" if n % 2 else "small") for n in range(1, 1_206)]
     assert store.create_many(fleet) == 1_205
     page = store.page("in_flight eq true", {})

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from local.guest_stand_in import guest_output
-from shared.decide import Act, Decision, apply_decision, decide
-from shared.facts import (
+from shared.core.actions import Act, Decision
+from shared.core.decide import apply_decision, decide
+from shared.model.facts import (
     CommandFacts,
     Disk,
     Ec2Facts,
@@ -22,8 +23,8 @@ from shared.facts import (
     Policy,
     Utilisation,
 )
-from shared.lifecycle import Phase
-from shared.models import MigrationRecord
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord
 from tests.conftest import T0, record
 
 PROTECTED_OPS = frozenset({"testfailover", "unplannedfailover", "disableprotection"})

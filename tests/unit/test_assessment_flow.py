@@ -6,10 +6,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from shared.assessment.assess import with_tag_overrides
-from shared.decide import Act, Decision, _gate, decide
-from shared.facts import Disk, InstanceTypeFacts, Policy, Utilisation
-from shared.lifecycle import Phase
-from shared.models import ErrorInfo, TargetSettings
+from shared.core.actions import Act, Decision
+from shared.core.decide import _gate, decide
+from shared.model.facts import Disk, InstanceTypeFacts, Policy, Utilisation
+from shared.model.phases import Phase
+from shared.model.records import ErrorInfo, TargetSettings
 from tests.conftest import record
 from tests.unit.decide_world import World, advance_to, ec2_facts, run, step
 

@@ -6,7 +6,7 @@ import pytest
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from shared.azure_http import LoopbackHttpPolicy
+from shared.adapters.azure_http import LoopbackHttpPolicy
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from shared.assessment.checks import (
 from shared.assessment.guest import GuestFacts
 from shared.assessment.os_support import load_support_table
 from shared.assessment.sizing import Sizing, load_catalogue
-from shared.facts import Disk, Ec2Facts, InstanceTypeFacts
+from shared.model.facts import Disk, Ec2Facts, InstanceTypeFacts
 
 GOOD_GUEST = GuestFacts(
     os_family="linux",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import SECRET_FIELDS, Settings, env_name, load_settings, main, markdown_table
+from shared.app.config import SECRET_FIELDS, Settings, env_name, load_settings, main, markdown_table
 from shared.errors import ConfigError
 from tests.conftest import VALID_SETTINGS
 
@@ -128,7 +128,7 @@ def test_every_setting_is_in_the_sample_settings_and_the_readme():
         "README documents a setting the app does not read"
     )
     assert markdown_table() in readme, (
-        "README settings table is stale: paste `python -m shared.config --markdown`"
+        "README settings table is stale: paste `python -m shared.app.config --markdown`"
     )
 
 

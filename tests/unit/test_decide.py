@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from shared.decide import Act, apply_decision, decide
+from shared.core.actions import Act
+from shared.core.decide import apply_decision, decide
 from shared.errors import IllegalTransition
-from shared.facts import Disk, Facts, ItemFacts, JobFacts, Policy
-from shared.lifecycle import Phase
-from shared.models import PendingAction
+from shared.model.facts import Disk, Facts, ItemFacts, JobFacts, Policy
+from shared.model.phases import Phase
+from shared.model.records import PendingAction
 from tests.conftest import T0, record
 from tests.unit.decide_world import PROTECTED_OPS, World, advance_to, ec2_facts, run, step
 
@@ -323,7 +324,7 @@ def test_instance_gone_before_cutover_opts_out():
 
 
 def test_illegal_transitions_raise_a_typed_error():
-    from shared.decide import Decision
+    from shared.core.actions import Decision
 
     with pytest.raises(IllegalTransition, match="cannot go from opted_in to done"):
         apply_decision(record(), Decision(P.DONE, "skip everything"), T0, "a")
@@ -332,7 +333,7 @@ def test_illegal_transitions_raise_a_typed_error():
 
 
 def test_a_decision_carries_at_most_one_side_effect():
-    from shared.decide import Decision
+    from shared.core.actions import Decision
 
     with pytest.raises(ValueError, match="at most one"):
         Decision(P.OPTED_IN, "two", (Act.STOP_SOURCE, Act.START_SOURCE))

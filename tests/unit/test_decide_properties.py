@@ -7,10 +7,11 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.decide import GATE, Act, apply_decision, decide
-from shared.facts import CommandFacts, Facts, ItemFacts, JobFacts, Policy
-from shared.lifecycle import Phase
-from shared.models import MigrationRecord, PendingAction
+from shared.core.actions import GATE, Act
+from shared.core.decide import apply_decision, decide
+from shared.model.facts import CommandFacts, Facts, ItemFacts, JobFacts, Policy
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord, PendingAction
 from tests.conftest import T0, record
 from tests.unit.decide_world import ec2_facts
 

@@ -8,17 +8,16 @@ import subprocess
 
 import pytest
 
-from shared.assessment.guest import (
+from shared.assessment.guest import GuestFacts, parse_guest_output
+from shared.errors import InvalidInput
+from shared.guest.scripts import (
     APPLIANCE_PORTS,
     GUEST_MARKER,
     LINUX_SECTIONS,
     WINDOWS_SECTIONS,
-    GuestFacts,
     linux_guest_script,
-    parse_guest_output,
     windows_guest_script,
 )
-from shared.errors import InvalidInput
 
 IMAGES = pathlib.Path(__file__).parents[2] / "local" / "guest_images"
 OPEN, NINE_CLOSED = {443: True, 9443: True}, {443: True, 9443: False}

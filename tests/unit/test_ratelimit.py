@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.ratelimit import RateLimiter
+from shared.adapters.ratelimit import RateLimiter
 
 
 class FakeTime:

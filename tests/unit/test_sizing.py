@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.cloudwatch import percentile
 from shared.assessment.sizing import (
     PREMIUM,
     STANDARD_HDD,
@@ -16,10 +17,9 @@ from shared.assessment.sizing import (
     SizingPolicy,
     choose_size,
     load_catalogue,
-    percentile,
     plan_disks,
 )
-from shared.facts import Disk, Ec2Facts, InstanceTypeFacts, Utilisation
+from shared.model.facts import Disk, Ec2Facts, InstanceTypeFacts, Utilisation
 
 # EC2 instance types as describe_instance_types reports them (vCPUs, MiB, max NICs).
 M5_2XLARGE = InstanceTypeFacts("m5.2xlarge", 8, 32_768, 4)

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from shared.adapters.ssm_documents import (
+from shared.errors import InvalidInput
+from shared.guest.documents import (
     GUEST_CHECKS,
     MOBILITY_AGENT,
     PATTERNS,
@@ -17,8 +18,7 @@ from shared.adapters.ssm_documents import (
     guest_check_parameters,
     render,
 )
-from shared.assessment.guest import GUEST_MARKER, linux_guest_script
-from shared.errors import InvalidInput
+from shared.guest.scripts import GUEST_MARKER, linux_guest_script
 
 INSTALL = AgentInstall(
     "10.0.0.250", "/azmigrate/passphrase", "s3://agents/linux.tar.gz", "s3://agents/win/setup.exe", "CSPrime"

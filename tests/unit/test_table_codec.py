@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from shared.errors import EntityTooLarge, InvalidInput
-from shared.lifecycle import Phase
-from shared.models import ErrorInfo, HistoryEntry, MigrationRecord, PendingAction, TargetSettings
-from shared.table_codec import MAX_PROPERTY_CHARS, check_limits, from_entity, nested_fields, to_entity
+from shared.model.phases import Phase
+from shared.model.records import ErrorInfo, HistoryEntry, MigrationRecord, PendingAction, TargetSettings
+from shared.state.codec import MAX_PROPERTY_CHARS, check_limits, from_entity, nested_fields, to_entity
 from tests.conftest import T0, record
 
 
@@ -74,7 +74,7 @@ def test_oversized_entity_is_refused_before_any_write():
 
 def test_the_largest_assessment_still_fits_one_table_property():
     """Checks and disks are capped in the model so that the JSON stays under 32K characters."""
-    from shared.models import Assessment, CheckResult, DiskPlan
+    from shared.model.records import Assessment, CheckResult, DiskPlan
 
     longest = "é" * 5_000  # cut to the model's limit; non-ASCII must not grow sixfold as \u escapes
     assessment = Assessment(

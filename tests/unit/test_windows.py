@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.windows import in_window, parse_windows
+from shared.core.windows import in_window, parse_windows
 
 SAT_NIGHT = parse_windows("Sat 22:00-06:00")
 

@@ -1,0 +1,1 @@
+"""The app layer: settings, wiring, the use cases the triggers call, HTTP error mapping."""

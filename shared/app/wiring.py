@@ -1,0 +1,239 @@
+"""Builds the app's long-lived clients from settings, once per worker process.
+
+Triggers call these instead of constructing clients, so every invocation shares connections and
+reads settings that were already checked at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
+from shared.adapters.asr import AsrAdapter
+from shared.adapters.aws import AwsAdapter, ClientFactory
+from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
+from shared.adapters.aws_identity import role_arn, web_identity_session
+from shared.adapters.azure_http import LoopbackHttpPolicy, is_loopback
+from shared.adapters.cloudwatch import MetricsAdapter
+from shared.adapters.eventgrid import EventGridTopic
+from shared.adapters.ratelimit import RateLimiter
+from shared.app.config import Settings, load_settings
+from shared.commands import Commands
+from shared.core.windows import parse_windows
+from shared.guest.documents import AgentInstall
+from shared.model.clock import utc_now
+from shared.model.facts import Policy
+from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
+from shared.reconcile.reconciler import Reconciler, Targets
+from shared.state.store import StateStore
+from shared.state.table import TableStateStore, open_table_service
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+@cache
+def state_store() -> StateStore:
+    config = settings()
+    if config.table_connection is not None:
+        service = open_table_service(connection=config.table_connection.get_secret_value(), account_url=None)
+    else:
+        service = open_table_service(
+            connection=None, account_url=config.table_account_url, credential=identity()
+        )
+    store = TableStateStore(service, config.table_prefix)
+    store.ensure_tables()
+    return store
+
+
+@cache
+def identity() -> TokenCredential:
+    config = settings()
+    client_id = str(config.managed_identity_client_id) if config.managed_identity_client_id else None
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+class LoopbackToken:
+    """For a Site Recovery stand-in on loopback, which checks no token: no identity is asked for one."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("loopback-stand-in", 4_102_444_800)
+
+
+@cache
+def asr_adapter() -> AsrAdapter:
+    config = settings()
+    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
+    credential: TokenCredential = LoopbackToken() if loopback else identity()
+    client = SiteRecoveryManagementClient(
+        credential,
+        str(config.asr_subscription_id),
+        base_url=config.asr_endpoint,
+        per_call_policies=[LoopbackHttpPolicy()],
+    )
+    return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
+
+
+def aws_session(config: Settings, account: str | None) -> boto3.session.Session:
+    """With a role: that account's role credentials, assumed with the managed identity's token (no
+    AWS keys). Without (account None): boto3's default chain (local development, the moto stand-in)."""
+    if account is None:
+        return boto3.session.Session()
+    scope = f"{config.aws_web_identity_audience}/.default"
+    credential = identity()
+    return web_identity_session(
+        role_arn(account, config.aws_role_name),
+        lambda: credential.get_token(scope).token,
+        region=config.aws_regions[0],
+        sts_endpoint_url=config.aws_endpoint_url,
+    )
+
+
+def _client_factory(session: boto3.session.Session, endpoint_url: str | None) -> ClientFactory:
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str, region: str) -> Any:
+        with lock:  # boto3 clients are thread-safe once made; making them is not
+            if (service, region) not in clients:
+                clients[(service, region)] = session.client(
+                    service, region_name=region, endpoint_url=endpoint_url
+                )
+            return clients[(service, region)]
+
+    return client
+
+
+@cache
+def aws_clients() -> dict[str | None, ClientFactory]:
+    """Clients per account (with a role), or one set for every account (key None)."""
+    config = settings()
+    accounts: list[str | None] = list(config.aws_accounts) if config.aws_role_name else [None]
+    return {a: _client_factory(aws_session(config, a), config.aws_endpoint_url) for a in accounts}
+
+
+@cache
+def aws_adapter() -> AwsFleet:
+    config = settings()
+    return AwsFleet(
+        {
+            account: AwsAdapter(
+                clients, config.aws_regions, config.tag_prefix, document_prefix=config.ssm_document_prefix
+            )
+            for account, clients in aws_clients().items()
+        }
+    )
+
+
+@cache
+def metrics_adapter() -> MetricsFleet:
+    config = settings()
+    lookback = timedelta(days=config.sizing_lookback_days)
+    return MetricsFleet(
+        {
+            account: MetricsAdapter(
+                clients, memory_namespace=config.memory_metric_namespace, lookback=lookback
+            )
+            for account, clients in aws_clients().items()
+        }
+    )
+
+
+@cache
+def reconciler() -> Reconciler:
+    config = settings()
+    return Reconciler(
+        state_store(),
+        aws_adapter(),
+        asr_adapter(),
+        policy=Policy(
+            cutover_mode=config.cutover_mode,
+            retry_limit=config.retry_limit,
+            backoff_seconds=config.retry_backoff_seconds,
+            lease_seconds=config.lease_seconds,
+            discovery_timeout_seconds=config.discovery_timeout_seconds,
+            dry_run=config.dry_run,
+            blocked_recheck_seconds=config.blocked_recheck_minutes * 60,
+            comfort_factor=config.sizing_comfort_factor,
+            min_metric_coverage=config.sizing_min_coverage,
+            target_location=config.target_location,
+        ),
+        targets=Targets(
+            config.target_resource_group_id,
+            config.target_network_id,
+            config.target_subnet_name,
+            config.test_network_id,
+            config.log_storage_account_id,
+        ),
+        install=AgentInstall(
+            config.appliance_address,
+            config.appliance_passphrase_parameter,
+            config.agent_installer_linux,
+            config.agent_installer_windows,
+            "CSPrime" if config.asr_provider == "InMageRcm" else "CSLegacy",
+        ),
+        capacity=config.max_initial_replication,
+        concurrency=config.max_concurrency,
+        arm_writes=RateLimiter(config.arm_writes_per_second),
+        aws_writes=RateLimiter(config.aws_calls_per_second),
+        windows=parse_windows(config.cutover_windows),
+        metrics=metrics_adapter(),
+        clock=utc_now,
+    )
+
+
+def commands() -> Commands:
+    """The one write path, shared with the reconciler (its status tags go through the same limiter)."""
+    return reconciler().commands
+
+
+@cache
+def job_publisher() -> Callable[[list[JobChange]], None]:
+    """Where job changes go: the Event Grid topic when one is set, else a reconcile of those VMs."""
+    config = settings()
+    if config.eventgrid_topic_endpoint is None:
+
+        def reconcile_directly(changes: list[JobChange]) -> None:
+            affected = {c.instance_id for c in changes if c.instance_id}
+            if affected:
+                reconciler().reconcile(only=affected)
+
+        return reconcile_directly
+    key = config.eventgrid_topic_key
+    credential = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
+    source = (
+        f"/subscriptions/{config.asr_subscription_id}/resourceGroups/{config.asr_resource_group}"
+        f"/providers/Microsoft.RecoveryServices/vaults/{config.asr_vault_name}"
+    )
+    topic = EventGridTopic(config.eventgrid_topic_endpoint, credential, source)
+
+    def publish(changes: list[JobChange]) -> None:
+        topic.send(EVENT_TYPE, [(c.item_name, dict(c.as_event_data())) for c in changes])
+
+    return publish
+
+
+def clear_caches() -> None:
+    """Forget every wired object, so the next call reads the settings again (a local host restarting)."""
+    for cached in (
+        settings,
+        state_store,
+        asr_adapter,
+        aws_clients,
+        aws_adapter,
+        metrics_adapter,
+        reconciler,
+        job_publisher,
+    ):
+        cached.cache_clear()

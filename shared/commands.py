@@ -1,0 +1,149 @@
+"""The one write path: every change to a VM's record goes through here, whoever asks for it.
+
+A reconcile pass's decisions, an operator's approval, an event's receipt and the job watcher's
+watermark are all written by `Commands`: the transition guard is applied (`apply_decision` checks it),
+the record is written as a compare-and-swap on its ETag (which bumps its version), the timeline gets
+one entry saying who did what and why, and the EC2 status tag follows the phase. Nothing else writes
+the store: triggers call the app layer, which calls this.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.adapters.ratelimit import RateLimiter
+from shared.core.actions import Act, Decision
+from shared.core.decide import apply_decision
+from shared.core.lifecycle import check_approvable
+from shared.errors import ActionRefused, AlreadyExists, ConcurrencyConflict, RecordNotFound, ServiceBusy
+from shared.model.facts import Ec2Facts
+from shared.model.phases import Phase
+from shared.model.records import HistoryEntry, MigrationRecord, to_token
+from shared.state.store import StateStore, Watermark
+
+log = logging.getLogger(__name__)
+StatusWriter = Callable[[Ec2Facts, str], object]  # sets the instance's status tag
+APPROVE_TRIES = 3  # re-read and try again when a reconciler wrote in between
+
+
+class Commands:
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime],
+        status: StatusWriter | None = None,
+        status_writes: RateLimiter | None = None,
+    ) -> None:
+        self.store, self.clock = store, clock
+        self._status, self._status_writes = status, status_writes or RateLimiter(10)
+
+    # --- the lifecycle ---------------------------------------------------------------------------
+
+    def take_in(self, record: MigrationRecord, reason: str) -> MigrationRecord | None:
+        """A new record for an opted-in instance; None when it has one already (any phase)."""
+        try:
+            created = self.store.create(record)
+        except AlreadyExists:
+            return None  # known already (done, opted out, or created by a concurrent pass)
+        self._history(created, "opted_in", reason, actor="reconciler")
+        return created
+
+    def apply(
+        self, record: MigrationRecord, decision: Decision, *, now: datetime, actor: str = "reconciler"
+    ) -> MigrationRecord:
+        """Writes `decision` (the intent, before its effect); a decision that changes nothing writes
+        nothing. Raises `ConcurrencyConflict` when another writer moved the record first."""
+        written = apply_decision(record, decision, now, attempt_id=uuid.uuid4().hex[:12])
+        if written == record:
+            return record
+        updated = self.store.update(written)
+        if updated.phase != record.phase or decision.event != "waiting":
+            self._history(updated, decision.event, decision.reason, actor=actor, source=record.phase)
+        return updated
+
+    def record_job(self, record: MigrationRecord, act: Act, job_id: str) -> MigrationRecord:
+        """The effect happened: its job (or SSM command) id completes the pending intent."""
+        assert record.pending_action is not None
+        updated = self.store.update(record.evolve(pending_action=record.pending_action.evolve(job_id=job_id)))
+        self._history(
+            updated, "action", f"{act} issued", actor="reconciler", source=record.phase, job_id=job_id
+        )
+        return updated
+
+    def sync_status(self, record: MigrationRecord, ec2: Ec2Facts | None) -> None:
+        """The instance's status tag shows the phase (and a blocked or failed VM's error code)."""
+        if ec2 is None or self._status is None:
+            return
+        status = record.phase.value
+        if record.phase in {Phase.BLOCKED, Phase.FAILED} and record.last_error:
+            status = f"{status}: {record.last_error.code}"
+        if ec2.tag("status") == status:
+            return
+        self._status_writes.acquire()
+        try:
+            self._status(ec2, status)
+        except ActionRefused as refused:  # e.g. IAM: the status is a courtesy, the record is the truth
+            log.warning(
+                "status tag refused", extra={"instance_id": record.instance_id, "error": str(refused)}
+            )
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def approve(self, instance_id: str, *, actor: str, reason: str) -> MigrationRecord:
+        """Approves a VM's cutover (the other way is the approved tag); refused once it has begun."""
+        for _ in range(APPROVE_TRIES):
+            record = self.store.find(instance_id)
+            if record is None:
+                raise RecordNotFound("migration record", instance_id)
+            check_approvable(record)
+            now = self.clock()
+            try:
+                updated = self.store.update(record.evolve(cutover_approved_at=now))
+            except ConcurrencyConflict:
+                continue
+            self._history(updated, "approved", reason, actor=actor)
+            return updated
+        raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
+
+    # --- events and watermarks -------------------------------------------------------------------
+
+    def receive_event(self, source: str, event_id: str, fingerprint: str) -> bool:
+        """True the first time an event is seen, False for a re-delivery; a replay raises."""
+        return self.store.remember_event(source, event_id, fingerprint)
+
+    def forget_stale_events(self) -> int:
+        return self.store.forget_stale_events()
+
+    def move_watermark(self, name: str, value: datetime, previous: Watermark | None) -> Watermark:
+        return self.store.save_watermark(name, value, previous)
+
+    # ---------------------------------------------------------------------------------------------
+
+    def _history(
+        self,
+        record: MigrationRecord,
+        event: str,
+        reason: str,
+        *,
+        actor: str,
+        source: Phase | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """One line of the VM's timeline: `record` is as written, so its phase is where it went."""
+        self.store.append_history(
+            HistoryEntry(
+                instance_id=record.instance_id,
+                at=self.clock(),
+                event=to_token(event),
+                from_phase=source,
+                to_phase=record.phase,
+                reason=reason,
+                actor=to_token(actor),
+                job_id=job_id,
+                record_version=record.version,
+            )
+        )

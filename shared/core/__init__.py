@@ -1,0 +1,1 @@
+"""The lifecycle, pure: transitions and guards, decide, the phase handlers, actions, retry rules."""

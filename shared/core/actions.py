@@ -1,0 +1,79 @@
+"""The vocabulary of the decision core: the actions, their ASR gates, and what a decision says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.model.phases import Phase
+from shared.model.records import Assessment, TargetSettings
+
+P = Phase
+
+
+class Act(StrEnum):
+    GUEST_CHECK = "guest_check"
+    INSTALL_AGENT = "install_agent"
+    ENABLE_REPLICATION = "enable_replication"
+    TEST_FAILOVER = "test_failover"
+    TEST_FAILOVER_CLEANUP = "test_failover_cleanup"
+    STOP_SOURCE = "stop_source"
+    START_SOURCE = "start_source"
+    UNPLANNED_FAILOVER = "unplanned_failover"
+    COMMIT_FAILOVER = "commit_failover"
+    COMPLETE_MIGRATION = "complete_migration"
+    DISABLE_REPLICATION = "disable_replication"
+
+
+# The ASR job scenario that proves an action happened, to find it again after a crash.
+JOB_SCENARIO: dict[Act, str] = {
+    Act.ENABLE_REPLICATION: "EnableDr",
+    Act.TEST_FAILOVER: "TestFailover",
+    Act.TEST_FAILOVER_CLEANUP: "TestFailoverCleanup",
+    Act.UNPLANNED_FAILOVER: "UnplannedFailover",
+    Act.COMMIT_FAILOVER: "CommitFailover",
+    Act.COMPLETE_MIGRATION: "DisableDr",
+    Act.DISABLE_REPLICATION: "DisableDr",
+}
+# The allowed operation each ASR action needs (any one of them).
+GATE: dict[Act, tuple[str, ...]] = {
+    Act.TEST_FAILOVER: ("TestFailover",),
+    Act.TEST_FAILOVER_CLEANUP: ("TestFailoverCleanup",),
+    Act.UNPLANNED_FAILOVER: ("UnplannedFailover",),
+    Act.COMMIT_FAILOVER: ("Commit",),
+    Act.COMPLETE_MIGRATION: ("CompleteMigration", "DisableProtection"),
+    Act.DISABLE_REPLICATION: ("DisableProtection",),
+}
+# Actions that are SSM Run Commands: their command id stands in for a job id.
+SSM_COMMANDS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT})
+# Actions a dry run never takes.
+DRY_RUN_REFUSES = frozenset({Act.INSTALL_AGENT, Act.ENABLE_REPLICATION})
+CLOCK_SKEW = timedelta(minutes=2)  # a job may be stamped a little before our intent was
+
+
+@dataclass(frozen=True)
+class Decision:
+    next_phase: Phase
+    reason: str
+    actions: tuple[Act, ...] = ()  # at most one: one intent, one effect, one result per write
+    event: str = "transition"  # history: transition, waiting, retry, rolled_back, adopted, ...
+    adopt_job_id: str | None = None  # the effect of the pending action was found: track this job
+    error: tuple[str, str] | None = None  # (code, message) to record as the last error
+    error_retryable: bool | None = None  # None: retryable unless the VM fails
+    attempt: str | None = None  # which step's attempt counter to increase
+    reset_attempts: tuple[str, ...] = ()  # counters that start again (the step succeeded)
+    retry_at: datetime | None = None
+    clear_pending: bool = False
+    test_validated: bool | None = None  # True: set test_validated_at; False: clear it
+    failed_phase: Phase | None = None  # with FAILED: where a retry resumes
+    assessment: Assessment | None = None  # a new assessment to store
+    target: TargetSettings | None = None  # the target settings it chose
+
+    def __post_init__(self) -> None:
+        if len(self.actions) > 1:
+            raise ValueError("a decision carries at most one side effect")
+
+    @property
+    def action(self) -> Act | None:
+        return self.actions[0] if self.actions else None

@@ -1,0 +1,180 @@
+"""decide(record, facts, policy, now) -> Decision: the whole migration logic, with no I/O.
+
+Level-triggered: each call looks at the record and what is true now, and says where the VM goes next
+and which one side effect (if any) moves it there. The reconciler writes the intent before the effect
+and the job id after it; when a crash lost the second write, `decide` finds the effect among the
+item's recent jobs and adopts it instead of repeating it. Every ASR action is gated on the item's
+allowed operations, as Microsoft's own at-scale scripts do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
+from shared.core.context import Ctx, go, job_backed, job_since
+from shared.core.lifecycle import OPT_OUT_PHASES, TRANSITIONS, check_transition
+from shared.core.phases import HANDLERS
+from shared.core.retry import WhenExhausted, refusal_rule
+from shared.model.facts import Facts, Policy
+from shared.model.phases import Phase
+from shared.model.records import ErrorInfo, MigrationRecord, PendingAction, to_token
+
+P = Phase
+
+
+def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime) -> Decision:
+    ctx = Ctx(record, facts, policy, now)
+    decision = _gate(_decide(ctx), facts, dry_run=ctx.dry_run)
+    check_transition(record.phase, decision.next_phase)
+    return decision
+
+
+def _gate(decision: Decision, facts: Facts, *, dry_run: bool) -> Decision:
+    """The one place every action meets what allows it: ASR's allowed operations, and the dry run.
+
+    An action ASR does not allow now is held back; the phase change stands, and the phase's handler
+    issues the action on a later pass once the item allows it. Enable never goes to an existing item.
+    A dry run never installs an agent or enables replication, whatever phase the VM is in.
+    """
+    act, item = decision.action, facts.item
+    if act is None:
+        return decision
+    if dry_run and act in DRY_RUN_REFUSES:
+        return replace(decision, actions=(), reason=f"{decision.reason}; dry run: {act} is not taken")
+    if act in GATE and (item is None or not any(item.allows(op) for op in GATE[act])):
+        wanted = " or ".join(GATE[act])
+        return replace(
+            decision, actions=(), reason=f"{decision.reason}; {act} waits for ASR to allow {wanted}"
+        )
+    if act == Act.ENABLE_REPLICATION and item is not None:
+        return replace(decision, actions=(), reason=f"{decision.reason}; the item already exists")
+    return decision
+
+
+def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phase table, one return each
+    record, facts = ctx.record, ctx.facts
+    if record.phase.is_terminal:
+        return ctx.stay(f"{record.phase}: nothing more to do")
+    if record.phase == P.PAUSED:
+        return ctx.stay("paused by an operator; resume through the API")
+    if record.phase == P.FAILED:
+        error = f": {record.last_error.code}" if record.last_error else ""
+        return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
+    if record.phase in OPT_OUT_PHASES and (facts.ec2 is None or not facts.ec2.opted_in):
+        why = "the instance no longer exists" if facts.ec2 is None else "the opt-in tag was removed"
+        if facts.item is None:
+            return go(P.OPTED_OUT, f"{why}; nothing was replicating")
+        return go(P.OPTING_OUT, f"{why}; disabling replication")
+    if record.next_attempt_at and ctx.now < record.next_attempt_at:
+        return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
+    recovered = _recover(ctx)
+    if recovered is not None:
+        return recovered
+    return HANDLERS[record.phase](ctx)
+
+
+def _recover(ctx: Ctx) -> Decision | None:
+    """An intent without a result: adopt its effect if it happened, wait out the lease if it may still."""
+    pending = ctx.record.pending_action
+    if pending is None or pending.job_id is not None:
+        return None
+    act = Act(pending.action)
+    if not job_backed(act):
+        return None  # stopping and starting the source leave no job: the instance's state is the truth
+    if act in JOB_SCENARIO:
+        found = job_since(ctx.facts.item_jobs, JOB_SCENARIO[act], pending.started_at)
+        if found is not None:
+            return ctx.stay(
+                f"found the {act} already issued (job {found.job_id})",
+                event="adopted",
+                adopt_job_id=found.job_id,
+            )
+    elif (
+        act in SSM_COMMANDS
+        and ctx.facts.command
+        and ctx.facts.command.sent_at >= pending.started_at - CLOCK_SKEW
+    ):
+        command = ctx.facts.command.command_id
+        return ctx.stay(f"found the {act} already sent ({command})", event="adopted", adopt_job_id=command)
+    if ctx.now - pending.started_at < timedelta(seconds=ctx.policy.lease_seconds):
+        return ctx.stay(f"{act} was started at {pending.started_at.isoformat()}; waiting for its result")
+    return None  # the lease ran out and no effect shows: the phase handler issues it again
+
+
+def apply_decision(
+    record: MigrationRecord, decision: Decision, now: datetime, attempt_id: str
+) -> MigrationRecord:
+    """The record after `decision`: what the reconciler writes (as a compare-and-swap) before the effect.
+
+    A new action becomes the pending intent (its job id comes with the write after the effect); a phase
+    change without one clears the intent; an adopted job completes the intent found after a crash.
+    """
+    check_transition(record.phase, decision.next_phase)
+    moved = decision.next_phase != record.phase
+    changes: dict[str, object] = {}
+    if moved:
+        changes |= {"phase": decision.next_phase, "phase_entered_at": now, "next_attempt_at": None}
+    if decision.action is not None:
+        changes["pending_action"] = PendingAction(
+            action=decision.action.value, attempt_id=attempt_id, started_at=now
+        )
+    elif moved or decision.clear_pending:
+        changes["pending_action"] = None
+    elif decision.adopt_job_id and record.pending_action is not None:
+        changes["pending_action"] = record.pending_action.evolve(job_id=decision.adopt_job_id)
+    attempts = _attempts(record, decision)
+    if attempts != record.attempts:
+        changes["attempts"] = attempts
+    if decision.error:
+        code, message = decision.error
+        retryable = (
+            decision.next_phase != P.FAILED if decision.error_retryable is None else decision.error_retryable
+        )
+        changes["last_error"] = ErrorInfo(code=to_token(code), message=message, retryable=retryable, at=now)
+    if decision.retry_at:
+        changes["next_attempt_at"] = decision.retry_at
+    if decision.test_validated is not None:
+        changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.assessment is not None:
+        changes["assessment"] = decision.assessment
+    if decision.target is not None:
+        changes["target"] = decision.target
+    if decision.next_phase == P.FAILED and moved:
+        changes["failed_phase"] = decision.failed_phase or record.phase
+    return record.evolve(**changes) if changes else record
+
+
+def _attempts(record: MigrationRecord, decision: Decision) -> dict[str, int]:
+    """The step counters after `decision`: some start again, one may count one more try."""
+    attempts = {k: v for k, v in record.attempts.items() if k not in decision.reset_attempts}
+    if decision.attempt:
+        attempts[decision.attempt] = attempts.get(decision.attempt, 0) + 1
+    return attempts
+
+
+def decide_refusal(
+    record: MigrationRecord, act: Act, refusal: tuple[str, str], policy: Policy, now: datetime
+) -> Decision:
+    """The cloud refused `act` as asked (a 4xx: nothing happened). Clear the intent and back off; at
+    the retry limit fail the VM, where the lifecycle allows failing from its phase (elsewhere the
+    phase's handler decides, e.g. preflight blocks a VM whose guest checks SSM keeps refusing)."""
+    retry = refusal_rule(act)
+    count = record.attempts.get(retry.key, 0) + 1
+    fail = (
+        retry.when_exhausted is WhenExhausted.FAIL
+        and retry.exhausted(count, policy)
+        and P.FAILED in TRANSITIONS[record.phase]
+    )
+    return Decision(
+        P.FAILED if fail else record.phase,
+        f"{act} refused: {refusal[1]}",
+        event="refused",
+        error=refusal,
+        attempt=retry.key,
+        retry_at=retry.retry_at(now, count, policy),
+        clear_pending=True,
+        failed_phase=record.phase if fail else None,
+        error_retryable=False,
+    )

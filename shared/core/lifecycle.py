@@ -1,0 +1,82 @@
+"""The migration lifecycle: the transitions allowed between phases, and the guards.
+
+One record per EC2 instance moves through the phases (`shared.model.phases`). `TRANSITIONS` is the
+whole graph: a move not listed here raises `IllegalTransition`, whoever asks for it. Terminal phases
+have no way out. docs/lifecycle.md draws it (`shared.core.lifecycle_doc`).
+"""
+
+from __future__ import annotations
+
+from shared.errors import CommandRefused, ErrorCode, IllegalTransition
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord
+
+P = Phase
+# Until the source is stopped, removing the opt-in tag takes the VM out; after that, cutover runs on.
+OPT_OUT_PHASES: frozenset[Phase] = frozenset(
+    {
+        P.OPTED_IN,
+        P.PREFLIGHT,
+        P.ASSESSED,
+        P.AGENT_INSTALL,
+        P.AWAITING_DISCOVERY,
+        P.QUEUED,
+        P.ENABLING,
+        P.INITIAL_REPLICATION,
+        P.PROTECTED,
+        P.TEST_MIGRATION,
+        P.TEST_VALIDATION,
+        P.TEST_CLEANUP,
+        P.READY_FOR_CUTOVER,
+        P.BLOCKED,
+        P.FAILED,
+        P.PAUSED,
+    }
+)
+_OUT = {P.OPTING_OUT, P.OPTED_OUT}
+
+TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    P.OPTED_IN: frozenset({P.PREFLIGHT, *_OUT}),
+    P.PREFLIGHT: frozenset({P.AGENT_INSTALL, P.ASSESSED, P.BLOCKED, *_OUT}),
+    P.ASSESSED: frozenset({P.PREFLIGHT, *_OUT}),  # the dry run ended: assess afresh, then go on
+    P.AGENT_INSTALL: frozenset({P.AWAITING_DISCOVERY, P.FAILED, *_OUT}),
+    P.AWAITING_DISCOVERY: frozenset({P.QUEUED, P.FAILED, *_OUT}),
+    P.QUEUED: frozenset({P.ENABLING, *_OUT}),
+    P.ENABLING: frozenset({P.INITIAL_REPLICATION, P.PROTECTED, P.FAILED, *_OUT}),
+    P.INITIAL_REPLICATION: frozenset({P.PROTECTED, P.FAILED, *_OUT}),
+    P.PROTECTED: frozenset({P.TEST_MIGRATION, P.FAILED, *_OUT}),
+    P.TEST_MIGRATION: frozenset({P.TEST_VALIDATION, P.TEST_CLEANUP, P.FAILED, *_OUT}),
+    P.TEST_VALIDATION: frozenset({P.TEST_CLEANUP, *_OUT}),
+    P.TEST_CLEANUP: frozenset({P.READY_FOR_CUTOVER, P.PROTECTED, P.FAILED, *_OUT}),
+    P.READY_FOR_CUTOVER: frozenset({P.STOPPING_SOURCE, *_OUT}),
+    P.STOPPING_SOURCE: frozenset({P.MIGRATING, P.PROTECTED, P.FAILED}),
+    P.MIGRATING: frozenset({P.COMMITTING, P.PROTECTED, P.FAILED}),
+    P.COMMITTING: frozenset({P.COMPLETING, P.FAILED}),
+    P.COMPLETING: frozenset({P.DONE, P.FAILED}),
+    P.DONE: frozenset(),
+    P.BLOCKED: frozenset({P.PREFLIGHT, P.AGENT_INSTALL, *_OUT}),
+    # A person retries a failed VM into the phase it failed in (or takes it out).
+    P.FAILED: frozenset(set(Phase) - {P.FAILED, P.DONE, P.OPTED_IN}),
+    P.PAUSED: frozenset(set(Phase) - {P.PAUSED, P.DONE, P.OPTED_IN}),
+    P.OPTING_OUT: frozenset({P.OPTED_OUT, P.FAILED}),
+    P.OPTED_OUT: frozenset(),
+}
+
+
+def check_transition(source: Phase, target: Phase) -> None:
+    """Staying put is always allowed; any move must be in TRANSITIONS."""
+    if source != target and target not in TRANSITIONS[source]:
+        raise IllegalTransition(source, target, sorted(TRANSITIONS[source]))
+
+
+# An operator may approve a cutover until it has begun (the approved tag is the other way).
+APPROVABLE_PHASES: frozenset[Phase] = frozenset(
+    set(Phase) - {P.STOPPING_SOURCE, P.MIGRATING, P.COMMITTING, P.COMPLETING, P.DONE, *_OUT}
+)
+
+
+def check_approvable(record: MigrationRecord) -> None:
+    if record.phase not in APPROVABLE_PHASES:
+        raise CommandRefused(
+            f"{record.instance_id} is {record.phase}: too late to approve", code=ErrorCode.NOT_APPROVABLE
+        )

@@ -1,0 +1,456 @@
+"""One handler per lifecycle phase: given what is true now, where the VM goes and what it does next.
+
+Each returns a `Decision`; `decide` applies the allowed-operations gate and the transition check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.assessment.assess import assess, instance_blockers, target_from
+from shared.assessment.checks import Finding, as_result, unreachable_guest
+from shared.assessment.guest import GuestFacts, parse_guest_output
+from shared.core.actions import Act, Decision
+from shared.core.context import Ctx, go, issue, job_failed, step
+from shared.core.retry import rule
+from shared.errors import ErrorCode, InvalidInput
+from shared.model.phases import Phase
+
+P = Phase
+GUEST_CHECK_COUNTERS = ("guest_check", "guest_check_refused")  # start again once a VM is assessed
+
+
+def _opted_in(ctx: Ctx) -> Decision:
+    return go(P.PREFLIGHT, "opted in by tag; assessing the instance")
+
+
+def _preflight(ctx: Ctx) -> Decision:
+    """Checks from EC2's description first; then guest checks through SSM; then the full assessment."""
+    facts = ctx.facts
+    assert facts.ec2 is not None
+    if instance_blockers(facts.ec2):
+        return _assessed(ctx, None)
+    refused = ctx.attempts("guest_check_refused")
+    if rule("guest_check_refused").exhausted(refused, ctx.policy) and not ctx.pending(Act.GUEST_CHECK):
+        why = ctx.record.last_error.message if ctx.record.last_error else "SSM refused the command"
+        return _assessed(ctx, None, unreachable_guest(f"SSM refused it {refused} times ({why})"))
+    if not ctx.pending(Act.GUEST_CHECK):
+        return issue(ctx, Act.GUEST_CHECK, "checking the guest through SSM")
+    command = facts.command
+    if command is None or not (command.succeeded or command.failed):
+        return ctx.stay(f"guest checks: {command.status if command else 'waiting for the command'}")
+    try:
+        guest = parse_guest_output(command.output) if command.succeeded else None
+        problem = "" if guest else f"the SSM command {command.command_id} ended {command.status}"
+    except InvalidInput as error:
+        guest, problem = None, f"the output of {command.command_id} is unreadable: {error}"
+    if guest is not None:
+        return _assessed(ctx, guest)
+    retry, count = rule("guest_check"), ctx.attempts("guest_check") + 1
+    if retry.exhausted(count, ctx.policy):
+        return _assessed(ctx, None, unreachable_guest(problem))
+    return ctx.stay(
+        f"guest checks failed ({problem}); retrying after backoff",
+        event="retry",
+        error=(ErrorCode.GUEST_CHECK_FAILED, problem),
+        attempt="guest_check",
+        retry_at=retry.retry_at(ctx.now, count, ctx.policy),
+        clear_pending=True,
+    )
+
+
+def _assessed(ctx: Ctx, guest: GuestFacts | None, extra: Finding | None = None) -> Decision:
+    """Stores the assessment and its target settings, and routes: blocked, held (dry run) or on."""
+    facts = ctx.facts
+    assert facts.ec2 is not None
+    assessment = assess(
+        facts.ec2,
+        guest,
+        instance_type=facts.instance_type,
+        utilisation=facts.utilisation,
+        policy=ctx.policy,
+        now=ctx.now,
+    )
+    if extra is not None:
+        assessment = assessment.evolve(checks=[as_result(extra), *assessment.checks])
+    target = target_from(assessment, facts.ec2, ctx.record.target)
+    codes = assessment.blocker_codes
+
+    def stored(phase: Phase, reason: str, action: Act | None = None, **more: object) -> Decision:
+        return go(
+            phase,
+            reason,
+            action,
+            assessment=assessment,
+            target=target,
+            reset_attempts=GUEST_CHECK_COUNTERS,
+            **more,
+        )
+
+    if codes:
+        detail = " ".join(f"{c.message} Fix: {c.fix}" for c in assessment.checks if c.severity == "blocker")
+        recheck = ctx.now + timedelta(seconds=ctx.policy.blocked_recheck_seconds) if guest or extra else None
+        reason = f"blocked by assessment: {', '.join(codes)}"
+        return stored(P.BLOCKED, reason, error=(".".join(codes), detail), retry_at=recheck)
+    size = f"{assessment.vm_size or 'chosen by ASR'} ({assessment.sizing_basis})"
+    others = ", ".join(c.code for c in assessment.checks) or "none"
+    summary = f"assessed: size {size}, findings: {others}"
+    if ctx.dry_run:
+        return stored(P.ASSESSED, f"{summary}; dry run: nothing is installed")
+    if facts.discovered_machine_id:
+        return stored(P.AGENT_INSTALL, f"{summary}; the agent is already registered")
+    return stored(P.AGENT_INSTALL, summary, Act.INSTALL_AGENT)
+
+
+def _dry_run_held(ctx: Ctx) -> Decision:
+    if ctx.dry_run:
+        return ctx.stay("dry run: assessed only; remove the dry-run tag or setting to migrate")
+    return go(P.PREFLIGHT, "the dry run ended; assessing afresh before the agent install")
+
+
+def _blocked(ctx: Ctx) -> Decision:
+    """Blocks from EC2's description clear as soon as they are fixed; guest blocks on the recheck."""
+    assert ctx.facts.ec2 is not None
+    if instance_blockers(ctx.facts.ec2):
+        return ctx.stay("still blocked: fix the findings and the VM goes on by itself")
+    return go(P.PREFLIGHT, "assessing again")
+
+
+def _agent_install(ctx: Ctx) -> Decision:
+    facts = ctx.facts
+    if facts.discovered_machine_id:
+        return go(P.AWAITING_DISCOVERY, "the agent is registered with the appliance")
+    if not ctx.pending(Act.INSTALL_AGENT):
+        if ctx.dry_run:
+            return ctx.stay("dry run: the agent is not installed")
+        return ctx.stay(
+            "installing the Mobility agent through SSM", event="action", actions=(Act.INSTALL_AGENT,)
+        )
+    command = facts.command
+    if command is None or not (command.succeeded or command.failed):
+        return ctx.stay(f"agent install: {command.status if command else 'waiting for the command'}")
+    if command.succeeded:
+        return go(P.AWAITING_DISCOVERY, "agent installed; waiting for the appliance to see the machine")
+    retry, count = rule("agent_install"), ctx.attempts("agent_install") + 1
+    error = (ErrorCode.AGENT_INSTALL_FAILED, f"the SSM command {command.command_id} ended {command.status}")
+    if retry.exhausted(count, ctx.policy):
+        return go(
+            P.FAILED,
+            f"agent install failed {count} times",
+            error=error,
+            attempt="agent_install",
+            failed_phase=ctx.phase,
+        )
+    return ctx.stay(
+        "agent install failed; retrying after backoff",
+        event="retry",
+        error=error,
+        attempt="agent_install",
+        retry_at=retry.retry_at(ctx.now, count, ctx.policy),
+        clear_pending=True,
+    )
+
+
+def _awaiting_discovery(ctx: Ctx) -> Decision:
+    if ctx.facts.discovered_machine_id:
+        return go(P.QUEUED, "the appliance discovered the machine; queued for replication")
+    waited = ctx.now - ctx.record.phase_entered_at
+    if waited > timedelta(seconds=ctx.policy.discovery_timeout_seconds):
+        advice = (
+            "The agent was installed but the appliance does not see the machine. Check that the "
+            "Mobility agent is registered to the appliance and that the instance reaches the appliance "
+            "on TCP 443 and 9443 (security group rules)."
+        )
+        return go(
+            P.FAILED,
+            "not discovered in time",
+            error=(ErrorCode.NOT_DISCOVERED, advice),
+            attempt="discovery",
+            failed_phase=ctx.phase,
+        )
+    return ctx.stay("waiting for the appliance to discover the machine")
+
+
+def _queued(ctx: Ctx) -> Decision:
+    if ctx.dry_run:
+        return ctx.stay("dry run: replication is not enabled")
+    if not ctx.facts.admission:
+        return ctx.stay("waiting for a replication slot (capacity)")
+    return go(P.ENABLING, "admitted; enabling replication", Act.ENABLE_REPLICATION)
+
+
+def _enabling(ctx: Ctx) -> Decision:
+    """Enable replication; a failed enable leaves an item that must be removed before the next try."""
+    item, job = ctx.facts.item, ctx.facts.job
+    enabling, removing = ctx.pending(Act.ENABLE_REPLICATION), ctx.pending(Act.DISABLE_REPLICATION)
+    failed = job is not None and job.finished and not job.succeeded
+    if item is not None and item.state_is("Protected"):
+        return go(P.PROTECTED, "replication enabled; already protected")
+    if item is not None and (
+        item.state_is("InitialReplicationInProgress") or (enabling and job and job.succeeded)
+    ):
+        return go(P.INITIAL_REPLICATION, "replication enabled; initial replication running")
+    if removing:
+        if item is None:
+            return issue(ctx, Act.ENABLE_REPLICATION, "the failed item is gone; enabling again")
+        if failed:
+            return job_failed(ctx, "enable_replication", "removing the item whose enable failed")
+        return ctx.stay("removing the item whose enable failed")
+    if enabling:
+        if failed:
+            cleanup = (
+                Act.DISABLE_REPLICATION if item is not None and item.allows("DisableProtection") else None
+            )
+            return job_failed(ctx, "enable_replication", "enabling replication", then=cleanup)
+        return ctx.stay(f"enabling replication: {job.state if job else 'waiting for the job'}")
+    if item is None:
+        return issue(ctx, Act.ENABLE_REPLICATION, "enabling replication")
+    if item.state_is("EnableProtectionFailed"):
+        return issue(ctx, Act.DISABLE_REPLICATION, "removing the item whose enable failed")
+    return ctx.stay(f"the item exists in state {item.protection_state}; waiting")
+
+
+def _item_missing(ctx: Ctx, reason: str) -> Decision:
+    """The protected item went away under us: nothing to replicate, a person must look."""
+    return go(
+        P.FAILED,
+        reason,
+        error=(ErrorCode.ITEM_MISSING, "The replicated item was removed outside the app."),
+        failed_phase=ctx.phase,
+    )
+
+
+def _initial_replication(ctx: Ctx) -> Decision:
+    item = ctx.facts.item
+    if item is None:
+        return _item_missing(ctx, "the protected item disappeared during initial replication")
+    if item.state_is("Protected") and item.allows("TestFailover"):
+        return go(P.PROTECTED, "initial replication complete; delta replication running")
+    return ctx.stay(f"initial replication {item.progress_percent}%")
+
+
+def _protected(ctx: Ctx) -> Decision:
+    item = ctx.facts.item
+    if item is None:
+        return _item_missing(ctx, "the protected item disappeared")
+    if item.replication_health.lower() == "critical":
+        return ctx.stay("replication health is Critical; waiting before a test migration")
+    if not item.allows("TestFailover"):
+        return ctx.stay(f"waiting for ASR to allow TestFailover ({item.protection_state})")
+    return go(
+        P.TEST_MIGRATION, "protected; running a test migration", Act.TEST_FAILOVER, test_validated=False
+    )
+
+
+def _test_migration(ctx: Ctx) -> Decision:
+    item, job = ctx.facts.item, ctx.facts.job
+    # Done only when the item says so: a snapshot's item can be older than its job list, and a
+    # succeeded job seen with a stale item must not be judged a failed test (it would run twice).
+    if item is not None and item.test_failover_state.lower() == "waitingforcompletion":
+        return go(P.TEST_VALIDATION, "test migration finished; validating")
+    if ctx.pending(Act.TEST_FAILOVER) and job is not None and job.finished and not job.succeeded:
+        error = (
+            job.error_code or ErrorCode.TEST_FAILOVER_FAILED,
+            job.error_message or "test failover failed",
+        )
+        return go(
+            P.TEST_CLEANUP,
+            "test migration failed; cleaning up before a retry",
+            Act.TEST_FAILOVER_CLEANUP,
+            error=error,
+            attempt="test_migration",
+            event="retry",
+        )
+    if not ctx.pending(Act.TEST_FAILOVER):
+        return issue(ctx, Act.TEST_FAILOVER, "running a test migration")
+    return ctx.stay(f"test migration: {job.state if job else 'waiting for the job'}")
+
+
+def _test_validation(ctx: Ctx) -> Decision:
+    item, job = ctx.facts.item, ctx.facts.job
+    ready = item is not None and item.test_failover_state.lower() == "waitingforcompletion"
+    if ready and (job is None or job.succeeded):
+        return go(
+            P.TEST_CLEANUP,
+            "test VM validated; cleaning up the test resources",
+            Act.TEST_FAILOVER_CLEANUP,
+            test_validated=True,
+        )
+    return go(
+        P.TEST_CLEANUP,
+        "test migration did not validate; cleaning up",
+        Act.TEST_FAILOVER_CLEANUP,
+        error=(ErrorCode.TEST_VALIDATION_FAILED, "The test failover is not waiting for completion."),
+        attempt="test_migration",
+    )
+
+
+def _test_cleanup(ctx: Ctx) -> Decision:
+    item = ctx.facts.item
+    cleaned = (
+        item is not None
+        and item.test_failover_state.lower() in {"none", ""}
+        and item.allows("UnplannedFailover")
+    )
+    waiting = step(ctx, Act.TEST_FAILOVER_CLEANUP, "test_cleanup", "test cleanup", cleaned)
+    if waiting is not None:
+        return waiting
+    if ctx.record.test_validated_at is not None:
+        return go(P.READY_FOR_CUTOVER, "test migration validated and cleaned up; ready for cutover")
+    retry, count = rule("test_migration"), ctx.attempts("test_migration")
+    if retry.exhausted(count, ctx.policy):
+        return go(P.FAILED, f"test migration failed {count} times", failed_phase=P.TEST_MIGRATION)
+    return go(
+        P.PROTECTED,
+        "cleaned up after a failed test migration; will test again",
+        retry_at=retry.retry_at(ctx.now, count, ctx.policy),
+        event="retry",
+    )
+
+
+def _ready_for_cutover(ctx: Ctx) -> Decision:
+    ec2 = ctx.facts.ec2
+    assert ec2 is not None
+    mode = (ec2.tag("cutover") or ctx.policy.cutover_mode).strip().lower()
+    if mode not in {"auto", "approval"}:
+        return ctx.stay(f"unknown cutover mode {mode!r}: tag cutover=auto or cutover=approval")
+    if mode == "approval" and not (ec2.approved or ctx.record.cutover_approved_at):
+        return ctx.stay("waiting for approval: tag approved=true or approve through the API")
+    not_before = ec2.tag("not-before")
+    if not_before:
+        try:
+            earliest = datetime.fromisoformat(not_before.replace("Z", "+00:00"))
+        except ValueError:
+            return ctx.stay(f"not-before tag {not_before!r} is not an ISO time; fix the tag")
+        if earliest.tzinfo is None:
+            return ctx.stay(f"not-before tag {not_before!r} needs a time zone, e.g. 2026-12-01T22:00Z")
+        if ctx.now < earliest:
+            return ctx.stay(f"cutover not before {earliest.isoformat()}")
+    if not ctx.facts.in_cutover_window:
+        return ctx.stay("outside the cutover window")
+    if ctx.facts.item is None or not ctx.facts.item.allows("UnplannedFailover"):
+        return ctx.stay("waiting for ASR to allow UnplannedFailover")
+    return go(P.STOPPING_SOURCE, "cutover: stopping the EC2 source", Act.STOP_SOURCE)
+
+
+def _stopping_source(ctx: Ctx) -> Decision:
+    ec2 = ctx.facts.ec2
+    if ec2 is None or ec2.state in {"terminated", "shutting-down"}:
+        return go(
+            P.FAILED,
+            "the source instance was terminated during cutover",
+            error=(ErrorCode.SOURCE_TERMINATED, "The EC2 instance was terminated before failover."),
+            failed_phase=ctx.phase,
+        )
+    if ec2.state == "stopped":
+        return go(P.MIGRATING, "source stopped; migrating", Act.UNPLANNED_FAILOVER)
+    if ec2.state == "stopping" or ctx.pending(Act.STOP_SOURCE):
+        return ctx.stay(f"waiting for the source to stop ({ec2.state})")
+    return ctx.stay("stopping the source", event="action", actions=(Act.STOP_SOURCE,))
+
+
+def _migrating(ctx: Ctx) -> Decision:
+    item, job = ctx.facts.item, ctx.facts.job
+    failed_over = item is not None and item.state_is(
+        "UnplannedFailoverCommitPendingStatesBegin", "UnplannedFailoverCommitted"
+    )
+    if failed_over or (job is not None and job.succeeded and ctx.pending(Act.UNPLANNED_FAILOVER)):
+        return go(P.COMMITTING, "migrated; committing", Act.COMMIT_FAILOVER)
+    if ctx.pending(Act.UNPLANNED_FAILOVER) and job is not None and job.finished:
+        error = (job.error_code or ErrorCode.FAILOVER_FAILED, job.error_message or "the migration failed")
+        retry, count = rule("migrate"), ctx.attempts("migrate") + 1
+        if retry.exhausted(count, ctx.policy):
+            return go(
+                P.FAILED,
+                f"migration failed {count} times; starting the source again",
+                Act.START_SOURCE,
+                error=error,
+                attempt="migrate",
+                event="rolled_back",
+                failed_phase=P.READY_FOR_CUTOVER,
+            )
+        return go(
+            P.PROTECTED,
+            "migration failed; starting the source again and keeping replication",
+            Act.START_SOURCE,
+            error=error,
+            attempt="migrate",
+            event="rolled_back",
+            retry_at=retry.retry_at(ctx.now, count, ctx.policy),
+            test_validated=False,
+        )
+    if not ctx.pending(Act.UNPLANNED_FAILOVER):
+        return issue(ctx, Act.UNPLANNED_FAILOVER, "migrating")
+    return ctx.stay(f"migrating: {job.state if job else 'waiting for the job'}")
+
+
+def _committing(ctx: Ctx) -> Decision:
+    item = ctx.facts.item
+    committed = item is not None and item.state_is("UnplannedFailoverCommitted")
+    waiting = step(ctx, Act.COMMIT_FAILOVER, "commit", "commit", committed)
+    if waiting is not None:
+        return waiting
+    return go(P.COMPLETING, "committed; completing the migration", Act.COMPLETE_MIGRATION)
+
+
+def _completing(ctx: Ctx) -> Decision:
+    waiting = step(
+        ctx, Act.COMPLETE_MIGRATION, "complete", "completing the migration", ctx.facts.item is None
+    )
+    if waiting is not None:
+        return waiting
+    if ctx.facts.item is not None:
+        return ctx.stay("replication stopped; waiting for the item to go")
+    return go(P.DONE, "migration complete; replication stopped")
+
+
+def _opting_out(ctx: Ctx) -> Decision:
+    item = ctx.facts.item
+    if item is None:
+        return go(P.OPTED_OUT, "replication disabled and test resources cleaned up")
+    if ctx.pending(Act.TEST_FAILOVER_CLEANUP) or ctx.pending(Act.DISABLE_REPLICATION):
+        job = ctx.facts.job
+        if job is None or not job.finished:
+            return ctx.stay(f"opting out: {job.state if job else 'waiting for the job'}")
+        if not job.succeeded:
+            return job_failed(ctx, "opt_out", "opting out")
+    if item.allows("TestFailoverCleanup"):
+        return ctx.stay(
+            "opting out: cleaning up the test migration", event="action", actions=(Act.TEST_FAILOVER_CLEANUP,)
+        )
+    if item.allows("DisableProtection"):
+        return ctx.stay(
+            "opting out: disabling replication", event="action", actions=(Act.DISABLE_REPLICATION,)
+        )
+    return ctx.stay(f"opting out: waiting for ASR to allow DisableProtection ({item.protection_state})")
+
+
+def _never(ctx: Ctx) -> Decision:
+    return ctx.stay(f"{ctx.phase}: handled before the phase table")
+
+
+HANDLERS = {
+    P.OPTED_IN: _opted_in,
+    P.PREFLIGHT: _preflight,
+    P.BLOCKED: _blocked,
+    P.ASSESSED: _dry_run_held,
+    P.AGENT_INSTALL: _agent_install,
+    P.AWAITING_DISCOVERY: _awaiting_discovery,
+    P.QUEUED: _queued,
+    P.ENABLING: _enabling,
+    P.INITIAL_REPLICATION: _initial_replication,
+    P.PROTECTED: _protected,
+    P.TEST_MIGRATION: _test_migration,
+    P.TEST_VALIDATION: _test_validation,
+    P.TEST_CLEANUP: _test_cleanup,
+    P.READY_FOR_CUTOVER: _ready_for_cutover,
+    P.STOPPING_SOURCE: _stopping_source,
+    P.MIGRATING: _migrating,
+    P.COMMITTING: _committing,
+    P.COMPLETING: _completing,
+    P.OPTING_OUT: _opting_out,
+    P.DONE: _never,
+    P.OPTED_OUT: _never,
+    P.FAILED: _never,
+    P.PAUSED: _never,
+}

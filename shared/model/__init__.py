@@ -1,0 +1,1 @@
+"""The vocabulary every room speaks, data only: ids, phases, records and history, observed facts."""

@@ -1,0 +1,91 @@
+"""The job watcher: ASR publishes no events of its own, so we list its jobs and publish their changes.
+
+One paged list of the jobs since a watermark per run. Each (job, state) is published once (the event
+dedupe table remembers it), so re-runs, overlaps and crashes publish nothing twice. The watermark
+stays at the oldest job still running, so a long job's end is never missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, AsrJob
+from shared.commands import Commands
+from shared.errors import ConcurrencyConflict
+from shared.model.ids import instance_ids_in
+from shared.state.store import StateStore
+
+WATERMARK = "asr-jobs"
+SOURCE = "asr.job-watch"
+FIRST_LOOK = timedelta(hours=1)
+EVENT_TYPE = "MigrationAutopilot.AsrJob.StateChanged"
+
+
+@dataclass(frozen=True)
+class JobChange:
+    job_id: str
+    scenario: str
+    state: str
+    item_name: str
+    instance_id: str | None  # None for jobs on items this app did not create
+    error_code: str
+
+    def as_event_data(self) -> dict[str, str | None]:
+        return {
+            "jobId": self.job_id,
+            "scenario": self.scenario,
+            "state": self.state,
+            "itemName": self.item_name,
+            "instanceId": self.instance_id,
+            "errorCode": self.error_code,
+        }
+
+
+def instance_of(text: str) -> str | None:
+    """The EC2 instance behind one of our deterministic item names (azmigrate-i-...), if any."""
+    found = instance_ids_in(text, prefix=ITEM_PREFIX)
+    return found[0] if found else None
+
+
+def watch(
+    store: StateStore,
+    commands: Commands,
+    asr: AsrAdapter,
+    publish: Callable[[list[JobChange]], None],
+    now: datetime,
+) -> list[JobChange]:
+    """Publishes every job change not published before; returns them."""
+    mark = store.watermark(WATERMARK)
+    since = mark.value if mark else now - FIRST_LOOK
+    jobs = asr.jobs_since(since)
+    changes = [_change(job) for job in jobs]
+    fresh = [c for c in changes if commands.receive_event(SOURCE, f"{c.job_id}:{c.state}", _fingerprint(c))]
+    if fresh:
+        publish(fresh)
+    running = [job.facts.start_time for job in jobs if not job.facts.finished]
+    latest = max((job.facts.start_time for job in jobs), default=since)
+    moved_to = min([*running, latest])
+    if moved_to > since:
+        # Another watcher may have moved it first; the dedupe table keeps publishing exactly-once anyway.
+        with contextlib.suppress(ConcurrencyConflict):
+            commands.move_watermark(WATERMARK, moved_to, mark)
+    return fresh
+
+
+def _change(job: AsrJob) -> JobChange:
+    return JobChange(
+        job.facts.job_id,
+        job.facts.scenario,
+        job.facts.state,
+        job.item_name,
+        instance_of(job.item_name),
+        job.facts.error_code,
+    )
+
+
+def _fingerprint(change: JobChange) -> str:
+    return hashlib.sha256(repr(sorted(change.as_event_data().items())).encode()).hexdigest()

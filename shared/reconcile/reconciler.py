@@ -1,0 +1,272 @@
+"""Reconcile: read the fleet in bulk, decide per VM, act with bounded concurrency, record everything.
+
+Per VM, each step is: decide -> write the intent (compare-and-swap) -> perform the one side effect
+-> write its job id (compare-and-swap). Every write goes through `Commands`, which also keeps the
+timeline and the status tag. A lost compare-and-swap means another reconciler moved the VM first:
+this pass leaves it alone. A crash between effect and write is healed by `decide`, which finds the
+effect among the item's jobs. Writes to ARM and AWS are paced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.adapters.asr import AsrAdapter, Target, item_name_for
+from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
+from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
+from shared.adapters.cloudwatch import MetricsAdapter
+from shared.adapters.ratelimit import RateLimiter
+from shared.assessment.assess import azure_vm_name, with_tag_overrides
+from shared.commands import Commands
+from shared.core.actions import CLOCK_SKEW, Act, Decision
+from shared.core.decide import decide, decide_refusal
+from shared.core.windows import Window, in_window
+from shared.errors import ActionRefused, CloudUnavailable, ConcurrencyConflict, ErrorCode, InvalidInput
+from shared.guest.documents import AgentInstall
+from shared.model.facts import CommandFacts, Ec2Facts, Policy
+from shared.model.records import MigrationRecord
+from shared.reconcile.assessing import AssessmentReads
+from shared.reconcile.snapshot import NEEDS_DISCOVERY, Snapshot, jobs_window_start
+from shared.state.store import StateStore
+
+log = logging.getLogger(__name__)
+MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+# How a command whose id was lost in a crash is found again: by the comment it was sent with.
+COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
+
+
+@dataclass(frozen=True)
+class Targets:
+    resource_group_id: str
+    network_id: str
+    subnet_name: str
+    test_network_id: str
+    log_storage_account_id: str | None = None
+
+
+@dataclass
+class PassReport:
+    examined: int = 0
+    transitions: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+    created: int = 0
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: StateStore,
+        aws: AwsAdapter | AwsFleet,
+        asr: AsrAdapter,
+        *,
+        policy: Policy,
+        targets: Targets,
+        install: AgentInstall,
+        capacity: int,
+        concurrency: int = 8,
+        arm_writes: RateLimiter | None = None,
+        aws_writes: RateLimiter | None = None,
+        windows: tuple[Window, ...] = (),
+        metrics: MetricsAdapter | MetricsFleet | None = None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store, self.asr = store, asr
+        self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
+        self.policy, self.targets, self.install = policy, targets, install
+        self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
+        self._arm = arm_writes or RateLimiter(10)
+        self._aws = aws_writes or RateLimiter(10)
+        self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
+        self.commands = Commands(store, clock=clock, status=self.aws.set_status, status_writes=self._aws)
+
+    # --- a pass ----------------------------------------------------------------------------------
+
+    def reconcile(self, only: set[str] | None = None, *, discover: bool = False) -> PassReport:
+        """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones."""
+        report = PassReport()
+        snapshot = self._read(discover, report, only)
+        snapshot.admit(self.capacity)
+        chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
+        report.examined = len(chosen)
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            for outcome in pool.map(lambda r: self._advance(r, snapshot), chosen):
+                report.transitions += outcome.transitions
+                report.actions.update(outcome.actions)
+                report.conflicts += outcome.conflicts
+                report.errors += outcome.errors
+        return report
+
+    def _read(self, discover: bool, report: PassReport, only: set[str] | None) -> Snapshot:
+        now = self.clock()
+        records = {r.instance_id: r for r in self.store.in_flight()}
+        ec2 = self.aws.opted_in()
+        if discover:
+            wanted = {
+                i: f for i, f in ec2.items() if only is None or i in only
+            }  # an event takes in its VM only
+            report.created = self._take_in(records, wanted, now)
+        missing: dict[str, list[str]] = {}
+        for record in records.values():
+            if record.instance_id not in ec2:
+                missing.setdefault(record.region, []).append(record.instance_id)
+        if missing:
+            ec2 |= self.aws.instances(missing)
+        # Jobs before items: an item read after its jobs is at least as new as they are.
+        jobs = self.asr.jobs_since(jobs_window_start(records, now))
+        items = self.asr.items()
+        wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
+        discovered = self.asr.discovered() if wants_machines else []
+        snapshot = Snapshot(records, ec2, items, jobs, discovered)
+        AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
+        return snapshot
+
+    def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
+        created = 0
+        for facts in ec2.values():
+            if facts.opted_in and facts.instance_id not in records and facts.account_id:
+                record = MigrationRecord.opted_in(
+                    instance_id=facts.instance_id,
+                    account_id=facts.account_id,
+                    region=facts.region,
+                    wave=_wave(facts.tag("wave")),
+                    now=now,
+                )
+                taken = self.commands.take_in(record, "opt-in tag found")
+                if taken is not None:
+                    records[taken.instance_id] = taken
+                    created += 1
+        return created
+
+    # --- one VM ----------------------------------------------------------------------------------
+
+    def _advance(self, record: MigrationRecord, snapshot: Snapshot) -> PassReport:
+        outcome = PassReport()
+        try:
+            for _ in range(MAX_STEPS_PER_PASS):
+                now = self.clock()
+                facts = snapshot.facts(record, self._command, in_cutover_window=in_window(now, self.windows))
+                decision = decide(record, facts, self.policy, now)
+                before, record = record, self.commands.apply(record, decision, now=now)  # the intent first
+                if record is before:
+                    break  # nothing new: the VM waits
+                moved = record.phase != before.phase
+                outcome.transitions += moved
+                if decision.action is not None:
+                    outcome.actions[decision.action.value] += 1
+                    record = self._perform(record, decision, snapshot, outcome)
+                    break  # the effect changes the world: look again on the next pass
+                if not moved:
+                    break
+            self.commands.sync_status(record, snapshot.ec2.get(record.instance_id))
+        except ConcurrencyConflict:
+            outcome.conflicts += 1  # another reconciler moved this VM first; it is theirs this pass
+        except CloudUnavailable as error:
+            outcome.errors.append(f"{record.instance_id}: {error}")
+            log.warning("cloud unavailable", extra={"instance_id": record.instance_id, "phase": record.phase})
+        return outcome
+
+    def _perform(
+        self, record: MigrationRecord, decision: Decision, snapshot: Snapshot, outcome: PassReport
+    ) -> MigrationRecord:
+        act = decision.action
+        assert act is not None and record.pending_action is not None
+        try:
+            job_id = self._act(act, record, snapshot)
+        except (ActionRefused, InvalidInput) as error:
+            refused = error if isinstance(error, ActionRefused) else ActionRefused("InvalidInput", str(error))
+            outcome.errors.append(f"{record.instance_id}: {act} refused: {refused}")
+            now, refusal = self.clock(), (refused.cloud_code, str(refused))
+            return self.commands.apply(
+                record, decide_refusal(record, act, refusal, self.policy, now), now=now
+            )
+        except CloudUnavailable as error:
+            # The effect may or may not have happened: keep the intent; `decide` finds it or re-issues it.
+            outcome.errors.append(f"{record.instance_id}: {act}: {error}")
+            return record
+        log.info(
+            "action issued",
+            extra={
+                "instance_id": record.instance_id,
+                "phase": record.phase.value,
+                "action": act.value,
+                "job_id": job_id,
+            },
+        )
+        if job_id is None:
+            return record
+        return self.commands.record_job(record, act, job_id)
+
+    def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> str | None:
+        ec2 = snapshot.ec2.get(record.instance_id)
+        item = item_name_for(record.instance_id)
+        if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
+            if ec2 is None:
+                raise ActionRefused(ErrorCode.INSTANCE_NOT_FOUND, f"{record.instance_id} no longer exists")
+            self._aws.acquire()
+            if act == Act.GUEST_CHECK:
+                return self.aws.guest_check(ec2, self.install.appliance_address)
+            if act == Act.INSTALL_AGENT:
+                return self.aws.install_agent(ec2, self.install)
+            (self.aws.stop if act == Act.STOP_SOURCE else self.aws.start)(ec2)
+            return None
+        self._arm.acquire()
+        if act == Act.ENABLE_REPLICATION:
+            machine = snapshot.machine_of(record)
+            if machine is None:
+                gone = "the appliance no longer lists this machine"
+                raise ActionRefused(ErrorCode.MACHINE_NOT_DISCOVERED, gone)
+            return self.asr.enable(item, machine, self._target(record, ec2))
+        calls: dict[Act, Callable[[], str]] = {
+            Act.TEST_FAILOVER: lambda: self.asr.test_failover(item, self.targets.test_network_id),
+            Act.TEST_FAILOVER_CLEANUP: lambda: self.asr.test_failover_cleanup(item),
+            Act.UNPLANNED_FAILOVER: lambda: self.asr.unplanned_failover(item),
+            Act.COMMIT_FAILOVER: lambda: self.asr.commit(item),
+            Act.COMPLETE_MIGRATION: lambda: self.asr.remove(item, migration_complete=True),
+            Act.DISABLE_REPLICATION: lambda: self.asr.remove(item, migration_complete=False),
+        }
+        return calls[act]()
+
+    def _target(self, record: MigrationRecord, ec2: Ec2Facts | None) -> Target:
+        target = with_tag_overrides(record.target, ec2)  # a tag set since the assessment still wins
+        return Target(
+            vm_name=target.vm_name or azure_vm_name(ec2, record.instance_id),
+            resource_group_id=target.resource_group_id or self.targets.resource_group_id,
+            network_id=target.network_id or self.targets.network_id,
+            subnet_name=target.subnet_name or self.targets.subnet_name,
+            test_network_id=target.test_network_id or self.targets.test_network_id,
+            vm_size=target.vm_size,
+            disk_type=target.disk_type or "Standard_LRS",
+            license_type=target.license_type,
+            log_storage_account_id=self.targets.log_storage_account_id,
+        )
+
+    def _command(self, record: MigrationRecord) -> CommandFacts | None:
+        """The pending command by its id; without one (a crash between sending and recording it),
+        the command this app sent the instance since the intent, found by its comment."""
+        pending = record.pending_action
+        if pending is None:
+            return None
+        if pending.job_id is not None:
+            return self.aws.for_account(record.account_id).command(
+                record.region, record.instance_id, pending.job_id
+            )
+        comment = COMMAND_COMMENTS.get(Act(pending.action))
+        if comment is None:
+            return None
+        since = pending.started_at - CLOCK_SKEW
+        account = self.aws.for_account(record.account_id)
+        return account.find_command(record.region, record.instance_id, comment, since)
+
+
+def _wave(value: str | None) -> str | None:
+    if not value:
+        return None
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in value.strip())[:63].strip("-._")
+    return cleaned or None

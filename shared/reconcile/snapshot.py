@@ -1,0 +1,140 @@
+"""One pass's view of the fleet, read in bulk, and the facts of each VM drawn from it.
+
+A pass costs a fixed number of paged reads whatever the fleet size: the in-flight records (one
+query), the opted-in instances (one tag-filtered listing per region), the vault's items (one list),
+the jobs since the oldest open intent (one list) and, when a VM waits for it, the appliance's
+discovered machines (one list); for VMs being assessed, SSM management, instance types and metrics
+(shared/reconcile/assessing.py, one call each per account and region). The only per-VM read is a pending SSM
+command's outcome (guest checks, agent install), and only for VMs waiting on one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.adapters.asr import AsrJob, DiscoveredMachine, item_name_for
+from shared.core.actions import SSM_COMMANDS, Act
+from shared.model.facts import (
+    CommandFacts,
+    Ec2Facts,
+    Facts,
+    InstanceTypeFacts,
+    ItemFacts,
+    JobFacts,
+    Utilisation,
+)
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord
+
+REPLICATING = frozenset({Phase.ENABLING, Phase.INITIAL_REPLICATION})
+NEEDS_DISCOVERY = frozenset(
+    {Phase.PREFLIGHT, Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED, Phase.ENABLING}
+)
+JOB_WINDOW = timedelta(hours=1)  # with no open intent, recent jobs are enough
+
+
+@dataclass
+class Snapshot:
+    records: dict[str, MigrationRecord]
+    ec2: dict[str, Ec2Facts]
+    items: dict[str, ItemFacts]
+    jobs: list[AsrJob]
+    discovered: list[DiscoveredMachine]
+    admitted: set[str] = field(default_factory=set)
+    instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
+    utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
+    commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
+    # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
+    _by_id: dict[str, JobFacts] = field(init=False, repr=False)
+    _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {job.facts.job_id: job.facts for job in self.jobs}
+        by_item: dict[str, list[JobFacts]] = {}
+        for job in self.jobs:
+            by_item.setdefault(job.item_name, []).append(job.facts)
+        self._by_item = {item: tuple(facts) for item, facts in by_item.items()}
+
+    def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
+        """The appliance's machine for this instance: by BIOS UUID (from the guest checks), IP, host name."""
+        if ec2 is None:
+            return None
+        wanted = bios_variants(bios_uuid)
+        by_bios = [m for m in self.discovered if wanted and bios_variants(m.bios_id) & wanted]
+        if len(by_bios) == 1:
+            return by_bios[0]
+        by_ip = [m for m in self.discovered if ec2.private_ip and ec2.private_ip in m.ip_addresses]
+        if len(by_ip) == 1:
+            return by_ip[0]
+        short = ec2.hostname.split(".")[0].lower()
+        by_name = [m for m in self.discovered if short and m.hostname.split(".")[0].lower() == short]
+        return by_name[0] if len(by_name) == 1 else None
+
+    def machine_of(self, record: MigrationRecord) -> DiscoveredMachine | None:
+        bios = record.assessment.bios_uuid if record.assessment else ""
+        return self.machine_for(self.ec2.get(record.instance_id), bios)
+
+    def _command(
+        self, record: MigrationRecord, read: Callable[[MigrationRecord], CommandFacts | None]
+    ) -> CommandFacts | None:
+        pending = record.pending_action
+        if pending is None or Act(pending.action) not in SSM_COMMANDS:
+            return None
+        if record.instance_id in self.commands:
+            return self.commands[record.instance_id]
+        return read(record)
+
+    def admit(self, capacity: int) -> None:
+        """Grants replication slots to queued VMs, oldest first, up to the free capacity."""
+        busy = sum(1 for r in self.records.values() if r.phase in REPLICATING)
+        queued = sorted(
+            (r for r in self.records.values() if r.phase is Phase.QUEUED),
+            key=lambda r: (r.phase_entered_at, r.instance_id),
+        )
+        self.admitted = {r.instance_id for r in queued[: max(capacity - busy, 0)]}
+
+    def facts(
+        self,
+        record: MigrationRecord,
+        command: Callable[[MigrationRecord], CommandFacts | None],
+        *,
+        in_cutover_window: bool = True,
+    ) -> Facts:
+        ec2 = self.ec2.get(record.instance_id)
+        name = item_name_for(record.instance_id)
+        pending = record.pending_action
+        machine = self.machine_of(record)
+        return Facts(
+            ec2=ec2,
+            item=self.items.get(name),
+            job=self._by_id.get(pending.job_id) if pending and pending.job_id else None,
+            item_jobs=self._by_item.get(name, ()),
+            command=self._command(record, command),
+            instance_type=self.instance_types.get(record.instance_id),
+            utilisation=self.utilisation.get(record.instance_id),
+            discovered_machine_id=machine.machine_id if machine else None,
+            admission=record.instance_id in self.admitted,
+            in_cutover_window=in_cutover_window,
+        )
+
+
+def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> datetime:
+    """Jobs are listed from the oldest open intent, so every tracked job is in the one listing."""
+    starts = [r.pending_action.started_at for r in records.values() if r.pending_action]
+    return min([*starts, now - JOB_WINDOW]) - timedelta(minutes=5)
+
+
+def bios_variants(uuid: str) -> frozenset[str]:
+    """A BIOS UUID and its mixed-endian twin: SMBIOS tools disagree on the byte order of the first
+    three fields, so the guest and the appliance can report the same machine either way."""
+    hexits = uuid.replace("-", "").lower()
+    if len(hexits) != 32 or any(ch not in "0123456789abcdef" for ch in hexits):
+        return frozenset()
+    swapped = _swap(hexits[0:8]) + _swap(hexits[8:12]) + _swap(hexits[12:16]) + hexits[16:]
+    return frozenset({hexits, swapped})
+
+
+def _swap(field: str) -> str:
+    return "".join(reversed([field[i : i + 2] for i in range(0, len(field), 2)]))
