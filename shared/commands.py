@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 
 from shared.adapters.ratelimit import RateLimiter
 from shared.core.actions import Act, Decision
@@ -105,7 +106,7 @@ class Commands:
                 updated = self.store.update(record.evolve(cutover_approved_at=now))
             except ConcurrencyConflict:
                 continue
-            self._history(updated, "approved", reason, actor=actor)
+            self._history(updated, "approved", reason, actor=actor, at=now, phase=None)
             return updated
         raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
 
@@ -132,15 +133,18 @@ class Commands:
         actor: str,
         source: Phase | None = None,
         job_id: str | None = None,
+        at: datetime | None = None,
+        phase: Phase | Literal["as written"] | None = "as written",
     ) -> None:
-        """One line of the VM's timeline: `record` is as written, so its phase is where it went."""
+        """One line of the VM's timeline: `record` is as written, so its phase is where it went (an
+        approval, which moves nothing, names no phase)."""
         self.store.append_history(
             HistoryEntry(
                 instance_id=record.instance_id,
-                at=self.clock(),
+                at=at or self.clock(),
                 event=to_token(event),
                 from_phase=source,
-                to_phase=record.phase,
+                to_phase=record.phase if phase == "as written" else phase,
                 reason=reason,
                 actor=to_token(actor),
                 job_id=job_id,

@@ -1,10 +1,14 @@
-"""Every error the app raises on purpose, split by what the caller should do next, and every error
-code it emits, in one place.
+"""Every error the app raises on purpose, split by what the caller should do next, and the codes
+of the app's own errors, in one place.
 
 `RetryableError`: the same call may succeed later (re-read and re-decide, or back off).
 `TerminalError`: repeating the call cannot help; a person or a different input must change.
 Each error carries the HTTP status and `ErrorCode` an HTTP trigger answers with
-(`shared.app.http.http_errors`): retryable -> 503 for the sender to retry, terminal -> 4xx.
+(`shared.app.http.http_errors`): retryable -> 503 for the sender to retry; bad input -> its 4xx;
+anything else that is not the sender's fault -> 500.
+
+Codes recorded on a VM also come from outside (ASR's job error codes, the assessment's check codes)
+and, when a failed ASR job names no code, `<step>-failed` after its retry counter (`core.retry`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ class ErrorCode(StrEnum):
 
     # HTTP answers
     SERVICE_UNAVAILABLE = "ServiceUnavailable"  # every retryable failure: try again later
+    INTERNAL_ERROR = "InternalError"  # not the sender's fault, and retrying will not help
+    CLOUD_REFUSED = "CloudRefused"  # AWS or Azure refused a call the app made
     INVALID_INPUT = "InvalidInput"
     INVALID_EVENT = "InvalidEvent"
     INVALID_ALERT = "InvalidAlert"
@@ -49,18 +55,17 @@ class ErrorCode(StrEnum):
 class AutopilotError(Exception):
     retryable: ClassVar[bool] = False
     http_status: ClassVar[int] = 500
-    code: ErrorCode = ErrorCode.SERVICE_UNAVAILABLE
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
 
 
 class RetryableError(AutopilotError):
     retryable = True
     http_status = 503
+    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 class TerminalError(AutopilotError):
     retryable = False
-    http_status = 400
-    code = ErrorCode.INVALID_INPUT
 
 
 class ConfigError(TerminalError):
@@ -72,6 +77,8 @@ class ConfigError(TerminalError):
 
 class InvalidInput(TerminalError):
     """Input failed validation before anything was written. `code` says which input, for HTTP answers."""
+
+    http_status = 400
 
     def __init__(self, message: str, *, code: ErrorCode = ErrorCode.INVALID_INPUT) -> None:
         super().__init__(message)
@@ -93,7 +100,22 @@ class ForeignInput(TerminalError):
 
 
 class EntityTooLarge(InvalidInput):
-    """The record would not fit Table Storage's limits even after truncating free text."""
+    """The record would not fit Table Storage's limits even after truncating free text: the app's own
+    record, so not the sender's fault."""
+
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.INTERNAL_ERROR)
+
+
+class StoredDataInvalid(InvalidInput):
+    """What the store holds no longer matches the model (a hand-edited row, a downgrade)."""
+
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.INTERNAL_ERROR)
 
 
 class AlreadyExists(TerminalError):
@@ -110,7 +132,7 @@ class RecordNotFound(TerminalError):
     code = ErrorCode.NOT_FOUND
 
     def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"{kind} {key!r} not found")
+        super().__init__(f"no {kind} for {key}")
         self.kind = kind
         self.key = key
 
@@ -164,6 +186,8 @@ class CloudUnavailable(RetryableError):
 
 class ActionRefused(TerminalError):
     """The cloud refused an action as asked (ARM 4xx): repeating it unchanged cannot help."""
+
+    code = ErrorCode.CLOUD_REFUSED
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")

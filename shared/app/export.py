@@ -21,11 +21,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         text, _ = services.assessments(args.wave, args.format, accept="")
-    except InvalidInput as error:
-        if error.code is ErrorCode.INVALID_WAVE:
-            parser.error(f"--wave {args.wave!r} is not a wave name (letters, digits, . _ -; up to 63)")
-        raise
     except AutopilotError as error:
+        if isinstance(error, InvalidInput) and error.code is ErrorCode.INVALID_WAVE:
+            parser.error(f"--wave {args.wave!r} is not a wave name (letters, digits, . _ -; up to 63)")
         print(f"error: {error}", file=sys.stderr)
         return 2
     text = text if args.format == "csv" else text + "\n"

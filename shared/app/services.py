@@ -19,7 +19,7 @@ from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
 from shared.assessment.export import to_csv, to_json
 from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RetryableError
 from shared.model.clock import utc_now
-from shared.model.ids import Wave
+from shared.model.ids import Wave, is_instance_id
 from shared.reconcile.jobwatch import instance_of, watch
 from shared.reconcile.reconciler import PassReport
 
@@ -74,7 +74,7 @@ def watch_jobs() -> int:
 def job_event(data: object, subject: str) -> None:
     """A job changed: reconcile the VM it touched (events are hints; the pass re-reads the truth)."""
     named = data.get("instanceId") if isinstance(data, dict) else None
-    instance = named if isinstance(named, str) and named else instance_of(subject)
+    instance = named if isinstance(named, str) and is_instance_id(named) else instance_of(subject)
     if instance:
         wiring.reconciler().reconcile(only={instance})
 

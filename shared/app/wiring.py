@@ -186,16 +186,24 @@ def reconciler() -> Reconciler:
         capacity=config.max_initial_replication,
         concurrency=config.max_concurrency,
         arm_writes=RateLimiter(config.arm_writes_per_second),
-        aws_writes=RateLimiter(config.aws_calls_per_second),
+        aws_writes=aws_writes(),
         windows=parse_windows(config.cutover_windows),
         metrics=metrics_adapter(),
         clock=utc_now,
+        commands=commands(),
     )
 
 
+@cache
 def commands() -> Commands:
-    """The one write path, shared with the reconciler (its status tags go through the same limiter)."""
-    return reconciler().commands
+    """The one write path, shared by the reconciler and every other writer; status tags are paced
+    with the AWS calls."""
+    return Commands(state_store(), clock=utc_now, status=aws_adapter().set_status, status_writes=aws_writes())
+
+
+@cache
+def aws_writes() -> RateLimiter:
+    return RateLimiter(settings().aws_calls_per_second)
 
 
 @cache
@@ -234,6 +242,8 @@ def clear_caches() -> None:
         aws_adapter,
         metrics_adapter,
         reconciler,
+        commands,
+        aws_writes,
         job_publisher,
     ):
         cached.cache_clear()

@@ -1,1 +1,1 @@
-"""Assessment: requirement checks, guest checks through SSM, and right-sizing."""
+"""Assessment, pure: requirement checks, the guest-check output parser, OS support, right-sizing."""

@@ -169,7 +169,7 @@ def decide_refusal(
     )
     return Decision(
         P.FAILED if fail else record.phase,
-        f"{act} refused: {refusal[1]}",
+        refusal[1],
         event="refused",
         error=refusal,
         attempt=retry.key,

@@ -12,7 +12,7 @@ from shared.assessment.checks import Finding, as_result, unreachable_guest
 from shared.assessment.guest import GuestFacts, parse_guest_output
 from shared.core.actions import Act, Decision
 from shared.core.context import Ctx, go, issue, job_failed, step
-from shared.core.retry import rule
+from shared.core.retry import WhenExhausted, rule
 from shared.errors import ErrorCode, InvalidInput
 from shared.model.phases import Phase
 
@@ -31,7 +31,9 @@ def _preflight(ctx: Ctx) -> Decision:
     if instance_blockers(facts.ec2):
         return _assessed(ctx, None)
     refused = ctx.attempts("guest_check_refused")
-    if rule("guest_check_refused").exhausted(refused, ctx.policy) and not ctx.pending(Act.GUEST_CHECK):
+    refusals = rule("guest_check_refused")
+    assert refusals.when_exhausted is WhenExhausted.BLOCK, "guest checks SSM keeps refusing block the VM"
+    if refusals.exhausted(refused, ctx.policy) and not ctx.pending(Act.GUEST_CHECK):
         why = ctx.record.last_error.message if ctx.record.last_error else "SSM refused the command"
         return _assessed(ctx, None, unreachable_guest(f"SSM refused it {refused} times ({why})"))
     if not ctx.pending(Act.GUEST_CHECK):
@@ -47,6 +49,7 @@ def _preflight(ctx: Ctx) -> Decision:
     if guest is not None:
         return _assessed(ctx, guest)
     retry, count = rule("guest_check"), ctx.attempts("guest_check") + 1
+    assert retry.when_exhausted is WhenExhausted.BLOCK, "guest checks out of tries block the VM"
     if retry.exhausted(count, ctx.policy):
         return _assessed(ctx, None, unreachable_guest(problem))
     return ctx.stay(
@@ -132,6 +135,7 @@ def _agent_install(ctx: Ctx) -> Decision:
     if command.succeeded:
         return go(P.AWAITING_DISCOVERY, "agent installed; waiting for the appliance to see the machine")
     retry, count = rule("agent_install"), ctx.attempts("agent_install") + 1
+    assert retry.when_exhausted is WhenExhausted.FAIL, "an agent install out of tries fails the VM"
     error = (ErrorCode.AGENT_INSTALL_FAILED, f"the SSM command {command.command_id} ended {command.status}")
     if retry.exhausted(count, ctx.policy):
         return go(
@@ -165,7 +169,6 @@ def _awaiting_discovery(ctx: Ctx) -> Decision:
             P.FAILED,
             "not discovered in time",
             error=(ErrorCode.NOT_DISCOVERED, advice),
-            attempt="discovery",
             failed_phase=ctx.phase,
         )
     return ctx.stay("waiting for the appliance to discover the machine")
@@ -298,6 +301,7 @@ def _test_cleanup(ctx: Ctx) -> Decision:
     if ctx.record.test_validated_at is not None:
         return go(P.READY_FOR_CUTOVER, "test migration validated and cleaned up; ready for cutover")
     retry, count = rule("test_migration"), ctx.attempts("test_migration")
+    assert retry.when_exhausted is WhenExhausted.FAIL, "a test migration out of tries fails the VM"
     if retry.exhausted(count, ctx.policy):
         return go(P.FAILED, f"test migration failed {count} times", failed_phase=P.TEST_MIGRATION)
     return go(
@@ -359,6 +363,7 @@ def _migrating(ctx: Ctx) -> Decision:
     if ctx.pending(Act.UNPLANNED_FAILOVER) and job is not None and job.finished:
         error = (job.error_code or ErrorCode.FAILOVER_FAILED, job.error_message or "the migration failed")
         retry, count = rule("migrate"), ctx.attempts("migrate") + 1
+        assert retry.when_exhausted is WhenExhausted.ROLL_BACK, "a migration out of tries rolls back"
         if retry.exhausted(count, ctx.policy):
             return go(
                 P.FAILED,

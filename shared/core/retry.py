@@ -1,6 +1,9 @@
 """The lifecycle's retry rules as data: per step, its attempts counter, how often it is tried, how
 long to wait between tries, and what happens when the tries run out. One backoff function.
 
+The phase handlers read the limits and delays from here, and assert the "when exhausted" they
+implement, so the table (and docs/lifecycle.md drawn from it) cannot drift from the code.
+
 Steps without their own limit or delay take the policy's (`AZMIGRATE_RETRY_LIMIT`,
 `AZMIGRATE_RETRY_BACKOFF_SECONDS`). An action the cloud refused (a 4xx: nothing happened) counts
 under `<action>_refused`; see `refusal_rule`.
@@ -53,7 +56,6 @@ RULES: dict[str, RetryRule] = {
     for rule in (
         RetryRule("guest_check", "guest checks through SSM", B),
         RetryRule("agent_install", "Mobility agent install through SSM", F),
-        RetryRule("discovery", "discovery by the appliance (one wait of the discovery timeout)", F, 1),
         RetryRule("enable_replication", "enable replication", F),
         RetryRule("test_migration", "test migration and its validation", F),
         RetryRule("test_cleanup", "test migration cleanup", F),

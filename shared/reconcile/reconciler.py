@@ -76,6 +76,7 @@ class Reconciler:
         windows: tuple[Window, ...] = (),
         metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
+        commands: Commands | None = None,
     ) -> None:
         self.store, self.asr = store, asr
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
@@ -84,7 +85,10 @@ class Reconciler:
         self._arm = arm_writes or RateLimiter(10)
         self._aws = aws_writes or RateLimiter(10)
         self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
-        self.commands = Commands(store, clock=clock, status=self.aws.set_status, status_writes=self._aws)
+        # The one write path; the app shares one with its other writers (wiring.commands).
+        self.commands = commands or Commands(
+            store, clock=clock, status=self.aws.set_status, status_writes=self._aws
+        )
 
     # --- a pass ----------------------------------------------------------------------------------
 
@@ -180,7 +184,11 @@ class Reconciler:
         try:
             job_id = self._act(act, record, snapshot)
         except (ActionRefused, InvalidInput) as error:
-            refused = error if isinstance(error, ActionRefused) else ActionRefused("InvalidInput", str(error))
+            refused = (
+                error
+                if isinstance(error, ActionRefused)
+                else ActionRefused(ErrorCode.INVALID_INPUT, str(error))
+            )
             outcome.errors.append(f"{record.instance_id}: {act} refused: {refused}")
             now, refusal = self.clock(), (refused.cloud_code, str(refused))
             return self.commands.apply(

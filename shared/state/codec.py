@@ -17,7 +17,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import EntityTooLarge, InvalidInput
+from shared.errors import EntityTooLarge, StoredDataInvalid
 
 MAX_PROPERTY_CHARS = 32_000
 MAX_ENTITY_BYTES = 1_000_000  # the service's limit is 1 MiB including system properties
@@ -76,7 +76,7 @@ def from_entity(model: type[M], entity: dict[str, Any], *, drop: frozenset[str] 
         return model.model_validate(data)
     except ValidationError as error:
         key = f"{entity.get('PartitionKey')}/{entity.get('RowKey')}"
-        raise InvalidInput(f"stored entity {key} does not match {model.__name__}: {error}") from error
+        raise StoredDataInvalid(f"stored entity {key} does not match {model.__name__}: {error}") from error
 
 
 def _json(name: str, value: Any) -> str:

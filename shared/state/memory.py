@@ -52,12 +52,14 @@ class MemoryStateStore:
             return self._stored(record)
 
     def create_many(self, records: Sequence[MigrationRecord]) -> int:
-        """All are validated before the first write; those before an existing one stay written."""
+        """All are validated, and all checked for a record already there, before the first write: all or
+        nothing (Table Storage is all or nothing per transaction of up to 100 in one shard)."""
         checked = [self._checked(record) for record in records]
         with self._lock:
             for record in checked:
                 if record.instance_id in self._records:
                     raise AlreadyExists("migration record", record.instance_id)
+            for record in checked:
                 self._stored(record)
         return len(checked)
 
@@ -77,7 +79,9 @@ class MemoryStateStore:
         written = self._checked(record).evolve(version=record.version + 1, updated_at=self._clock())
         with self._lock:
             current = self._records.get(record.instance_id)
-            if current is None or current.etag != record.etag:
+            if current is None:  # as Table Storage answers an update of a deleted entity: 404
+                raise RecordNotFound("migration record", record.instance_id)
+            if current.etag != record.etag:
                 raise ConcurrencyConflict(record.instance_id, current)
             return self._stored(written)
 
@@ -145,6 +149,8 @@ class MemoryStateStore:
             raise InvalidInput("watermark value must be timezone-aware")
         with self._lock:
             current = self._watermarks.get(name)
+            if current is None and previous is not None:  # as Table Storage answers: 404
+                raise RecordNotFound("watermark", name)
             if (current.etag if current else None) != (previous.etag if previous else None):
                 raise ConcurrencyConflict(name, current)
             saved = Watermark(name, value.astimezone(UTC), uuid.uuid4().hex)

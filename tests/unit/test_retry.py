@@ -27,7 +27,7 @@ def test_a_rule_takes_the_policy_unless_it_has_its_own_limit():
     policy = Policy(retry_limit=5, backoff_seconds=60)
     assert rule("agent_install").limit(policy) == 5
     assert not rule("agent_install").exhausted(4, policy) and rule("agent_install").exhausted(5, policy)
-    assert rule("discovery").limit(policy) == 1
+    assert rule("migrate").limit(Policy(retry_limit=2)) == 2
     assert rule("migrate").retry_at(T0, 2, policy) == T0 + timedelta(seconds=120)
 
 
