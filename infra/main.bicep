@@ -1,11 +1,14 @@
 // Migration Autopilot in one resource group: the Function App (Flex Consumption, Python 3.11, system-
 // assigned identity), its storage (identity-based, no shared keys), the Event Grid topic for ASR job
-// events, Application Insights with Log Analytics, Key Vault, and the identity's least-privilege roles.
+// events, Application Insights with Log Analytics, Key Vault, the identity's least-privilege roles, and
+// Site Recovery's cache storage account in the target region (with the vault identity's roles on it).
 // Deploy: az deployment group create -g RG -f infra/main.bicep -p @infra/main.parameters.json -p ec2EventsKey=...
 targetScope = 'resourceGroup'
 
 @description('Azure region of the app (and, by default, of the migrated VMs).')
 param location string = resourceGroup().location
+@description('Azure region of the migrated VMs (the vault\'s target region): Site Recovery\'s cache storage account is created there.')
+param targetLocation string = location
 @minLength(3)
 @maxLength(11)
 @description('Short lowercase prefix for resource names.')
@@ -29,6 +32,10 @@ param asrVaultId string
   'InMageAzureV2'
 ])
 param asrProvider string = 'InMageRcm'
+@minLength(36)
+@maxLength(36)
+@description('Principal ID of the vault\'s system-assigned managed identity (enable it first): az resource show --ids VAULT_ID --query identity.principalId -o tsv. It gets Contributor and Storage Blob Data Contributor on the cache storage account.')
+param asrVaultPrincipalId string
 @description('Comma-separated 12-digit AWS account IDs; the app assumes awsRoleName in each.')
 param awsAccounts string
 @description('Comma-separated AWS regions, e.g. us-east-1,eu-west-1.')
@@ -45,8 +52,8 @@ param targetResourceGroupId string
 param targetNetworkId string
 param targetSubnetName string = 'default'
 param testNetworkId string
-@description('Cache storage account ID (needed by the classic provider only).')
-param logStorageAccountId string = ''
+@description('Optional: public IPv4 addresses or CIDR ranges the replication appliance reaches Azure from; given, the cache storage account refuses every other network (trusted Azure services still pass).')
+param applianceEgressIps array = []
 @description('Resource group of the Azure Migrate project: its discovered servers (Microsoft.OffAzure sites) are read from there.')
 param migrateProjectResourceGroupId string
 @description('IPv4 address or DNS name of the replication appliance.')
@@ -66,9 +73,6 @@ param dryRun bool = true
 param maxInitialReplication int = 10
 
 var vaultParts = split(asrVaultId, '/')
-// ARM may evaluate a skipped module's scope too: never index an empty ID.
-var cacheSubscription = empty(logStorageAccountId) ? subscription().subscriptionId : split(logStorageAccountId, '/')[2]
-var cacheGroup = empty(logStorageAccountId) ? resourceGroup().name : split(logStorageAccountId, '/')[4]
 var settings = {
   tablePrefix: 'azmigrate'
   asrSubscriptionId: vaultParts[2]
@@ -85,7 +89,8 @@ var settings = {
   targetNetworkId: targetNetworkId
   targetSubnetName: targetSubnetName
   testNetworkId: testNetworkId
-  logStorageAccountId: logStorageAccountId
+  logStorageAccountId: cache.outputs.accountId
+  bootDiagnosticsStorageAccountId: cache.outputs.accountId
   applianceAddress: applianceAddress
   appliancePassphraseParameter: appliancePassphraseParameter
   agentInstallerLinux: agentInstallerLinux
@@ -93,12 +98,15 @@ var settings = {
   cutoverMode: cutoverMode
   cutoverWindows: cutoverWindows
   dryRun: string(dryRun)
-  targetLocation: location
+  targetLocation: targetLocation
   maxInitialReplication: string(maxInitialReplication)
 }
 
 // Built-in roles (IDs are the same in every tenant).
 var roles = {
+  // Contributor and Storage Blob Data Contributor: what Site Recovery documents its vault's identity
+  // needs on a standard cache storage account.
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -130,6 +138,19 @@ module storage 'modules/storage.bicep' = {
     location: location
     namePrefix: namePrefix
     tags: tags
+  }
+}
+
+// Site Recovery's cache (log) storage account, in the target region.
+module cache 'modules/cache-storage.bicep' = {
+  name: 'cache-storage'
+  params: {
+    location: targetLocation
+    namePrefix: namePrefix
+    tags: tags
+    vaultPrincipalId: asrVaultPrincipalId
+    applianceEgressIps: applianceEgressIps
+    roles: roles
   }
 }
 
@@ -235,14 +256,13 @@ module projectRead 'modules/role.bicep' = {
   }
 }
 
-module cacheKeys 'modules/role.bicep' = if (!empty(logStorageAccountId)) {
+module cacheKeys 'modules/role.bicep' = if (asrProvider == 'InMageAzureV2') {
   name: 'cache-storage-key-operator'
-  scope: resourceGroup(cacheSubscription, cacheGroup)
   params: {
     principalId: app.outputs.principalId
     roleId: roles.storageAccountKeyOperator
     scopeKind: 'storageAccount'
-    resourceId: logStorageAccountId
+    resourceId: cache.outputs.accountId
   }
 }
 
@@ -285,3 +305,5 @@ output ec2EventsKeySecretUri string = keyVault.outputs.functionKeySecretUri
 output appPrincipalId string = app.outputs.principalId
 output tenantId string = tenant().tenantId
 output functionAppName string = app.outputs.siteName
+@description('Site Recovery\'s cache storage account (AZMIGRATE_LOG_STORAGE_ACCOUNT_ID), in targetLocation.')
+output cacheStorageAccountId string = cache.outputs.accountId

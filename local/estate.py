@@ -72,6 +72,7 @@ def _call(request: urllib.request.Request) -> tuple[int, Any]:
 def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[str, str]:
     target_rg = f"/subscriptions/{SUB}/resourceGroups/rg-migrated"
     network = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks"
+    cache_account = f"{target_rg}/providers/Microsoft.Storage/storageAccounts/azmigratecache"
     return {
         "AZMIGRATE_TABLE_CONNECTION": azurite.connection_string,
         "AZMIGRATE_TABLE_PREFIX": f"est{uuid.uuid4().hex[:10]}",
@@ -85,6 +86,8 @@ def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[s
         "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": target_rg,
         "AZMIGRATE_TARGET_NETWORK_ID": f"{network}/vnet-prod",
         "AZMIGRATE_TEST_NETWORK_ID": f"{network}/vnet-test",
+        # The cache storage account InMageRcm's enable names (the classic provider takes it too).
+        "AZMIGRATE_LOG_STORAGE_ACCOUNT_ID": cache_account,
         "AZMIGRATE_APPLIANCE_ADDRESS": APPLIANCE,
         "AZMIGRATE_APPLIANCE_PASSPHRASE_PARAMETER": PASSPHRASE_PARAMETER,
         "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://demo-agents/linux/agent.tar.gz",

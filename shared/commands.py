@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from shared.adapters.ratelimit import RateLimiter
-from shared.core.actions import Act, Decision
+from shared.core.actions import Act, Decision, Effect
 from shared.core.decide import apply_decision
 from shared.core.lifecycle import check_approvable
 from shared.errors import ActionRefused, AlreadyExists, ConcurrencyConflict, RecordNotFound, ServiceBusy
@@ -66,13 +66,24 @@ class Commands:
             self._history(updated, decision.event, decision.reason, actor=actor, source=record.phase)
         return updated
 
-    def record_job(self, record: MigrationRecord, act: Act, job_id: str) -> MigrationRecord:
-        """The effect happened: its job (or SSM command) id completes the pending intent."""
-        assert record.pending_action is not None
-        updated = self.store.update(record.evolve(pending_action=record.pending_action.evolve(job_id=job_id)))
-        self._history(
-            updated, "action", f"{act} issued", actor="reconciler", source=record.phase, job_id=job_id
+    def record_effect(self, record: MigrationRecord, act: Act, effect: Effect) -> MigrationRecord:
+        """The effect happened: what it left to track (an SSM command id, an ASR operation id, or
+        "done at once") completes the pending intent. An effect with nothing to track writes nothing."""
+        pending = record.pending_action
+        assert pending is not None
+        if not effect.tracked:
+            return record
+        done_at = self.clock() if effect.done else None
+        updated = self.store.update(
+            record.evolve(
+                pending_action=pending.evolve(
+                    job_id=effect.job_id, operation_id=effect.operation_id, done_at=done_at
+                )
+            )
         )
+        reason = f"{act} done at once (ASR answered without an operation)" if effect.done else f"{act} issued"
+        tracking = effect.job_id or effect.operation_id
+        self._history(updated, "action", reason, actor="reconciler", source=record.phase, job_id=tracking)
         return updated
 
     def sync_status(self, record: MigrationRecord, ec2: Ec2Facts | None) -> None:

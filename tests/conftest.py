@@ -29,6 +29,8 @@ VALID_SETTINGS = {
     "AZMIGRATE_TARGET_RESOURCE_GROUP_ID": f"{_RG}",
     "AZMIGRATE_TARGET_NETWORK_ID": f"{_RG}/providers/Microsoft.Network/virtualNetworks/vnet-prod",
     "AZMIGRATE_TEST_NETWORK_ID": f"{_RG}/providers/Microsoft.Network/virtualNetworks/vnet-test",
+    # InMageRcm (the default provider) refuses to start without the cache storage account.
+    "AZMIGRATE_LOG_STORAGE_ACCOUNT_ID": f"{_RG}/providers/Microsoft.Storage/storageAccounts/azmigratecache",
     "AZMIGRATE_APPLIANCE_ADDRESS": "10.0.0.250",
     "AZMIGRATE_AGENT_INSTALLER_LINUX": "s3://azmigrate-agents/linux/agent.tar.gz",
     "AZMIGRATE_AGENT_INSTALLER_WINDOWS": "s3://azmigrate-agents/windows/agent.exe",

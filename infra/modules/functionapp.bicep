@@ -98,6 +98,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_TARGET_SUBNET_NAME', value: settings.targetSubnetName }
         { name: 'AZMIGRATE_TEST_NETWORK_ID', value: settings.testNetworkId }
         { name: 'AZMIGRATE_LOG_STORAGE_ACCOUNT_ID', value: settings.logStorageAccountId }
+        { name: 'AZMIGRATE_BOOT_DIAGNOSTICS_STORAGE_ACCOUNT_ID', value: settings.bootDiagnosticsStorageAccountId }
         { name: 'AZMIGRATE_APPLIANCE_ADDRESS', value: settings.applianceAddress }
         { name: 'AZMIGRATE_APPLIANCE_PASSPHRASE_PARAMETER', value: settings.appliancePassphraseParameter }
         { name: 'AZMIGRATE_AGENT_INSTALLER_LINUX', value: settings.agentInstallerLinux }

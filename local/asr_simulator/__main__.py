@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
         "Admin routes: GET/POST /admin/clock {advanceSeconds}, GET /admin/ledger, GET /admin/requests, "
         "POST /admin/machines {biosId, displayName, ipAddress, osType, disks, provider}, "
         "POST /admin/faults {serverErrorRate, jobFailureRate, failScenarios, failMachines, slowScenarios, "
-        "processServerCapacity}, "
+        "warnScenarios, processServerCapacity}, "
         "POST /admin/bridge/sync.",
     )
     p.add_argument("--host", default="127.0.0.1", help="listen address; only 127.0.0.1 is accepted")
@@ -77,7 +77,25 @@ def parser() -> argparse.ArgumentParser:
         help="appliance bandwidth in MB/s, shared by all items in initial replication",
     )
     p.add_argument("--page-size", type=int, default=100, help="items per page before a nextLink")
-    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 202 answers")
+    p.add_argument(
+        "--retry-after",
+        type=int,
+        default=None,
+        help="Retry-After seconds on 202 answers (default: none, as the real service sends)",
+    )
+    p.add_argument(
+        "--first-recovery-point-seconds",
+        type=float,
+        default=60.0,
+        help="simulator seconds an item waits for its first recovery point after initial replication "
+        "(InitialReplicationRecoveryCompletionPending; about 1800 on the real service)",
+    )
+    p.add_argument(
+        "--answer-at-once",
+        action="store_true",
+        help="finish actions at once and answer 200 (with the item) or 204, as the spec allows, "
+        "instead of 202",
+    )
     p.add_argument(
         "--arm-limits",
         type=_limits,
@@ -106,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="fail every job of the machine with this display name; repeatable",
+    )
+    p.add_argument(
+        "--warn-job",
+        type=_pair,
+        action="append",
+        default=[],
+        metavar="SCENARIO[:COUNT]",
+        help="the next COUNT (default 1) jobs of a scenario succeed with a warning; repeatable",
     )
     p.add_argument(
         "--slow-job",
@@ -160,6 +186,7 @@ def build(args: argparse.Namespace) -> Simulator:
         fail_scenarios={name: int(count) for name, count in args.fail_job},
         fail_machines=set(args.fail_machine),
         slow_scenarios=dict(args.slow_job),
+        warn_scenarios={name: int(count) for name, count in args.warn_job},
         process_server_capacity=args.ps_capacity,
         seed=args.seed,
     )
@@ -172,6 +199,8 @@ def build(args: argparse.Namespace) -> Simulator:
         job_seconds=args.job_seconds,
         bandwidth_mb_per_s=args.bandwidth_mbps,
         faults=faults,
+        first_recovery_point_seconds=args.first_recovery_point_seconds,
+        answer_at_once=args.answer_at_once,
     )
     for n in range(1, args.discovered + 1):
         vault.register_machine(

@@ -6,10 +6,16 @@ for InMageAzureV2 (classic) a VMware-type fabric with a process server, a master
 accounts, whose machines show up as protectable items once their agent registered. Each site has
 one protection container, one policy and the container mapping between them.
 
-Protected items move through the states the real service reports. Every action is a job that is
-NotStarted for a moment, then InProgress, then Succeeded or Failed `job_seconds` later; a failed job
-leaves the item where the real service would. Initial replication moves each item's disks at an
-equal share of one appliance bandwidth, so admitting many items at once slows all of them.
+Protected items move through the states the real service reports, with the allowed operations a
+real item recorded (none while a job runs; after initial replication a wait for the first recovery
+point, `first_recovery_point_seconds`, before Protected). Every action is a job that is NotStarted
+for a moment, then InProgress, then Succeeded (or CompletedWithInformation, with a warning) or Failed
+`job_seconds` later; a failed job leaves the item where the real service would. Each action has an
+operation id of its own, never the job's name: the app must find the job by the item it acts on
+(targetObjectId is the item's internal GUID, targetObjectName its friendly name). With
+`answer_at_once`, actions the spec lets the service finish at once do so (answered 200 or 204).
+Initial replication moves each item's disks at an equal share of one appliance bandwidth, so
+admitting many items at once slows all of them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from local.asr_simulator.model import (
     PROTECTED_OPERATIONS,
     PROVIDERS,
     RCM,
+    REPLICATING_OPERATIONS,
+    SYNC_ANSWERS,
     ArmError,
     Event,
     Item,
@@ -52,6 +60,8 @@ class Vault:
         job_seconds: float = 30.0,
         bandwidth_mb_per_s: float = 100.0,
         faults: FaultProfile | None = None,
+        first_recovery_point_seconds: float = 60.0,
+        answer_at_once: bool = False,
     ) -> None:
         unknown = set(providers) - set(PROVIDERS)
         if unknown or not providers:
@@ -59,6 +69,8 @@ class Vault:
         self.subscription, self.resource_group, self.name = subscription, resource_group, vault
         self.clock = clock
         self.job_seconds = job_seconds
+        self.first_recovery_point_seconds = first_recovery_point_seconds
+        self.answer_at_once = answer_at_once
         self.bandwidth_gb_per_s = bandwidth_mb_per_s / 1024
         self.faults = faults or FaultProfile()
         self.prefix = (
@@ -73,6 +85,7 @@ class Vault:
         self.machines: dict[str, dict[str, Machine]] = {provider: {} for provider in providers}
         self.items: dict[str, Item] = {}
         self.jobs: dict[str, Job] = {}
+        self.operations: dict[str, str] = {}  # operation id -> job name
         self.events: list[Event] = []
         self.ledger: list[dict[str, Any]] = []
         self.lock = threading.RLock()
@@ -150,6 +163,11 @@ class Vault:
                 running = [job for job in self.jobs.values() if not job.finished]
                 if running:
                     next_event = min(next_event, *(job.finishes_at for job in running))
+                waiting = [i for i in self.items.values() if i.recovery_point_at is not None]
+                if waiting:
+                    next_event = min(
+                        next_event, *(i.recovery_point_at for i in waiting if i.recovery_point_at)
+                    )
                 step = max((next_event - self._last_tick).total_seconds(), 0.0)
                 for item in replicating:
                     item.replicated_gb = min(item.machine.total_gb, item.replicated_gb + share * step)
@@ -160,6 +178,9 @@ class Vault:
                 for job in sorted(running, key=lambda job: job.finishes_at):
                     if job.finishes_at <= self._last_tick:
                         self._finish(job)
+                for item in waiting:
+                    if item.recovery_point_at is not None and item.recovery_point_at <= self._last_tick:
+                        self._first_recovery_point(item)
                 if next_event >= now:
                     return now
 
@@ -190,7 +211,7 @@ class Vault:
                 raise ArmError(
                     409, "MachineAlreadyProtected", f"{machine.display_name} is already protected."
                 )
-            item = Item(name, site, machine, details, self.clock.now())
+            item = Item(name, site, machine, details, self.clock.now(), internal_id=str(uuid.uuid4()))
             self.items[name] = item
             capacity = self.faults.process_server_capacity
             full = capacity is not None and sum(1 for i in self.items.values() if i.site == site) > capacity
@@ -296,6 +317,15 @@ class Vault:
                 raise ArmError(404, "JobNotFound", f"Job {name} was not found.")
             return job
 
+    def get_operation(self, operation_id: str) -> Job:
+        """The job an operation started (the operation's status is its job's, by another id)."""
+        with self.lock:
+            self.tick()
+            name = self.operations.get(operation_id)
+            if name is None:
+                raise ArmError(404, "OperationNotFound", f"Operation {operation_id} was not found.")
+            return self.jobs[name]
+
     # --- transitions -----------------------------------------------------------------------------
 
     def _start_job(
@@ -304,21 +334,25 @@ class Vault:
         _, scenario, friendly = ACTIONS[action]
         now = self.clock.now()
         seconds = self.faults.slow_scenarios.get(scenario, self.job_seconds)
+        at_once = self.answer_at_once and action in SYNC_ANSWERS and error is None
         job = Job(
             name=str(uuid.uuid4()),
+            operation_id=str(uuid.uuid4()),
             scenario=scenario,
             friendly_name=friendly,
             item_name=item.name,
             fabric_id=self.fabric_id(item.site),
-            target_object_id=item.name,  # the protected item the job acts on
-            target_object_name=item.machine.display_name,
+            target_object_id=item.internal_id,  # as recorded: the item's internal GUID, not its name
+            target_object_name=item.machine.display_name,  # the item's friendly name
             start=now,
-            finishes_at=now + timedelta(seconds=seconds),
+            finishes_at=now if at_once else now + timedelta(seconds=seconds),
             action=action,
             outcome_error=error,
             changes=changes or {},
+            warning=None if error else self.faults.job_warning(scenario),
         )
         self.jobs[job.name] = job
+        self.operations[job.operation_id] = job.name
         item.scenario = (scenario, job.name, now)
         item.before_job = item.state
         running = replace(item.state, allowed_operations=())
@@ -329,6 +363,8 @@ class Vault:
                 running, protection_state="DisablingProtection", state_description="Disabling protection"
             )
         item.state = running
+        if at_once:
+            self._finish(job)
         return job
 
     def _finish(self, job: Job) -> None:
@@ -352,6 +388,7 @@ class Vault:
                 state,
                 protection_state="InitialReplicationInProgress",
                 state_description="Initial replication",
+                allowed_operations=tuple(REPLICATING_OPERATIONS),
             )
             item.replicating = True
             if item.machine.total_gb == 0:
@@ -364,8 +401,9 @@ class Vault:
                 state, test_failover_state="WaitingForCompletion", allowed_operations=("TestFailoverCleanup",)
             )
         elif job.action == "testFailoverCleanup":
+            # A real InMageRcm item still said MarkedForDeletion after its cleanup had succeeded.
             item.state = replace(
-                state, test_failover_state="None", allowed_operations=tuple(PROTECTED_OPERATIONS)
+                state, test_failover_state="MarkedForDeletion", allowed_operations=tuple(PROTECTED_OPERATIONS)
             )
         elif job.action == "unplannedFailover":
             item.state = replace(
@@ -393,8 +431,8 @@ class Vault:
             # The item exists but does not replicate; the way on is to disable protection and retry.
             item.state = replace(
                 before,
-                protection_state="EnableProtectionFailed",
-                state_description="Enable protection failed",
+                protection_state="EnablingFailed",
+                state_description="Enabling protection failed",
                 allowed_operations=("DisableProtection",),
             )
             item.health_errors = [_health_error(job, message)]
@@ -408,8 +446,21 @@ class Vault:
             item.state = before
 
     def _protect(self, item: Item) -> None:
+        """Initial replication is done; the item waits for its first recovery point (real: ~30 min)."""
         item.replicating = False
         item.replicated_gb = item.machine.total_gb
+        item.recovery_point_at = self._last_tick + timedelta(seconds=self.first_recovery_point_seconds)
+        item.state = replace(
+            item.state,
+            protection_state="InitialReplicationRecoveryCompletionPending",
+            state_description="Waiting for first recovery point",
+            allowed_operations=tuple(REPLICATING_OPERATIONS),
+        )
+        if self.first_recovery_point_seconds <= 0:
+            self._first_recovery_point(item)
+
+    def _first_recovery_point(self, item: Item) -> None:
+        item.recovery_point_at = None
         item.protected_at = self._last_tick
         item.state = replace(
             item.state,

@@ -69,6 +69,8 @@ class FaultProfile:
     fail_scenarios: dict[str, int] = field(default_factory=dict)  # scenario -> how many of the next to fail
     fail_machines: set[str] = field(default_factory=set)  # display names whose every job fails
     slow_scenarios: dict[str, float] = field(default_factory=dict)  # scenario -> job seconds instead
+    # scenario -> how many of the next succeed with a warning (the operation: Succeeded with an error)
+    warn_scenarios: dict[str, int] = field(default_factory=dict)
     process_server_capacity: int | None = None  # items a process server takes before enables fail
     seed: int = 0
     _random: random.Random = field(init=False, repr=False)
@@ -93,6 +95,14 @@ class FaultProfile:
             reason = f"Injected random failure of {scenario}."
         return None if reason is None else job_error("InjectedFailure", reason)
 
+    def job_warning(self, scenario: str) -> dict[str, Any] | None:
+        """The warning a starting job will succeed with, or None. Recorded real ones: 310024 (a VM name
+        unavailable) on an enable, 28175 (the VM renamed to avoid a conflict) on a failover."""
+        if self.warn_scenarios.get(scenario, 0) <= 0:
+            return None
+        self.warn_scenarios[scenario] -= 1
+        return {"code": "28175", "message": f"Injected warning: {scenario} succeeded with a note."}
+
     def update(self, body: dict[str, Any]) -> None:
         """Applies an admin request: only the keys given change."""
         if "serverErrorRate" in body:
@@ -103,6 +113,8 @@ class FaultProfile:
             self.fail_scenarios = {str(k): int(v) for k, v in dict(body["failScenarios"]).items()}
         if "failMachines" in body:
             self.fail_machines = {str(name) for name in body["failMachines"]}
+        if "warnScenarios" in body:
+            self.warn_scenarios = {str(k): int(v) for k, v in dict(body["warnScenarios"]).items()}
         if "slowScenarios" in body:
             self.slow_scenarios = {str(k): float(v) for k, v in dict(body["slowScenarios"]).items()}
         if "processServerCapacity" in body:

@@ -1,4 +1,9 @@
-"""The simulator's data: sites, machines, protected items, jobs, events, and the actions on items."""
+"""The simulator's data: sites, machines, protected items, jobs, events, and the actions on items.
+
+Allowed operations per stage are as a real InMageRcm item recorded them (Azure CLI site-recovery
+recordings, test_siterecovery_V2A_RCMInMage_scenarios.yaml; after commit: Azure PowerShell's
+V2ATestReprotect.json, an InMage item): see tests/contract/README.md.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from typing import Any
 RCM = "InMageRcm"
 CLASSIC = "InMageAzureV2"
 PROVIDERS = (RCM, CLASSIC)
-PROTECTED_OPERATIONS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
-FAILED_OVER_OPERATIONS = ["Commit", "CompleteMigration", "DisableProtection"]
-COMMITTED_OPERATIONS = ["CompleteMigration", "DisableProtection"]
+REPLICATING_OPERATIONS = ["DisableProtection"]  # initial replication, waiting for a recovery point
+PROTECTED_OPERATIONS = ["UnplannedFailover", "DisableProtection", "TestFailover"]
+FAILED_OVER_OPERATIONS = ["CompleteMigration", "Commit", "DisableProtection", "ChangePit", "SwitchProtection"]
+COMMITTED_OPERATIONS = ["CompleteMigration", "DisableProtection", "SwitchProtection"]
+IDLE_SCENARIO_START = "1753-01-01T01:01:01Z"  # what an idle item's currentScenario.startTime says
 GIB = 1024**3
 NOT_STARTED_SHARE = 0.1  # a job waits this share of its duration in NotStarted
 
@@ -74,10 +81,12 @@ class Item:
     machine: Machine
     details_in: dict[str, Any]
     created_at: datetime
+    internal_id: str  # a GUID: what its jobs name as targetObjectId
     state: ItemState = field(default_factory=ItemState)
     replicating: bool = False
     replicated_gb: float = 0.0
     protected_at: datetime | None = None
+    recovery_point_at: datetime | None = None  # initial replication done: Protected at this time
     scenario: tuple[str, str, datetime] | None = None  # scenario name, job name, start
     health_errors: list[dict[str, Any]] = field(default_factory=list)
     before_job: ItemState | None = None
@@ -86,6 +95,7 @@ class Item:
 @dataclass
 class Job:
     name: str
+    operation_id: str  # in Azure-AsyncOperation; the simulator never makes it the job's name
     scenario: str
     friendly_name: str
     item_name: str
@@ -97,13 +107,16 @@ class Job:
     action: str
     outcome_error: dict[str, Any] | None  # decided at start; applied when the job ends
     changes: dict[str, Any] = field(default_factory=dict)  # an update's settings, applied on success
+    warning: dict[str, Any] | None = None  # a successful job's warning (the operation says Succeeded)
     finished: bool = False
     end: datetime | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def state_at(self, now: datetime) -> str:
         if self.finished:
-            return "Failed" if self.errors else "Succeeded"
+            if self.errors:
+                return "Failed"
+            return "CompletedWithInformation" if self.warning else "Succeeded"
         if now < self.start + (self.finishes_at - self.start) * NOT_STARTED_SHARE:
             return "NotStarted"
         return "InProgress"
@@ -121,7 +134,8 @@ class Event:
     at: datetime
 
 
-# action -> (operations of which one must be allowed, job scenario, friendly name); () = own rule
+# action -> (operations of which one must be allowed, job scenario, friendly name); () = own rule.
+# Job scenario names as recorded (Azure PowerShell AsrV2ARCMTests session records).
 ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "create": ((), "EnableDr", "Enable replication"),
     "update": ((), "UpdateVmProperties", "Update the virtual machine"),
@@ -131,6 +145,19 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "failoverCommit": (("Commit",), "CommitFailover", "Commit"),
     "remove": (("DisableProtection", "CompleteMigration"), "DisableDr", "Disable replication"),
     "purge": ((), "PurgeProtection", "Purge protection"),
+}
+# The item's currentScenario names the running job differently for some actions (recorded: an enable
+# shows EnableProtection while its job is EnableDr); the others are unconfirmed and kept as the job's.
+CURRENT_SCENARIO = {"create": "EnableProtection"}
+# Actions the spec lets the service answer as done at once: 200 with the item, or 204 once it is gone.
+SYNC_ANSWERS = {
+    "create": 200,
+    "testFailover": 200,
+    "testFailoverCleanup": 200,
+    "unplannedFailover": 200,
+    "failoverCommit": 200,
+    "remove": 204,
+    "purge": 204,
 }
 URL_ACTIONS = frozenset(
     {"testFailover", "testFailoverCleanup", "unplannedFailover", "failoverCommit", "remove"}

@@ -2,7 +2,15 @@
 
 ARM routes need a bearer token (any) and the right api-version; they answer ARM's JSON shapes and
 error bodies. Before a request touches the vault it may be throttled (429 + Retry-After, ARM's token
-buckets) or failed (500/503, the fault profile), so a refused request never changes anything.
+buckets) or failed (500/503, the fault profile), so a refused request never changes anything. A
+write whose body the spec refuses (a required property missing or empty, an unknown instanceType or
+enum value, a property the spec does not name) is answered 400 and changes nothing.
+
+Writes are answered as recorded against the real service: 202, an empty body, `Azure-AsyncOperation`
+`.../Subscriptions/.../replicationOperationStatus/{opId}` and `Location`
+`{resource}/operationresults/{opId}`, each with a signed query string, and no Retry-After; or, with
+the vault's `answer_at_once`, 200 with the item or 204 where the spec allows them. With
+`check_answers`, every ARM answer is checked against the spec and any breach kept in `violations`.
 Admin routes (under /admin/) are for tests, the demo and benchmarks, and are never throttled.
 """
 
@@ -22,12 +30,25 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from local.asr_simulator import shapes
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, Throttle
-from local.asr_simulator.model import CLASSIC, RCM, URL_ACTIONS, ArmError, Disk, Job, Machine, Site
+from local.asr_simulator.model import (
+    CLASSIC,
+    RCM,
+    SYNC_ANSWERS,
+    URL_ACTIONS,
+    ArmError,
+    Disk,
+    Job,
+    Machine,
+    Site,
+)
+from local.asr_simulator.spec import ARM_COMMON_SPEC, OFFAZURE_SPEC, spec
 from local.loopback_server import LoopbackHandler, LoopbackServer
 
 API_VERSION = "2025-08-01"
 OFFAZURE_API_VERSION = "2023-06-06"
 _FILTER_TERM = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+# What the service appends to operation URLs (recorded: t, c, s, h; a timestamp and a signature).
+_SIGNED = "t=639000000000000000&c=MIIHsimulated&s=c2ltdWxhdGVk&h=c2ln"
 
 
 class Bridge(Protocol):
@@ -53,12 +74,16 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         page_size: int = 100,
-        retry_after: int = 1,
+        retry_after: int | None = None,
         limits: dict[str, tuple[float, float]] | None = ARM_LIMITS,
+        check_answers: bool = False,
     ) -> None:
         if host != "127.0.0.1":
             raise ValueError("the simulator listens on 127.0.0.1 only")
         self.vault, self.page_size, self.retry_after = vault, page_size, retry_after
+        self.check_answers = check_answers
+        self.violations: list[str] = []  # spec breaches in the simulator's own answers
+        self.checked = 0  # answers checked against a schema
         self.throttle = Throttle(limits)
         self.bridge: Bridge | None = None
         self.requests: Counter[str] = Counter()  # per kind of call; guarded by _count_lock
@@ -147,7 +172,26 @@ class _Handler(LoopbackHandler):
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         request_id = self.headers.get("x-ms-client-request-id", "sim")
+        body = shapes.compact(body)
+        if self.simulator.check_answers and status == 200 and body is not None:
+            self._check_answer(body)
         super()._send(status, body, {**(headers or {}), "x-ms-request-id": request_id})
+
+    def _check_answer(self, body: Any) -> None:
+        """The answer against the spec of the operation asked for (admin routes have none)."""
+        path = urlsplit(self.path).path
+        schema: dict[str, Any] | None
+        if "/replicationoperationstatus/" in path.lower():
+            document, schema = spec(ARM_COMMON_SPEC), {"$ref": "#/definitions/OperationStatusResult"}
+        else:
+            document = spec(OFFAZURE_SPEC) if "/microsoft.offazure/" in path.lower() else spec()
+            operation = document.operation(self.command, path)
+            schema = document.response_schema(operation, 200) if operation else None
+        if schema is None:
+            return
+        self.simulator.checked += 1
+        for problem in document.check(schema, body):
+            self.simulator.violations.append(f"{self.command} {path}: {problem}")
 
     def _page(self, call: Call, values: list[dict[str, Any]]) -> None:
         size = self.simulator.page_size
@@ -161,17 +205,19 @@ class _Handler(LoopbackHandler):
         self._send(200, body)
 
     def _accepted(self, job: Job) -> None:
-        operations = f"{self.simulator.url}{self.simulator.vault.prefix}"
-        suffix = f"?api-version={API_VERSION}"
-        self._send(
-            202,
-            None,
-            {
-                "Azure-AsyncOperation": f"{operations}/replicationOperationStatus/{job.name}{suffix}",
-                "Location": f"{operations}/replicationOperationResults/{job.name}{suffix}",
-                "Retry-After": str(self.simulator.retry_after),
-            },
+        vault = self.simulator.vault
+        suffix = f"?api-version={API_VERSION}&{_SIGNED}"
+        status = f"{vault.prefix.replace('/subscriptions/', '/Subscriptions/', 1)}/replicationOperationStatus"
+        item = (
+            f"{vault.container_id(vault.items[job.item_name].site)}/replicationProtectedItems/{job.item_name}"
         )
+        headers = {
+            "Azure-AsyncOperation": f"{self.simulator.url}{status}/{job.operation_id}{suffix}",
+            "Location": f"{self.simulator.url}{item}/operationresults/{job.operation_id}{suffix}",
+        }
+        if self.simulator.retry_after is not None:
+            headers["Retry-After"] = str(self.simulator.retry_after)
+        self._send(202, None, headers)
 
     # --- ARM routes ------------------------------------------------------------------------------
 
@@ -275,12 +321,30 @@ class _Handler(LoopbackHandler):
             )
 
         try:
+            self._check_request(call)
             job = action()
         except ArmError as error:
             ledger(error.status, None)
             raise
-        ledger(202, job.name)
-        self._accepted(job)
+        if not job.finished or job.action not in SYNC_ANSWERS:
+            ledger(202, job.name)
+            self._accepted(job)
+        elif job.item_name in vault.items:  # the spec's "done at once": the resource as it now is
+            ledger(200, job.name)
+            self._send(200, shapes.item(vault, vault.items[job.item_name]))
+        else:
+            ledger(204, job.name)
+            self._send(204)
+
+    def _check_request(self, call: Call) -> None:
+        """A body the spec refuses is refused as the service would, before anything changes."""
+        operation = spec().operation(call.method, call.path)
+        schema = spec().body_schema(operation) if operation else None
+        if schema is None:
+            return
+        problems = spec().check(schema, call.body, request=True)
+        if problems:
+            raise ArmError(400, "InvalidRequestContent", "; ".join(problems[:5]))
 
     def list_jobs(self, call: Call) -> None:
         vault = self.simulator.vault
@@ -299,11 +363,13 @@ class _Handler(LoopbackHandler):
 
     def operation_status(self, call: Call) -> None:
         vault = self.simulator.vault
-        self._send(200, shapes.operation_status(vault, vault.get_job(call.params["job"])))
+        self._send(200, shapes.operation_status(vault, vault.get_operation(call.params["operation"])))
 
     def operation_result(self, call: Call) -> None:
         vault = self.simulator.vault
-        job = vault.get_job(call.params["job"])
+        job = vault.get_operation(call.params["operation"])
+        if job.item_name != call.params["item"]:
+            raise ArmError(404, "OperationNotFound", f"No operation {call.params['operation']} on this item.")
         if not job.finished:
             self._accepted(job)
         elif job.item_name in vault.items:
@@ -366,8 +432,12 @@ ROUTES: list[tuple[str, str, Callable[[_Handler, Call], None]]] = [
     ("GET", "replicationJobs", _Handler.list_jobs),
     ("GET", "replicationJobs/{job}", _Handler.get_job),
     ("GET", "replicationEvents", _Handler.list_events),
-    ("GET", "replicationOperationStatus/{job}", _Handler.operation_status),
-    ("GET", "replicationOperationResults/{job}", _Handler.operation_result),
+    ("GET", "replicationOperationStatus/{operation}", _Handler.operation_status),
+    (
+        "GET",
+        f"{_CONTAINER}/replicationProtectedItems/{{item}}/operationresults/{{operation}}",
+        _Handler.operation_result,
+    ),
 ]
 
 
@@ -399,20 +469,25 @@ Getter = Callable[[Any], Any]
 
 
 def _job_fields(now: datetime) -> dict[str, tuple[str, Getter]]:
+    """The spec's job query fields (JobQueryParameter), spelt as the spec spells them: the simulator
+    refuses `StartTime` where the spec says `startTime` (how the service treats case is unconfirmed)."""
     return {
-        "jobstatus": ("text", lambda job: job.state_at(now)),
-        "jobname": ("text", lambda job: job.scenario),
-        "fabricid": ("text", lambda job: job.fabric_id),
-        "starttime": ("since", lambda job: job.start),
-        "endtime": ("until", lambda job: job.end),
+        "jobStatus": ("text", lambda job: job.state_at(now)),
+        "jobName": ("text", lambda job: job.scenario),
+        "fabricId": ("text", lambda job: job.fabric_id),
+        "startTime": ("since", lambda job: job.start),
+        "endTime": ("until", lambda job: job.end),
+        "affectedObjectTypes": ("text", lambda job: "ProtectionEntity"),  # every job here is on an item
+        "jobOutputType": ("any", lambda job: None),  # the spec's export format: no effect on a list
+        "timezoneOffset": ("any", lambda job: None),
     }
 
 
-_EVENT_FIELDS: dict[str, tuple[str, Getter]] = {
-    "eventtype": ("text", lambda ev: ev.event_type),
+_EVENT_FIELDS: dict[str, tuple[str, Getter]] = {  # the spec's EventQueryParameter names
+    "eventType": ("text", lambda ev: ev.event_type),
     "severity": ("text", lambda ev: ev.severity),
-    "affectedobjectfriendlyname": ("text", lambda ev: ev.affected),
-    "starttime": ("since", lambda ev: ev.at),
+    "affectedObjectFriendlyName": ("text", lambda ev: ev.affected),
+    "startTime": ("since", lambda ev: ev.at),
 }
 
 
@@ -424,13 +499,15 @@ def _filter(expression: str, fields: dict[str, tuple[str, Getter]]) -> Callable[
         if not match:
             raise ArmError(400, "InvalidFilter", f"Cannot parse filter term {term!r}.")
         key, value = match.group(1), match.group(2)
-        if key.lower() not in fields:
+        if key not in fields:
             raise ArmError(400, "InvalidFilter", f"Filtering on {key} is not supported.")
-        tests.append(_term(key, value, *fields[key.lower()]))
+        tests.append(_term(key, value, *fields[key]))
     return lambda thing: all(test(thing) for test in tests)
 
 
 def _term(key: str, value: str, kind: str, get: Getter) -> Callable[[Any], bool]:
+    if kind == "any":
+        return lambda thing: True
     if kind == "text":
         return lambda thing: str(get(thing)).lower() == value.lower()
     try:

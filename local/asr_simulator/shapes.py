@@ -1,4 +1,11 @@
-"""ARM JSON shapes of the vault's resources, as api-version 2025-08-01 returns them."""
+"""ARM JSON shapes of the vault's resources, as api-version 2025-08-01 returns them.
+
+Every shape names only properties the spec names; the server leaves absent (None) values out, so it
+never answers null. The contract tests check each answer against the vendored spec
+(`local/asr_simulator/spec.py`).
+Discovered machines are OffAzure ServerSites machines (api-version 2023-06-06): `biosGuid` in lower
+case, `displayName`, `fqdn`, `networkAdapters[].ipAddressList`, as the OffAzure spec names them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from local.asr_simulator.engine import Vault
-from local.asr_simulator.model import CLASSIC, GIB, RCM, Event, Item, Job, Machine, Site
+from local.asr_simulator.model import (
+    CLASSIC,
+    CURRENT_SCENARIO,
+    GIB,
+    IDLE_SCENARIO_START,
+    RCM,
+    Event,
+    Item,
+    Job,
+    Machine,
+    Site,
+)
 
 VAULT_TYPE = "Microsoft.RecoveryServices/vaults"
 CONTAINER_TYPE = f"{VAULT_TYPE}/replicationFabrics/replicationProtectionContainers"
@@ -15,6 +33,15 @@ AGENT_VERSION = "9.63.0.0"
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def compact(value: Any) -> Any:
+    """The shape without its absent (None) values, at every depth: the simulator never answers null."""
+    if isinstance(value, dict):
+        return {key: compact(inner) for key, inner in value.items() if inner is not None}
+    if isinstance(value, list):
+        return [compact(inner) for inner in value]
+    return value
 
 
 def _appliance(vault: Vault) -> str:
@@ -179,17 +206,25 @@ def appliance(vault: Vault, site: Site) -> dict[str, Any]:
 
 
 def discovered_machine(vault: Vault, machine: Machine) -> dict[str, Any]:
+    """An OffAzure ServerSites machine: the appliance's view of a server whose agent registered."""
     return {
         "id": vault.machine_id(machine.name),
         "name": machine.name,
         "type": "Microsoft.OffAzure/ServerSites/machines",
         "properties": {
             "displayName": machine.display_name,
-            "biosId": machine.name,
-            "hostName": machine.hostname,
+            "biosGuid": machine.name.lower(),
+            "fqdn": machine.hostname or None,
             "operatingSystemDetails": {"osType": machine.os_type},
-            "networkAdapters": [{"ipAddressList": [machine.ip_address]}],
-            "disks": [{"name": d.disk_id, "maxSizeInBytes": int(d.size_gb * GIB)} for d in machine.disks],
+            "networkAdapters": [
+                {"nicId": "nic-0", "ipAddressList": [machine.ip_address], "ipAddressType": "Static"}
+            ],
+            "disks": [
+                {"name": d.disk_id, "generatedId": d.disk_id, "maxSizeInBytes": int(d.size_gb * GIB)}
+                for d in machine.disks
+            ],
+            "applianceNames": [_appliance(vault)],
+            "isDeleted": False,
         },
     }
 
@@ -231,15 +266,19 @@ def protectable_item(vault: Vault, site: Site, machine: Machine) -> dict[str, An
 
 
 def item(vault: Vault, it: Item) -> dict[str, Any]:
-    scenario = (
-        {
-            "scenarioName": it.scenario[0],
+    if it.scenario:
+        job = vault.jobs[it.scenario[1]]
+        scenario = {
+            "scenarioName": CURRENT_SCENARIO.get(job.action, it.scenario[0]),
             "jobId": f"{vault.prefix}/replicationJobs/{it.scenario[1]}",
             "startTime": iso(it.scenario[2]),
         }
-        if it.scenario
-        else {"scenarioName": "None"}
-    )
+    else:  # as a real idle item says
+        scenario = {
+            "scenarioName": "None",
+            "jobId": f"{vault.prefix}/replicationJobs/None",
+            "startTime": IDLE_SCENARIO_START,
+        }
     state = it.state
     return {
         "id": vault.item_id(it),
@@ -283,7 +322,7 @@ def _rcm_details(vault: Vault, it: Item) -> dict[str, Any]:
     protected = it.protected_at is not None
     return {
         "instanceType": RCM,
-        "internalIdentifier": it.name,
+        "internalIdentifier": it.internal_id,
         "fabricDiscoveryMachineId": details["fabricDiscoveryMachineId"],
         "discoveryType": "PhysicalServer",
         "processServerId": details["processServerId"],
@@ -329,7 +368,7 @@ def _classic_details(vault: Vault, it: Item) -> dict[str, Any]:
     stage = "Protected" if protected else "Resynchronization"
     return {
         "instanceType": CLASSIC,
-        "vmId": it.machine.name,
+        "vmId": it.internal_id,
         "protectionStage": stage,
         "vmProtectionState": it.state.protection_state,
         "vmProtectionStateDescription": it.state.state_description,
@@ -366,6 +405,7 @@ def _classic_details(vault: Vault, it: Item) -> dict[str, Any]:
 
 def job(vault: Vault, jb: Job) -> dict[str, Any]:
     state = jb.state_at(vault.clock.now())
+    errors = jb.errors or ([_warning_detail(jb)] if jb.warning and jb.finished else [])
     return {
         "id": f"{vault.prefix}/replicationJobs/{jb.name}",
         "name": jb.name,
@@ -386,10 +426,10 @@ def job(vault: Vault, jb: Job) -> dict[str, Any]:
                     "startTime": iso(jb.start),
                     "endTime": iso(jb.end),
                     "taskType": "TaskDetails",
-                    "errors": jb.errors,
+                    "errors": errors,
                 }
             ],
-            "errors": jb.errors,
+            "errors": errors,
             "startTime": iso(jb.start),
             "endTime": iso(jb.end),
             "allowedActions": [],
@@ -398,6 +438,15 @@ def job(vault: Vault, jb: Job) -> dict[str, Any]:
             "targetInstanceType": "ProtectionEntity",
             "customDetails": {"instanceType": "AsrJobDetails", "affectedObjectDetails": {}},
         },
+    }
+
+
+def _warning_detail(jb: Job) -> dict[str, Any]:
+    assert jb.warning is not None
+    return {
+        "serviceErrorDetails": {"code": jb.warning["code"], "message": jb.warning["message"]},
+        "errorLevel": "Warning",
+        "creationTime": iso(jb.end),
     }
 
 
@@ -420,15 +469,19 @@ def event(vault: Vault, ev: Event) -> dict[str, Any]:
 
 
 def operation_status(vault: Vault, jb: Job) -> dict[str, Any]:
+    """As recorded: {name: the operation id, status, startTime, endTime, error}. Succeeded may carry an
+    error (a warning); a first poll says NotStarted with no start time."""
     state = jb.state_at(vault.clock.now())
+    status = {"CompletedWithInformation": "Succeeded"}.get(state, state)
     body: dict[str, Any] = {
-        "id": f"{vault.prefix}/replicationOperationStatus/{jb.name}",
-        "name": jb.name,
-        "status": "InProgress" if state == "NotStarted" else state,
-        "startTime": iso(jb.start),
+        "name": jb.operation_id,
+        "status": status,
+        "startTime": None if status == "NotStarted" else iso(jb.start),
         "endTime": iso(jb.end),
     }
     if jb.errors:
         service = jb.errors[0]["serviceErrorDetails"]
         body["error"] = {"code": service["code"], "message": service["message"]}
+    elif jb.warning and jb.finished:
+        body["error"] = {"code": jb.warning["code"], "message": jb.warning["message"]}
     return body

@@ -1,15 +1,20 @@
 """Azure Site Recovery through the real SDK: both replication providers behind one interface.
 
 Reads are bulk (one paged list of the vault's items, one of jobs since a time, one of discovered
-machines). Every action returns the job id from the 202's Azure-AsyncOperation header and never waits
-on a poller: the reconciler keeps the job id and looks again on its next pass.
+machines). An action never waits on a poller: it returns what it left to track, the operation id of
+a 202's Azure-AsyncOperation (`.../replicationOperationStatus/{opId}`), or nothing to track when the
+service answered 200 or 204 (done at once, as the spec allows). The operation id is not taken for the
+job's name: the reconciler finds the job among the item's jobs (which name the item by its internal
+GUID and friendly name), or reads the operation's status while no job shows.
+
+Every ASR string the app relies on, with its public source: docs/asr-strings.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,10 +24,11 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
-from shared.errors import ActionRefused, CloudUnavailable
+from shared.errors import ActionRefused, CloudUnavailable, InvalidInput
 from shared.model.facts import ItemFacts, JobFacts
 
 RCM, CLASSIC = "InMageRcm", "InMageAzureV2"
+ASR_API_VERSION = "2025-08-01"  # the SDK's (azure-mgmt-recoveryservicessiterecovery 2.0.0)
 OFFAZURE_API_VERSION = "2023-06-06"
 
 
@@ -37,6 +43,7 @@ def item_name_for(instance_id: str) -> str:
 @dataclass(frozen=True)
 class Site:
     provider: str
+    vault_id: str  # the vault's ARM id, as the fabric's id names it
     fabric: str
     container: str
     policy_id: str
@@ -49,9 +56,9 @@ class Site:
 @dataclass(frozen=True)
 class DiscoveredMachine:
     machine_id: str  # InMageRcm: the OffAzure machine ID; classic: the protectable item ID
-    bios_id: str
+    bios_id: str  # InMageRcm: biosGuid (lower case); classic: the agent's generated id
     ip_addresses: tuple[str, ...]
-    hostname: str
+    fqdn: str  # InMageRcm: fqdn, hydratedFqdn or (VMware sites) vmFqdn
     display_name: str
 
 
@@ -65,13 +72,16 @@ class Target:
     vm_size: str | None = None
     disk_type: str = "Standard_LRS"
     license_type: str | None = None
-    log_storage_account_id: str | None = None
+    log_storage_account_id: str | None = None  # InMageRcm: required (the spec's disksDefault)
+    boot_diagnostics_account_id: str | None = None
 
 
 @dataclass(frozen=True)
-class AsrJob:
-    item_name: str  # the job's target object: the protected item it acts on
-    facts: JobFacts
+class Submitted:
+    """What an accepted action left to track: its operation id, or None when it was done at once."""
+
+    operation_id: str | None
+    status: int
 
 
 class AsrAdapter:
@@ -128,6 +138,7 @@ class AsrAdapter:
             )
         common = {
             "provider": self.provider,
+            "vault_id": str(fabric.id).split("/replicationFabrics/", 1)[0],
             "fabric": fabric.name,
             "container": str(container.name),
             "policy_id": str(_get(mapping, "properties", "policy_id")),
@@ -145,19 +156,29 @@ class AsrAdapter:
         """Every protected item of the vault, by name: one paged list, whatever the fleet size."""
         with _translated("listing protected items"):
             return {
-                str(item.name): _item_facts(item)
+                str(item.name): item_facts(item)
                 for item in self._client.replication_protected_items.list(self._rg, self._vault)
             }
 
-    def jobs_since(self, since: datetime) -> list[AsrJob]:
+    def jobs_since(self, since: datetime) -> list[JobFacts]:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
         with _translated("listing jobs"):
             jobs = list(
-                self._client.replication_jobs.list(self._rg, self._vault, filter=f"StartTime eq '{stamp}'")
+                self._client.replication_jobs.list(self._rg, self._vault, filter=f"startTime eq '{stamp}'")
             )
-        return [
-            AsrJob(str(_get(job, "properties", "target_object_id") or ""), _job_facts(job)) for job in jobs
-        ]
+        return [job_facts(job) for job in jobs]
+
+    def operation(self, operation_id: str, scenario: str) -> JobFacts | None:
+        """An operation's status as a stand-in for its job (`scenario`) while the job is not listed;
+        None when the service no longer knows the operation."""
+        status = f"replicationOperationStatus/{operation_id}?api-version={ASR_API_VERSION}"
+        url = f"{self.site().vault_id}/{status}"
+        with _translated("reading an operation's status"):
+            response = self._client.send_request(HttpRequest("GET", url))
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+        return operation_facts(response.json(), scenario)
 
     def discovered(self) -> list[DiscoveredMachine]:
         """Machines whose agent registered with the appliance: candidates for replication."""
@@ -169,20 +190,7 @@ class AsrAdapter:
         url = f"{site.physical_site_id}/machines?api-version={OFFAZURE_API_VERSION}"
         found = []
         for page in _pages(lambda link: self._client.send_request(HttpRequest("GET", link)), url):
-            for machine in page.get("value", []):
-                props = machine.get("properties", {})
-                ips = tuple(
-                    ip for nic in props.get("networkAdapters", []) for ip in nic.get("ipAddressList", [])
-                )
-                found.append(
-                    DiscoveredMachine(
-                        machine["id"],
-                        str(props.get("biosId", "")).lower(),
-                        ips,
-                        str(props.get("hostName", "")),
-                        str(props.get("displayName", "")),
-                    )
-                )
+            found += [discovered_machine(machine) for machine in page.get("value") or []]
         return found
 
     def _discovered_classic(self, site: Site) -> list[DiscoveredMachine]:
@@ -205,15 +213,10 @@ class AsrAdapter:
             )
         return found
 
-    # --- actions: each returns the ASR job id ----------------------------------------------------
+    # --- actions: each returns what it left to track ---------------------------------------------
 
-    def enable(self, item_name: str, machine: DiscoveredMachine, target: Target) -> str:
+    def enable(self, item_name: str, machine: DiscoveredMachine, target: Target) -> Submitted:
         site = self.site()
-        properties = asr.EnableProtectionInputProperties(
-            policy_id=site.policy_id, provider_specific_details=self._enable_details(site, machine, target)
-        )
-        if self.provider == CLASSIC:
-            properties.protectable_item_id = machine.machine_id
         return self._act(
             "enabling replication",
             lambda **kw: self._client.replication_protected_items.begin_create(
@@ -222,44 +225,13 @@ class AsrAdapter:
                 site.fabric,
                 site.container,
                 item_name,
-                asr.EnableProtectionInput(properties=properties),
+                enable_input(site, machine.machine_id, target),
                 polling=False,
                 **kw,
             ),
         )
 
-    def _enable_details(self, site: Site, machine: DiscoveredMachine, target: Target) -> Any:
-        if self.provider == RCM:
-            return asr.InMageRcmEnableProtectionInput(
-                fabric_discovery_machine_id=machine.machine_id,
-                process_server_id=site.process_server_id,
-                target_resource_group_id=target.resource_group_id,
-                target_network_id=target.network_id,
-                target_subnet_name=target.subnet_name,
-                test_network_id=target.test_network_id,
-                test_subnet_name=target.subnet_name,
-                target_vm_name=target.vm_name,
-                target_vm_size=target.vm_size,
-                license_type=target.license_type,
-                disks_default=asr.InMageRcmDisksDefaultInput(
-                    disk_type=target.disk_type, log_storage_account_id=target.log_storage_account_id or ""
-                ),
-            )
-        return asr.InMageAzureV2EnableProtectionInput(
-            process_server_id=site.process_server_id,
-            master_target_id=site.master_target_id,
-            run_as_account_id=site.run_as_account_id,
-            target_azure_v2_resource_group_id=target.resource_group_id,
-            target_azure_network_id=target.network_id,
-            target_azure_subnet_id=f"{target.network_id}/subnets/{target.subnet_name}",
-            target_azure_vm_name=target.vm_name,
-            target_vm_size=target.vm_size,
-            disk_type=target.disk_type,
-            log_storage_account_id=target.log_storage_account_id,
-            license_type=target.license_type,
-        )
-
-    def test_failover(self, item_name: str, test_network_id: str) -> str:
+    def test_failover(self, item_name: str, test_network_id: str) -> Submitted:
         specific: Any = (
             asr.InMageRcmTestFailoverInput(network_id=test_network_id)
             if self.provider == RCM
@@ -275,7 +247,7 @@ class AsrAdapter:
         )
         return self._item_action("test migration", item_name, "begin_test_failover", body)
 
-    def test_failover_cleanup(self, item_name: str) -> str:
+    def test_failover_cleanup(self, item_name: str) -> Submitted:
         body = asr.TestFailoverCleanupInput(
             properties=asr.TestFailoverCleanupInputProperties(
                 comments="Test migration validated by Migration Autopilot"
@@ -283,7 +255,7 @@ class AsrAdapter:
         )
         return self._item_action("test migration cleanup", item_name, "begin_test_failover_cleanup", body)
 
-    def unplanned_failover(self, item_name: str) -> str:
+    def unplanned_failover(self, item_name: str) -> Submitted:
         specific: Any = (
             asr.InMageRcmUnplannedFailoverInput(perform_shutdown="false")
             if self.provider == RCM
@@ -298,17 +270,17 @@ class AsrAdapter:
         )
         return self._item_action("migration", item_name, "begin_unplanned_failover", body)
 
-    def commit(self, item_name: str) -> str:
+    def commit(self, item_name: str) -> Submitted:
         return self._item_action("commit", item_name, "begin_failover_commit", None)
 
-    def remove(self, item_name: str, *, migration_complete: bool) -> str:
+    def remove(self, item_name: str, *, migration_complete: bool) -> Submitted:
         reason = "MigrationComplete" if migration_complete else "NotSpecified"
         body = asr.DisableProtectionInput(
             properties=asr.DisableProtectionInputProperties(disable_protection_reason=reason)
         )
         return self._item_action("stopping replication", item_name, "begin_delete", body)
 
-    def _item_action(self, what: str, item_name: str, method: str, body: Any) -> str:
+    def _item_action(self, what: str, item_name: str, method: str, body: Any) -> Submitted:
         site = self.site()
         operation = getattr(self._client.replication_protected_items, method)
         args = (self._rg, self._vault, site.fabric, site.container, item_name) + (
@@ -316,21 +288,70 @@ class AsrAdapter:
         )
         return self._act(what, lambda **kw: operation(*args, polling=False, **kw))
 
-    def _act(self, what: str, call: Callable[..., Any]) -> str:
-        """Sends the action and returns its job id from the 202; never waits for the job."""
-        headers: dict[str, str] = {}
+    def _act(self, what: str, call: Callable[..., Any]) -> Submitted:
+        """Sends the action; returns its operation id from a 202, or nothing to track after a 200 or
+        204 (the spec's "done at once"). Never waits for the job."""
+        answer: dict[str, Any] = {}
 
-        def keep_headers(response: Any) -> None:
+        def keep_answer(response: Any) -> None:
             if response.http_request.method != "GET":
-                headers.update(response.http_response.headers)
+                answer["status"] = response.http_response.status_code
+                answer["headers"] = dict(response.http_response.headers)
 
         with _translated(what):
-            call(raw_response_hook=keep_headers)
-        operation = headers.get("Azure-AsyncOperation") or headers.get("Location") or ""
-        job_id = urlsplit(operation).path.rstrip("/").rsplit("/", 1)[-1]
-        if not job_id:
-            raise CloudUnavailable(f"{what}: ASR accepted the request but named no job")
-        return job_id
+            call(raw_response_hook=keep_answer)
+        status = int(answer.get("status", 0))
+        if status in (200, 201, 204):
+            return Submitted(None, status)
+        operation_id = operation_id_of(answer.get("headers", {}))
+        if not operation_id:
+            raise CloudUnavailable(f"{what}: ASR accepted the request ({status}) but named no operation")
+        return Submitted(operation_id, status)
+
+
+def enable_input(site: Site, machine_id: str, target: Target) -> asr.EnableProtectionInput:
+    """The enable-replication body for the site's provider. InMageRcm: as a real client's recorded
+    body (tests/contract), with the log storage account the spec requires."""
+    details: Any
+    if site.provider == RCM:
+        if not target.log_storage_account_id:  # settings refuse this at start-up; never send ""
+            raise InvalidInput("InMageRcm needs a log storage account (AZMIGRATE_LOG_STORAGE_ACCOUNT_ID)")
+        details = asr.InMageRcmEnableProtectionInput(
+            fabric_discovery_machine_id=machine_id,
+            process_server_id=site.process_server_id,
+            target_resource_group_id=target.resource_group_id,
+            target_network_id=target.network_id,
+            target_subnet_name=target.subnet_name,
+            test_network_id=target.test_network_id,
+            test_subnet_name=target.subnet_name,
+            target_vm_name=target.vm_name,
+            target_vm_size=target.vm_size,
+            license_type=target.license_type,
+            target_boot_diagnostics_storage_account_id=target.boot_diagnostics_account_id,
+            disks_default=asr.InMageRcmDisksDefaultInput(
+                disk_type=target.disk_type, log_storage_account_id=target.log_storage_account_id
+            ),
+        )
+    else:
+        details = asr.InMageAzureV2EnableProtectionInput(
+            process_server_id=site.process_server_id,
+            master_target_id=site.master_target_id,
+            run_as_account_id=site.run_as_account_id,
+            target_azure_v2_resource_group_id=target.resource_group_id,
+            target_azure_network_id=target.network_id,
+            target_azure_subnet_id=f"{target.network_id}/subnets/{target.subnet_name}",
+            target_azure_vm_name=target.vm_name,
+            target_vm_size=target.vm_size,
+            disk_type=target.disk_type,
+            log_storage_account_id=target.log_storage_account_id,
+            license_type=target.license_type,
+        )
+    properties = asr.EnableProtectionInputProperties(
+        policy_id=site.policy_id, provider_specific_details=details
+    )
+    if site.provider == CLASSIC:
+        properties.protectable_item_id = machine_id
+    return asr.EnableProtectionInput(properties=properties)
 
 
 @contextlib.contextmanager
@@ -371,7 +392,7 @@ def _get(model: Any, *path: str) -> Any:
     return model
 
 
-def _item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
+def item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
     props: Any = item.properties
     details: Any = props.provider_specific_details
     progress = getattr(details, "initial_replication_progress_percentage", None)
@@ -379,6 +400,8 @@ def _item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
         progress = getattr(details, "resync_progress_percentage", None)
     scenario = props.current_scenario
     job_id = str(scenario.job_id).rstrip("/").rsplit("/", 1)[-1] if scenario and scenario.job_id else None
+    # InMageRcm: internalIdentifier (recorded as its jobs' targetObjectId); classic: vmId (unconfirmed).
+    internal = getattr(details, "internal_identifier", None) or getattr(details, "vm_id", None)
     return ItemFacts(
         name=str(item.name),
         protection_state=str(props.protection_state or ""),
@@ -387,20 +410,82 @@ def _item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
         active_location=str(props.active_location or "Primary"),
         replication_health=str(props.replication_health or "Normal"),
         progress_percent=int(progress or 0),
-        current_job_id=job_id,
+        current_job_id=None if job_id in (None, "", "None") else job_id,
         current_scenario=str(scenario.scenario_name) if scenario and scenario.scenario_name else None,
+        friendly_name=str(props.friendly_name or ""),
+        internal_id=str(internal or ""),
     )
 
 
-def _job_facts(job: asr.Job) -> JobFacts:
+def job_facts(job: asr.Job) -> JobFacts:
     props: Any = job.properties
     errors = props.errors or []
     service = errors[0].service_error_details if errors else None
-    return JobFacts(
+    code = str(service.code) if service and service.code else ""
+    message = str(service.message) if service and service.message else ""
+    facts = JobFacts(
         job_id=str(job.name),
         scenario=str(props.scenario_name or ""),
         state=str(props.state or ""),
         start_time=props.start_time or datetime.min.replace(tzinfo=UTC),
-        error_code=str(service.code) if service and service.code else "",
-        error_message=str(service.message) if service and service.message else "",
+        target_id=str(props.target_object_id or ""),
+        target_name=str(props.target_object_name or ""),
     )
+    if facts.succeeded:  # a finished job's errors are notes, e.g. CompletedWithInformation
+        return replace(facts, warning=f"{code}: {message}" if code or message else "")
+    return replace(facts, error_code=code, error_message=message)
+
+
+def operation_id_of(headers: Mapping[str, str]) -> str:
+    """The operation id a 202 names: the last segment of Azure-AsyncOperation
+    (`.../replicationOperationStatus/{opId}`), else of Location (`.../operationresults/{opId}`)."""
+    named = {key.lower(): value for key, value in headers.items()}
+    url = named.get("azure-asyncoperation") or named.get("location") or ""
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def operation_facts(body: dict[str, Any], scenario: str) -> JobFacts:
+    """An operation status ({name, status, error, startTime, endTime}) as its job's stand-in.
+    "Succeeded" with an error is a success with a warning, as the real service sends it."""
+    error = body.get("error") or {}
+    note = f"{error.get('code') or ''}: {error.get('message') or ''}" if error else ""
+    started = body.get("startTime")
+    facts = JobFacts(
+        job_id=str(body.get("name") or ""),
+        scenario=scenario,
+        state=str(body.get("status") or ""),
+        start_time=_time(started) if started else datetime.min.replace(tzinfo=UTC),
+    )
+    if facts.succeeded:
+        return replace(facts, warning=note)
+    return replace(
+        facts, error_code=str(error.get("code") or ""), error_message=str(error.get("message") or "")
+    )
+
+
+def discovered_machine(machine: dict[str, Any]) -> DiscoveredMachine:
+    """An OffAzure machine (ServerSites, or VMwareSites' vmFqdn) as the fields the app matches on."""
+    props = machine.get("properties") or {}
+    ips = tuple(ip for nic in props.get("networkAdapters") or [] for ip in nic.get("ipAddressList") or [])
+    fqdn = props.get("fqdn") or props.get("hydratedFqdn") or props.get("vmFqdn") or ""
+    return DiscoveredMachine(
+        str(machine["id"]),
+        str(props.get("biosGuid") or "").lower(),
+        ips,
+        str(fqdn),
+        str(props.get("displayName") or ""),
+    )
+
+
+def _time(text: str) -> datetime:
+    """ASR's times carry seven fractional digits; Python's parser takes at most six."""
+    head, _, rest = text.replace("Z", "+00:00").partition(".")
+    if not rest:
+        return (
+            datetime.fromisoformat(head).astimezone(UTC)
+            if "+" in head
+            else datetime.fromisoformat(head + "+00:00")
+        )
+    digits = "".join(ch for ch in rest if ch.isdigit())
+    zone = rest[len(digits) :] or "+00:00"
+    return datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{zone}")

@@ -28,6 +28,10 @@ from shared.model.ids import AccountId, Region
 
 ENV_PREFIX = "AZMIGRATE_"
 _NCRONTAB = re.compile(r"^\S+( \S+){5}$")
+_STORAGE_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}$",
+    re.IGNORECASE,
+)
 
 
 def _split_csv(value: object) -> object:
@@ -64,6 +68,16 @@ def _windows(value: str) -> str:
     return value
 
 
+def _storage_account_id(value: str) -> str:
+    """ARM matches resource IDs without regard to case, so the provider segment may come in any case."""
+    if not _STORAGE_ACCOUNT_ID.match(value):
+        raise ValueError(
+            "must be a storage account resource ID: "
+            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/NAME"
+        )
+    return value
+
+
 Csv = BeforeValidator(_split_csv)
 ArmId = Annotated[
     str, Field(pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+(/providers/[^/]+(/[^/]+/[^/]+)+)?$")
@@ -71,6 +85,7 @@ ArmId = Annotated[
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")]
 Endpoint = Annotated[str, AfterValidator(_endpoint)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
+StorageAccountId = Annotated[str, AfterValidator(_storage_account_id)]
 
 
 class Settings(BaseSettings):
@@ -147,8 +162,18 @@ class Settings(BaseSettings):
         "default", description="Subnet of the target network."
     )
     test_network_id: ArmId = Field(description="Isolated virtual network ID for test migrations.")
-    log_storage_account_id: ArmId | None = Field(
-        None, description="Cache storage account ID for replication logs (needed by the classic provider)."
+    log_storage_account_id: StorageAccountId | None = Field(
+        None,
+        description="Resource ID of the cache storage account Site Recovery stages replication logs in "
+        "(/subscriptions/.../resourceGroups/.../providers/Microsoft.Storage/storageAccounts/NAME), in the "
+        "target region. Required with InMageRcm (its enable sends it as disksDefault.logStorageAccountId); "
+        "optional with the classic provider.",
+    )
+    boot_diagnostics_storage_account_id: StorageAccountId | None = Field(
+        None,
+        description="Resource ID of the storage account for the migrated VMs' boot diagnostics, sent as "
+        "targetBootDiagnosticsStorageAccountId on every InMageRcm enable; empty uses the log storage "
+        "account.",
     )
     # The replication appliance and the Mobility agent
     appliance_address: Annotated[str, AfterValidator(_appliance)] = Field(
@@ -250,6 +275,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _rcm_needs_a_log_account(self) -> Settings:
+        if self.asr_provider == "InMageRcm" and self.log_storage_account_id is None:
+            expected = type(self).model_fields["log_storage_account_id"].description
+            raise ValueError(
+                f"{ENV_PREFIX}LOG_STORAGE_ACCOUNT_ID: missing, and {ENV_PREFIX}ASR_PROVIDER InMageRcm "
+                f"needs it; expected {expected}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _one_table_target(self) -> Settings:
         if (self.table_connection is None) == (self.table_account_url is None):
             raise ValueError(
@@ -261,8 +296,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @property
+    def boot_diagnostics_account_id(self) -> str | None:
+        """Where the migrated VMs' boot diagnostics go: the setting, or else the log storage account."""
+        return self.boot_diagnostics_storage_account_id or self.log_storage_account_id
+
 
 SECRET_FIELDS = frozenset({"table_connection", "eventgrid_topic_key"})
+# Optional in the model, required by a rule across settings: the README's "required" column says when.
+REQUIRED_WHEN = {"log_storage_account_id": "with InMageRcm"}
 
 
 def env_name(field: str) -> str:
@@ -299,7 +341,7 @@ def _describe(error: ValidationError) -> str:
 def markdown_table() -> str:
     rows = ["| setting | required | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        required = "yes" if field.is_required() else "no"
+        required = "yes" if field.is_required() else REQUIRED_WHEN.get(name, "no")
         default = "" if field.is_required() or field.default is None else f"`{field.default}`"
         rows.append(f"| `{env_name(name)}` | {required} | {default} | {field.description} |")
     return "\n".join(rows)

@@ -175,6 +175,7 @@ def reconciler() -> Reconciler:
             config.target_subnet_name,
             config.test_network_id,
             config.log_storage_account_id,
+            config.boot_diagnostics_account_id,
         ),
         install=AgentInstall(
             config.appliance_address,

@@ -53,6 +53,21 @@ CLOCK_SKEW = timedelta(minutes=2)  # a job may be stamped a little before our in
 
 
 @dataclass(frozen=True)
+class Effect:
+    """What an issued action left to track: an SSM command id (`job_id`), an ASR operation id, or,
+    when ASR answered 200 or 204, nothing to wait for (`done`). Stopping or starting the source
+    leaves nothing: the instance's state is the truth."""
+
+    job_id: str | None = None
+    operation_id: str | None = None
+    done: bool = False
+
+    @property
+    def tracked(self) -> bool:
+        return self.job_id is not None or self.operation_id is not None or self.done
+
+
+@dataclass(frozen=True)
 class Decision:
     next_phase: Phase
     reason: str

@@ -41,7 +41,7 @@ class Ctx:
         pending = self.record.pending_action
         if pending is None or pending.action != act.value:
             return False
-        return pending.job_id is not None or not job_backed(act)
+        return pending.tracked or not job_backed(act)
 
 
 def go(phase: Phase, reason: str, action: Act | None = None, **kwargs: object) -> Decision:

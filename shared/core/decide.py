@@ -28,6 +28,10 @@ def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime)
     ctx = Ctx(record, facts, policy, now)
     decision = _gate(_decide(ctx), facts, dry_run=ctx.dry_run)
     check_transition(record.phase, decision.next_phase)
+    job = facts.job
+    if job is not None and job.warning and decision.next_phase != record.phase:
+        # ASR said "Succeeded" with an error: a success, and its note belongs on the timeline.
+        decision = replace(decision, reason=f"{decision.reason} (ASR warning {job.warning})")
     return decision
 
 
@@ -78,7 +82,7 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
 def _recover(ctx: Ctx) -> Decision | None:
     """An intent without a result: adopt its effect if it happened, wait out the lease if it may still."""
     pending = ctx.record.pending_action
-    if pending is None or pending.job_id is not None:
+    if pending is None or pending.tracked:
         return None
     act = Act(pending.action)
     if not job_backed(act):

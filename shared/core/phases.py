@@ -1,6 +1,8 @@
 """One handler per lifecycle phase: given what is true now, where the VM goes and what it does next.
 
 Each returns a `Decision`; `decide` applies the allowed-operations gate and the transition check.
+The ASR strings compared here, and their public sources, are in docs/asr-strings.md; where a state
+string is known from another provider only, the job's outcome or the allowed operations decide too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from shared.errors import ErrorCode, InvalidInput
 from shared.model.phases import Phase
 
 P = Phase
+# Recorded InMageRcm states: initial replication, then the wait for the first recovery point.
+REPLICATING_STATES = ("InitialReplicationInProgress", "InitialReplicationRecoveryCompletionPending")
+# A failed enable: EnablingFailed was recorded; EnableProtectionFailed is unconfirmed (kept for safety).
+ENABLE_FAILED_STATES = ("EnablingFailed", "EnableProtectionFailed")
 GUEST_CHECK_COUNTERS = ("guest_check", "guest_check_refused")  # start again once a VM is assessed
 
 
@@ -189,9 +195,7 @@ def _enabling(ctx: Ctx) -> Decision:
     failed = job is not None and job.finished and not job.succeeded
     if item is not None and item.state_is("Protected"):
         return go(P.PROTECTED, "replication enabled; already protected")
-    if item is not None and (
-        item.state_is("InitialReplicationInProgress") or (enabling and job and job.succeeded)
-    ):
+    if item is not None and (item.state_is(*REPLICATING_STATES) or (enabling and job and job.succeeded)):
         return go(P.INITIAL_REPLICATION, "replication enabled; initial replication running")
     if removing:
         if item is None:
@@ -208,7 +212,7 @@ def _enabling(ctx: Ctx) -> Decision:
         return ctx.stay(f"enabling replication: {job.state if job else 'waiting for the job'}")
     if item is None:
         return issue(ctx, Act.ENABLE_REPLICATION, "enabling replication")
-    if item.state_is("EnableProtectionFailed"):
+    if item.state_is(*ENABLE_FAILED_STATES):
         return issue(ctx, Act.DISABLE_REPLICATION, "removing the item whose enable failed")
     return ctx.stay(f"the item exists in state {item.protection_state}; waiting")
 
@@ -229,6 +233,8 @@ def _initial_replication(ctx: Ctx) -> Decision:
         return _item_missing(ctx, "the protected item disappeared during initial replication")
     if item.state_is("Protected") and item.allows("TestFailover"):
         return go(P.PROTECTED, "initial replication complete; delta replication running")
+    if item.state_is("InitialReplicationRecoveryCompletionPending"):
+        return ctx.stay("initial replication done; waiting for the first recovery point (about 30 min)")
     return ctx.stay(f"initial replication {item.progress_percent}%")
 
 
@@ -246,10 +252,10 @@ def _protected(ctx: Ctx) -> Decision:
 
 
 def _test_migration(ctx: Ctx) -> Decision:
-    item, job = ctx.facts.item, ctx.facts.job
-    # Done only when the item says so: a snapshot's item can be older than its job list, and a
-    # succeeded job seen with a stale item must not be judged a failed test (it would run twice).
-    if item is not None and item.test_failover_state.lower() == "waitingforcompletion":
+    job = ctx.facts.job
+    # Done only when the item agrees: a succeeded job seen with an older item must not be judged a
+    # failed test (it would run twice).
+    if _test_vm_up(ctx):
         return go(P.TEST_VALIDATION, "test migration finished; validating")
     if ctx.pending(Act.TEST_FAILOVER) and job is not None and job.finished and not job.succeeded:
         error = (
@@ -269,9 +275,24 @@ def _test_migration(ctx: Ctx) -> Decision:
     return ctx.stay(f"test migration: {job.state if job else 'waiting for the job'}")
 
 
+def _test_vm_up(ctx: Ctx) -> bool:
+    """The item says a test failover is up: its state (WaitingForCompletion), or its job succeeded and
+    the item allows the cleanup (both recorded, on another provider than InMageRcm)."""
+    item, job = ctx.facts.item, ctx.facts.job
+    if item is None:
+        return False
+    succeeded = ctx.pending(Act.TEST_FAILOVER) and job is not None and job.succeeded
+    waiting = item.test_failover_state.lower() == "waitingforcompletion"
+    return waiting or (succeeded and item.allows("TestFailoverCleanup"))
+
+
 def _test_validation(ctx: Ctx) -> Decision:
     item, job = ctx.facts.item, ctx.facts.job
-    ready = item is not None and item.test_failover_state.lower() == "waitingforcompletion"
+    # A test failover that is up and not yet cleaned up (recorded: WaitingForCompletion, with
+    # TestFailoverCleanup allowed; MarkedForDeletion once a cleanup began).
+    ready = item is not None and (
+        item.test_failover_state.lower() == "waitingforcompletion" or item.allows("TestFailoverCleanup")
+    )
     if ready and (job is None or job.succeeded):
         return go(
             P.TEST_CLEANUP,
@@ -290,9 +311,10 @@ def _test_validation(ctx: Ctx) -> Decision:
 
 def _test_cleanup(ctx: Ctx) -> Decision:
     item = ctx.facts.item
+    # A real InMageRcm item still said MarkedForDeletion after its cleanup had succeeded.
     cleaned = (
         item is not None
-        and item.test_failover_state.lower() in {"none", ""}
+        and item.test_failover_state.lower() in {"none", "", "markedfordeletion"}
         and item.allows("UnplannedFailover")
     )
     waiting = step(ctx, Act.TEST_FAILOVER_CLEANUP, "test_cleanup", "test cleanup", cleaned)
@@ -391,7 +413,11 @@ def _migrating(ctx: Ctx) -> Decision:
 
 def _committing(ctx: Ctx) -> Decision:
     item = ctx.facts.item
-    committed = item is not None and item.state_is("UnplannedFailoverCommitted")
+    # Committed: the state says so, or Commit is no longer allowed where CompleteMigration is (recorded).
+    committed = item is not None and (
+        item.state_is("UnplannedFailoverCommitted")
+        or (item.allows("CompleteMigration") and not item.allows("Commit"))
+    )
     waiting = step(ctx, Act.COMMIT_FAILOVER, "commit", "commit", committed)
     if waiting is not None:
         return waiting

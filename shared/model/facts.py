@@ -71,12 +71,22 @@ class Ec2Facts:
 
 @dataclass(frozen=True)
 class JobFacts:
+    """An ASR job, or an operation's status standing in for the job it started until the job is seen.
+
+    Recorded job states: InProgress, Succeeded, Failed, CompletedWithInformation (NotStarted on tasks
+    and operations); Cancelled is unconfirmed. A job names what it acts on by the item's internal GUID
+    (`target_id`) and friendly name (`target_name`), never by the item's ARM name.
+    """
+
     job_id: str
     scenario: str
-    state: str  # NotStarted, InProgress, Succeeded, Failed, Cancelled, Suspended
+    state: str
     start_time: datetime
     error_code: str = ""
     error_message: str = ""
+    target_id: str = ""  # targetObjectId: the item's internal identifier
+    target_name: str = ""  # targetObjectName: the item's friendly name
+    warning: str = ""  # a success that carries an error: "Succeeded" with a note
 
     @property
     def finished(self) -> bool:
@@ -93,13 +103,15 @@ class ItemFacts:
 
     name: str
     protection_state: str
-    allowed_operations: frozenset[str]  # lower case
+    allowed_operations: frozenset[str]  # lower case; empty while a job runs on the item
     test_failover_state: str = "None"
     active_location: str = "Primary"
     replication_health: str = "Normal"
     progress_percent: int = 0
-    current_job_id: str | None = None
+    current_job_id: str | None = None  # the job running on it (None when idle: ASR says ".../None")
     current_scenario: str | None = None
+    friendly_name: str = ""  # what its jobs name as targetObjectName
+    internal_id: str = ""  # what its jobs name as targetObjectId
 
     def allows(self, operation: str) -> bool:
         return operation.lower() in self.allowed_operations

@@ -75,12 +75,21 @@ class Model(BaseModel):
 
 
 class PendingAction(Model):
-    """Intent recorded before a side effect, so a crash between effect and write can be recognised."""
+    """Intent recorded before a side effect, so a crash between effect and write can be recognised;
+    then what the effect left to track: an SSM command id (`job_id`), an ASR operation id, an ASR job
+    id found for it (`job_id`), or, when the service answered 200 or 204, the time it was done."""
 
     action: Token
     attempt_id: Token
     started_at: UtcTime
     job_id: ArmText | None = None
+    operation_id: ArmText | None = None
+    done_at: UtcTime | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """Did the effect leave something behind (so it happened)?"""
+        return self.job_id is not None or self.operation_id is not None or self.done_at is not None
 
 
 class ErrorInfo(Model):

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, AsrJob
+from shared.adapters.asr import ITEM_PREFIX, AsrAdapter
 from shared.commands import Commands
 from shared.errors import ConcurrencyConflict
+from shared.model.facts import JobFacts
 from shared.model.ids import instance_ids_in
+from shared.reconcile.snapshot import jobs_by_item
 from shared.state.store import StateStore
 
 WATERMARK = "asr-jobs"
@@ -62,12 +64,17 @@ def watch(
     mark = store.watermark(WATERMARK)
     since = mark.value if mark else now - FIRST_LOOK
     jobs = asr.jobs_since(since)
-    changes = [_change(job) for job in jobs]
-    fresh = [c for c in changes if commands.receive_event(SOURCE, f"{c.job_id}:{c.state}", _fingerprint(c))]
-    if fresh:
+    new = [
+        job for job in jobs if commands.receive_event(SOURCE, f"{job.job_id}:{job.state}", _fingerprint(job))
+    ]
+    fresh: list[JobChange] = []
+    if new:
+        # Jobs name their item by its internal GUID and friendly name: the items say which is ours.
+        owners = {job.job_id: item for item, found in jobs_by_item(asr.items(), new).items() for job in found}
+        fresh = [_change(job, owners.get(job.job_id)) for job in new]
         publish(fresh)
-    running = [job.facts.start_time for job in jobs if not job.facts.finished]
-    latest = max((job.facts.start_time for job in jobs), default=since)
+    running = [job.start_time for job in jobs if not job.finished]
+    latest = max((job.start_time for job in jobs), default=since)
     moved_to = min([*running, latest])
     if moved_to > since:
         # Another watcher may have moved it first; the dedupe table keeps publishing exactly-once anyway.
@@ -76,16 +83,17 @@ def watch(
     return fresh
 
 
-def _change(job: AsrJob) -> JobChange:
+def _change(job: JobFacts, item_name: str | None) -> JobChange:
     return JobChange(
-        job.facts.job_id,
-        job.facts.scenario,
-        job.facts.state,
-        job.item_name,
-        instance_of(job.item_name),
-        job.facts.error_code,
+        job.job_id,
+        job.scenario,
+        job.state,
+        item_name or job.target_name,
+        instance_of(item_name) if item_name else None,
+        job.error_code,
     )
 
 
-def _fingerprint(change: JobChange) -> str:
-    return hashlib.sha256(repr(sorted(change.as_event_data().items())).encode()).hexdigest()
+def _fingerprint(job: JobFacts) -> str:
+    """What the job itself says: which item it maps to may change (an item removed), the job not."""
+    return hashlib.sha256(repr((job.job_id, job.scenario, job.state, job.error_code)).encode()).hexdigest()

@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.adapters.asr import AsrAdapter, Target, item_name_for
+from shared.adapters.asr import AsrAdapter, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.ratelimit import RateLimiter
 from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
-from shared.core.actions import CLOCK_SKEW, Act, Decision
+from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect
 from shared.core.decide import decide, decide_refusal
 from shared.core.windows import Window, in_window
 from shared.errors import ActionRefused, CloudUnavailable, ConcurrencyConflict, ErrorCode, InvalidInput
@@ -47,6 +47,7 @@ class Targets:
     subnet_name: str
     test_network_id: str
     log_storage_account_id: str | None = None
+    boot_diagnostics_account_id: str | None = None
 
 
 @dataclass
@@ -129,7 +130,23 @@ class Reconciler:
         discovered = self.asr.discovered() if wants_machines else []
         snapshot = Snapshot(records, ec2, items, jobs, discovered)
         AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
+        self._read_operations(snapshot, only)
         return snapshot
+
+    def _read_operations(self, snapshot: Snapshot, only: set[str] | None) -> None:
+        """An ASR operation's status, read only while the job it started is not in the job list."""
+        for record in snapshot.records.values():
+            pending = record.pending_action
+            if (
+                (only is None or record.instance_id in only)
+                and pending is not None
+                and pending.operation_id is not None
+                and pending.done_at is None
+                and Act(pending.action) in JOB_SCENARIO
+                and snapshot.listed_job(record) is None
+            ):
+                scenario = JOB_SCENARIO[Act(pending.action)]
+                snapshot.operations[pending.operation_id] = self.asr.operation(pending.operation_id, scenario)
 
     def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
         created = 0
@@ -182,7 +199,7 @@ class Reconciler:
         act = decision.action
         assert act is not None and record.pending_action is not None
         try:
-            job_id = self._act(act, record, snapshot)
+            effect = self._act(act, record, snapshot)
         except (ActionRefused, InvalidInput) as error:
             refused = (
                 error
@@ -204,14 +221,12 @@ class Reconciler:
                 "instance_id": record.instance_id,
                 "phase": record.phase.value,
                 "action": act.value,
-                "job_id": job_id,
+                "job_id": effect.job_id or effect.operation_id,
             },
         )
-        if job_id is None:
-            return record
-        return self.commands.record_job(record, act, job_id)
+        return self.commands.record_effect(record, act, effect)
 
-    def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> str | None:
+    def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> Effect:
         ec2 = snapshot.ec2.get(record.instance_id)
         item = item_name_for(record.instance_id)
         if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
@@ -219,19 +234,19 @@ class Reconciler:
                 raise ActionRefused(ErrorCode.INSTANCE_NOT_FOUND, f"{record.instance_id} no longer exists")
             self._aws.acquire()
             if act == Act.GUEST_CHECK:
-                return self.aws.guest_check(ec2, self.install.appliance_address)
+                return Effect(job_id=self.aws.guest_check(ec2, self.install.appliance_address))
             if act == Act.INSTALL_AGENT:
-                return self.aws.install_agent(ec2, self.install)
+                return Effect(job_id=self.aws.install_agent(ec2, self.install))
             (self.aws.stop if act == Act.STOP_SOURCE else self.aws.start)(ec2)
-            return None
+            return Effect()
         self._arm.acquire()
         if act == Act.ENABLE_REPLICATION:
             machine = snapshot.machine_of(record)
             if machine is None:
                 gone = "the appliance no longer lists this machine"
                 raise ActionRefused(ErrorCode.MACHINE_NOT_DISCOVERED, gone)
-            return self.asr.enable(item, machine, self._target(record, ec2))
-        calls: dict[Act, Callable[[], str]] = {
+            return _effect(self.asr.enable(item, machine, self._target(record, ec2)))
+        calls: dict[Act, Callable[[], Submitted]] = {
             Act.TEST_FAILOVER: lambda: self.asr.test_failover(item, self.targets.test_network_id),
             Act.TEST_FAILOVER_CLEANUP: lambda: self.asr.test_failover_cleanup(item),
             Act.UNPLANNED_FAILOVER: lambda: self.asr.unplanned_failover(item),
@@ -239,7 +254,7 @@ class Reconciler:
             Act.COMPLETE_MIGRATION: lambda: self.asr.remove(item, migration_complete=True),
             Act.DISABLE_REPLICATION: lambda: self.asr.remove(item, migration_complete=False),
         }
-        return calls[act]()
+        return _effect(calls[act]())
 
     def _target(self, record: MigrationRecord, ec2: Ec2Facts | None) -> Target:
         target = with_tag_overrides(record.target, ec2)  # a tag set since the assessment still wins
@@ -253,6 +268,7 @@ class Reconciler:
             disk_type=target.disk_type or "Standard_LRS",
             license_type=target.license_type,
             log_storage_account_id=self.targets.log_storage_account_id,
+            boot_diagnostics_account_id=self.targets.boot_diagnostics_account_id,
         )
 
     def _command(self, record: MigrationRecord) -> CommandFacts | None:
@@ -271,6 +287,10 @@ class Reconciler:
         since = pending.started_at - CLOCK_SKEW
         account = self.aws.for_account(record.account_id)
         return account.find_command(record.region, record.instance_id, comment, since)
+
+
+def _effect(submitted: Submitted) -> Effect:
+    return Effect(operation_id=submitted.operation_id, done=submitted.operation_id is None)
 
 
 def _wave(value: str | None) -> str | None:

@@ -4,18 +4,21 @@ A pass costs a fixed number of paged reads whatever the fleet size: the in-fligh
 query), the opted-in instances (one tag-filtered listing per region), the vault's items (one list),
 the jobs since the oldest open intent (one list) and, when a VM waits for it, the appliance's
 discovered machines (one list); for VMs being assessed, SSM management, instance types and metrics
-(shared/reconcile/assessing.py, one call each per account and region). The only per-VM read is a pending SSM
-command's outcome (guest checks, agent install), and only for VMs waiting on one.
+(shared/reconcile/assessing.py, one call each per account and region). The only per-VM reads are a
+pending SSM command's outcome (guest checks, agent install), only for VMs waiting on one, and an ASR
+operation's status, only while the job it started is not in the job list.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.adapters.asr import AsrJob, DiscoveredMachine, item_name_for
-from shared.core.actions import SSM_COMMANDS, Act
+from shared.adapters.asr import DiscoveredMachine, item_name_for
+from shared.core.actions import JOB_SCENARIO, SSM_COMMANDS, Act
+from shared.core.context import job_since
 from shared.model.facts import (
     CommandFacts,
     Ec2Facts,
@@ -40,37 +43,36 @@ class Snapshot:
     records: dict[str, MigrationRecord]
     ec2: dict[str, Ec2Facts]
     items: dict[str, ItemFacts]
-    jobs: list[AsrJob]
+    jobs: list[JobFacts]
     discovered: list[DiscoveredMachine]
     admitted: set[str] = field(default_factory=set)
     instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
     utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
+    operations: dict[str, JobFacts | None] = field(default_factory=dict)  # read ahead, by operation id
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
     _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_id = {job.facts.job_id: job.facts for job in self.jobs}
-        by_item: dict[str, list[JobFacts]] = {}
-        for job in self.jobs:
-            by_item.setdefault(job.item_name, []).append(job.facts)
-        self._by_item = {item: tuple(facts) for item, facts in by_item.items()}
+        self._by_id = {job.job_id: job for job in self.jobs}
+        self._by_item = jobs_by_item(self.items, self.jobs)
 
     def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
-        """The appliance's machine for this instance: by BIOS UUID (from the guest checks), IP, host name."""
+        """The appliance's machine for this instance: by BIOS UUID (from the guest checks, either byte
+        order and case), then FQDN or display name (against EC2's private DNS name), then any address."""
         if ec2 is None:
             return None
         wanted = bios_variants(bios_uuid)
         by_bios = [m for m in self.discovered if wanted and bios_variants(m.bios_id) & wanted]
         if len(by_bios) == 1:
             return by_bios[0]
+        short = _short(ec2.hostname)
+        by_name = [m for m in self.discovered if short and short in {_short(m.fqdn), _short(m.display_name)}]
+        if len(by_name) == 1:
+            return by_name[0]
         by_ip = [m for m in self.discovered if ec2.private_ip and ec2.private_ip in m.ip_addresses]
-        if len(by_ip) == 1:
-            return by_ip[0]
-        short = ec2.hostname.split(".")[0].lower()
-        by_name = [m for m in self.discovered if short and m.hostname.split(".")[0].lower() == short]
-        return by_name[0] if len(by_name) == 1 else None
+        return by_ip[0] if len(by_ip) == 1 else None
 
     def machine_of(self, record: MigrationRecord) -> DiscoveredMachine | None:
         bios = record.assessment.bios_uuid if record.assessment else ""
@@ -95,6 +97,36 @@ class Snapshot:
         )
         self.admitted = {r.instance_id for r in queued[: max(capacity - busy, 0)]}
 
+    def listed_job(self, record: MigrationRecord) -> JobFacts | None:
+        """The ASR job behind the pending action, as this pass's job list shows it: by the id found
+        for it, else by its operation id (the real service names the job so; nothing promises it),
+        else the newest job of the action's scenario on the item since the intent."""
+        pending = record.pending_action
+        if pending is None or Act(pending.action) not in JOB_SCENARIO:
+            return None
+        if pending.job_id is not None:
+            return self._by_id.get(pending.job_id)
+        if pending.operation_id is None:
+            return None
+        own = self._by_item.get(item_name_for(record.instance_id), ())
+        found = self._by_id.get(pending.operation_id)
+        if found is not None and found in own:
+            return found
+        return job_since(own, JOB_SCENARIO[Act(pending.action)], pending.started_at)
+
+    def tracked_job(self, record: MigrationRecord) -> JobFacts | None:
+        """The pending ASR action's job: listed, or its operation's status while no job shows, or a
+        success when ASR answered 200/204 (done at once)."""
+        pending = record.pending_action
+        if pending is None or Act(pending.action) not in JOB_SCENARIO:
+            return None
+        if pending.done_at is not None:
+            return JobFacts("done-at-once", JOB_SCENARIO[Act(pending.action)], "Succeeded", pending.done_at)
+        listed = self.listed_job(record)
+        if listed is not None or pending.operation_id is None:
+            return listed
+        return self.operations.get(pending.operation_id)
+
     def facts(
         self,
         record: MigrationRecord,
@@ -104,12 +136,11 @@ class Snapshot:
     ) -> Facts:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
-        pending = record.pending_action
         machine = self.machine_of(record)
         return Facts(
             ec2=ec2,
             item=self.items.get(name),
-            job=self._by_id.get(pending.job_id) if pending and pending.job_id else None,
+            job=self.tracked_job(record),
             item_jobs=self._by_item.get(name, ()),
             command=self._command(record, command),
             instance_type=self.instance_types.get(record.instance_id),
@@ -126,6 +157,24 @@ def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> dat
     return min([*starts, now - JOB_WINDOW]) - timedelta(minutes=5)
 
 
+def jobs_by_item(items: dict[str, ItemFacts], jobs: list[JobFacts]) -> dict[str, tuple[JobFacts, ...]]:
+    """Each item's jobs. Jobs name their item by its internal GUID (targetObjectId) and friendly name
+    (targetObjectName), never by its ARM name; a friendly name counts only when one item has it, and
+    the item's own currentScenario.jobId names its running job."""
+    by_internal = {item.internal_id: name for name, item in items.items() if item.internal_id}
+    names = Counter(item.friendly_name for item in items.values() if item.friendly_name)
+    by_friendly = {item.friendly_name: name for name, item in items.items() if names[item.friendly_name] == 1}
+    by_current = {item.current_job_id: name for name, item in items.items() if item.current_job_id}
+    grouped: dict[str, list[JobFacts]] = {}
+    for job in jobs:
+        owner = (
+            by_current.get(job.job_id) or by_internal.get(job.target_id) or by_friendly.get(job.target_name)
+        )
+        if owner is not None:
+            grouped.setdefault(owner, []).append(job)
+    return {name: tuple(found) for name, found in grouped.items()}
+
+
 def bios_variants(uuid: str) -> frozenset[str]:
     """A BIOS UUID and its mixed-endian twin: SMBIOS tools disagree on the byte order of the first
     three fields, so the guest and the appliance can report the same machine either way."""
@@ -134,6 +183,10 @@ def bios_variants(uuid: str) -> frozenset[str]:
         return frozenset()
     swapped = _swap(hexits[0:8]) + _swap(hexits[8:12]) + _swap(hexits[12:16]) + hexits[16:]
     return frozenset({hexits, swapped})
+
+
+def _short(name: str) -> str:
+    return name.split(".", maxsplit=1)[0].strip().lower()
 
 
 def _swap(field: str) -> str:

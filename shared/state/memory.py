@@ -23,6 +23,7 @@ from shared.state.store import (
     history_order,
     require_event_id,
     require_token,
+    successor,
     validated,
 )
 
@@ -74,9 +75,8 @@ class MemoryStateStore:
         return record
 
     def update(self, record: MigrationRecord) -> MigrationRecord:
-        if record.etag is None:
-            raise InvalidInput(f"record {record.instance_id} has no ETag: read it from the store first")
-        written = self._checked(record).evolve(version=record.version + 1, updated_at=self._clock())
+        written = successor(record, self._clock())
+        to_entity(written, "shard", written.instance_id)  # Table's limits, as the real store applies them
         with self._lock:
             current = self._records.get(record.instance_id)
             if current is None:  # as Table Storage answers an update of a deleted entity: 404

@@ -79,6 +79,14 @@ def validated(model: M) -> M:
     return checked
 
 
+def successor(record: MigrationRecord, now: datetime) -> MigrationRecord:
+    """What an update writes: `record` checked, one version on, stamped `now`; it must carry the ETag
+    it was read with (the compare-and-swap key)."""
+    if record.etag is None:
+        raise InvalidInput(f"record {record.instance_id} has no ETag: read it from the store first")
+    return validated(record).evolve(version=record.version + 1, updated_at=now)
+
+
 def require_token(what: str, value: str) -> None:
     if not _TOKEN.fullmatch(value):
         raise InvalidInput(

@@ -63,6 +63,7 @@ from shared.state.store import (
     Watermark,
     require_event_id,
     require_token,
+    successor,
     validated,
 )
 
@@ -153,9 +154,7 @@ class TableStateStore:
 
     def update(self, record: MigrationRecord) -> MigrationRecord:
         """Write `record` only if nobody wrote since it was read; bumps version and updated_at."""
-        if record.etag is None:
-            raise InvalidInput(f"record {record.instance_id} has no ETag: read it from the store first")
-        record = validated(record).evolve(version=record.version + 1, updated_at=self._clock())
+        record = successor(record, self._clock())
         try:
             with _translated("migration record", record.instance_id):
                 metadata = self._records.update_entity(

@@ -47,7 +47,7 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.mark.parametrize("provider", [RCM, CLASSIC])
-def test_the_whole_sequence_returns_job_ids_and_reads_in_bulk(sim: Simulator, provider: str):
+def test_the_whole_sequence_tracks_operations_and_reads_in_bulk(sim: Simulator, provider: str):
     client = sdk_client(sim)
     adapter = AsrAdapter(client, RG, VAULT, provider)
     bios = register(sim, 1, provider)
@@ -55,37 +55,45 @@ def test_the_whole_sequence_returns_job_ids_and_reads_in_bulk(sim: Simulator, pr
     assert machine.bios_id == bios and machine.ip_addresses == ("10.0.0.1",)
     name = item_name_for("i-0123456789abcdef0")
 
-    enable_job = adapter.enable(name, machine, TARGET)
+    enabled = adapter.enable(name, machine, TARGET)
     item = adapter.items()[name]
-    assert item.protection_state == "EnablingProtection" and item.current_job_id == enable_job
+    assert item.protection_state == "EnablingProtection" and item.allowed_operations == frozenset()
+    assert enabled.status == 202 and enabled.operation_id and item.current_job_id != enabled.operation_id
+    operation = adapter.operation(enabled.operation_id, "EnableDr")
+    assert operation is not None and operation.state in {"NotStarted", "InProgress"}
     advance(sim, 3_600)
-    assert adapter.items()[name].allows("TestFailover")
+    item = adapter.items()[name]
+    assert item.allows("TestFailover") and item.current_job_id is None  # idle: ".../replicationJobs/None"
+    done = adapter.operation(enabled.operation_id, "EnableDr")
+    assert done is not None and done.succeeded
 
-    jobs = [adapter.test_failover(name, TEST_VNET)]
+    submitted = [adapter.test_failover(name, TEST_VNET)]
     advance(sim, 60)
     assert adapter.items()[name].test_failover_state == "WaitingForCompletion"
-    jobs.append(adapter.test_failover_cleanup(name))
+    submitted.append(adapter.test_failover_cleanup(name))
     advance(sim, 60)
-    jobs.append(adapter.unplanned_failover(name))
+    submitted.append(adapter.unplanned_failover(name))
     advance(sim, 60)
     assert adapter.items()[name].active_location == "Recovery"
-    jobs.append(adapter.commit(name))
+    submitted.append(adapter.commit(name))
     advance(sim, 60)
-    jobs.append(adapter.remove(name, migration_complete=True))
+    internal, friendly = adapter.items()[name].internal_id, adapter.items()[name].friendly_name
+    submitted.append(adapter.remove(name, migration_complete=True))
     advance(sim, 60)
     assert name not in adapter.items()
 
-    seen = {job.facts.job_id: job for job in adapter.jobs_since(T0)}
-    assert set(seen) == {enable_job, *jobs}
-    assert {job.item_name for job in seen.values()} == {name}
-    assert [seen[j].facts.scenario for j in jobs] == [
+    jobs = adapter.jobs_since(T0)
+    assert {s.operation_id for s in submitted}.isdisjoint({j.job_id for j in jobs})  # never the job's name
+    assert {(j.target_id, j.target_name) for j in jobs} == {(internal, friendly)}
+    assert [j.scenario for j in sorted(jobs, key=lambda j: j.start_time)] == [
+        "EnableDr",
         "TestFailover",
         "TestFailoverCleanup",
         "UnplannedFailover",
         "CommitFailover",
         "DisableDr",
     ]
-    assert all(job.facts.succeeded for job in seen.values())
+    assert all(job.succeeded for job in jobs)
     counts = sim.request_counts()
     assert (
         counts["GET subscriptions/resourceGroups/providers/vaults/replicationFabrics"] == 1

@@ -29,7 +29,7 @@ from tests.integration.asr_support import (
 )
 
 pytestmark = pytest.mark.integration
-PROTECTED_OPS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
+PROTECTED_OPS = ["UnplannedFailover", "DisableProtection", "TestFailover"]  # as a real item recorded
 
 
 def protected_item(client: SiteRecoveryManagementClient, sim: Simulator, n: int = 1) -> tuple[str, str, str]:
@@ -104,12 +104,12 @@ def test_failed_test_failover_needs_cleanup_then_succeeds(
     item = items.get(RG, VAULT, fabric, container, name)
     assert item.properties.test_failover_state == "Failed"
     assert item.properties.allowed_operations == ["TestFailoverCleanup"]
-    [failed] = client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Failed'")
+    [failed] = client.replication_jobs.list(RG, VAULT, filter="jobStatus eq 'Failed'")
     assert failed.properties.scenario_name == "TestFailover"
     assert failed.properties.errors[0].service_error_details.code == "InjectedFailure"
     assert [
         e.properties.severity
-        for e in client.replication_events.list(RG, VAULT, filter="Severity eq 'Critical'")
+        for e in client.replication_events.list(RG, VAULT, filter="severity eq 'Critical'")
     ]
 
     poller = items.begin_test_failover_cleanup(RG, VAULT, fabric, container, name, CLEANUP)
@@ -150,7 +150,7 @@ def test_process_server_capacity_fails_the_extra_enable(
     with pytest.raises(HttpResponseError):
         poller.result(timeout=30)
     item = client.replication_protected_items.get(RG, VAULT, fabric.name, container, "item-2")
-    assert item.properties.protection_state == "EnableProtectionFailed"
+    assert item.properties.protection_state == "EnablingFailed"  # as recorded
     assert item.properties.replication_health == "Critical"
     assert item.properties.health_errors[0].error_message == "The process server is at capacity."
     assert item.properties.allowed_operations == ["DisableProtection"]

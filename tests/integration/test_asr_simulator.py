@@ -29,7 +29,7 @@ from tests.integration.asr_support import (
 )
 
 pytestmark = pytest.mark.integration
-PROTECTED_OPS = ["TestFailover", "UnplannedFailover", "DisableProtection"]
+PROTECTED_OPS = ["UnplannedFailover", "DisableProtection", "TestFailover"]  # as a real item recorded
 
 
 @pytest.mark.parametrize("provider", [RCM, CLASSIC], ids=lambda p: p.name)
@@ -55,7 +55,7 @@ def test_full_sequence_through_the_sdk(
     advance(sim, 1_000)  # 100 MB/s over 192 GiB: about half way
     item = items.get(RG, VAULT, fabric.name, container, "ec2-i-0001")
     assert 40 <= provider.progress(item) <= 60
-    assert item.properties.allowed_operations == []
+    assert item.properties.allowed_operations == ["DisableProtection"]  # as recorded during IR
 
     advance(sim, 2_000)
     item = items.get(RG, VAULT, fabric.name, container, "ec2-i-0001")
@@ -134,7 +134,7 @@ def test_inmagercm_details_and_discovery(client: SiteRecoveryManagementClient, s
     assert details.process_servers[0].health == "Normal"
     url = f"{simulator.url}{details.physical_site_id}/machines?api-version={OFFAZURE_API_VERSION}"
     machines = client.send_request(HttpRequest("GET", url)).json()["value"]
-    assert [m["properties"]["biosId"] for m in machines] == [bios]
+    assert [m["properties"]["biosGuid"] for m in machines] == [bios.lower()]
 
     client.replication_protected_items.begin_create(
         RG, VAULT, fabric.name, container, "rcm-1", RCM.enable_input(client, bios), polling=False
@@ -252,18 +252,19 @@ def test_items_and_jobs_page_past_100_and_jobs_filter(
         sim.request_counts()["GET subscriptions/resourceGroups/providers/vaults/replicationProtectedItems"]
         == 2
     )
-    assert list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'")) == []
-    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'NotStarted'"))) == 130
+    assert list(client.replication_jobs.list(RG, VAULT, filter="jobStatus eq 'Succeeded'")) == []
+    assert len(list(client.replication_jobs.list(RG, VAULT, filter="jobStatus eq 'NotStarted'"))) == 130
     advance(sim, 3)  # past the NotStarted tenth of a 30 s job
-    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'InProgress'"))) == 130
+    assert len(list(client.replication_jobs.list(RG, VAULT, filter="jobStatus eq 'InProgress'"))) == 130
     advance(sim, 30)
-    assert len(list(client.replication_jobs.list(RG, VAULT, filter="JobStatus eq 'Succeeded'"))) == 130
+    assert len(list(client.replication_jobs.list(RG, VAULT, filter="jobStatus eq 'Succeeded'"))) == 130
     later = sim.vault.clock.now().isoformat()
-    assert list(client.replication_jobs.list(RG, VAULT, filter=f"StartTime eq '{later}'")) == []
-    with pytest.raises(HttpResponseError) as bad:
-        list(client.replication_jobs.list(RG, VAULT, filter="Owner eq 'me'"))
-    assert bad.value.status_code == 400
-    events = list(client.replication_events.list(RG, VAULT, filter="EventType eq 'JobStatus'"))
+    assert list(client.replication_jobs.list(RG, VAULT, filter=f"startTime eq '{later}'")) == []
+    for unknown in ("Owner eq 'me'", f"StartTime eq '{later}'"):  # not a field, not the spec's spelling
+        with pytest.raises(HttpResponseError) as bad:
+            list(client.replication_jobs.list(RG, VAULT, filter=unknown))
+        assert bad.value.status_code == 400
+    events = list(client.replication_events.list(RG, VAULT, filter="eventType eq 'JobStatus'"))
     assert len(events) == 130
     assert {e.properties.severity for e in events} == {"Info"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -45,8 +46,11 @@ def test_each_job_state_is_published_once_and_long_jobs_are_not_missed(store: St
     now = sim.vault.clock.now
     register(sim, 1)
     [machine] = adapter.discovered()
-    target = Target("web", TARGET_RG, TARGET_VNET, "default", TEST_VNET)
-    job = adapter.enable("azmigrate-i-0123456789abcdef0", machine, target)
+    cache = f"{TARGET_RG}/providers/Microsoft.Storage/storageAccounts/cache"
+    target = Target("web", TARGET_RG, TARGET_VNET, "default", TEST_VNET, log_storage_account_id=cache)
+    submitted = adapter.enable("azmigrate-i-0123456789abcdef0", machine, target)
+    [job] = [j.job_id for j in adapter.jobs_since(now() - timedelta(minutes=1))]
+    assert job != submitted.operation_id  # the job is found by the item it names, not the operation
 
     commands = Commands(store, clock=now)
     first = watch(store, commands, adapter, published.extend, now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -152,3 +153,52 @@ def test_concurrent_reconcilers_perform_every_asr_action_exactly_once(estate_fac
         assert mutations[(item, "PUT", "")] == 1
         for step in STEPS[1:]:
             assert mutations[(item, "POST", step)] == 1, (vm, step)
+
+
+class SimulatedCrash(Exception):
+    """The worker died between an ASR action's effect and the write that records what to track."""
+
+
+@pytest.mark.parametrize("provider", [RCM, CLASSIC])
+def test_a_crash_after_every_asr_effect_issues_nothing_twice(estate_factory, provider):
+    """Operation ids are never job ids here, and jobs name their item by GUID and friendly name only:
+    each lost write is healed by finding the job among the item's jobs, never by acting again."""
+    estate = estate_factory(provider=provider)
+    commands = estate.reconciler.commands
+    crashed: set[tuple[str, str]] = set()
+    record_effect = commands.record_effect
+
+    def dies_once_per_step(record, act, effect):
+        if effect.operation_id is not None and (record.instance_id, act) not in crashed:
+            crashed.add((record.instance_id, act))
+            raise SimulatedCrash(act)
+        return record_effect(record, act, effect)
+
+    commands.record_effect = dies_once_per_step
+    vms = estate.launch(2)
+    for _ in range(60):
+        with contextlib.suppress(SimulatedCrash):  # a new worker picks up from the store next pass
+            estate.reconciler.reconcile(discover=True)
+        estate.bridge.sync()
+        if all((r := estate.store.find(v)) is not None and r.phase is Phase.DONE for v in vms):
+            break
+        admin(estate.sim, "/admin/clock", {"advanceSeconds": 600})
+    assert {estate.store.get(v).phase for v in vms} == {Phase.DONE}
+    assert len(crashed) == 2 * len(STEPS)  # every ASR action of both VMs crashed once
+    mutations = estate.asr_mutations()
+    for vm in vms:
+        item = f"azmigrate-{vm}"
+        assert mutations[(item, "PUT", "")] == 1
+        assert all(mutations[(item, "POST", step)] == 1 for step in STEPS[1:]), mutations
+        adopted = {e.reason.split()[2] for e in estate.store.history(vm) if e.event == "adopted"}
+        # Every effect but the last is found among the item's jobs; the last removes the item (and
+        # with it what its jobs are matched by): its effect shows as the item's absence instead.
+        assert adopted == {
+            "enable_replication",
+            "test_failover",
+            "test_failover_cleanup",
+            "unplanned_failover",
+            "commit_failover",
+        }
+    jobs = list(estate.sim.vault.jobs.values())
+    assert all(job.operation_id != job.name and job.target_object_id != job.item_name for job in jobs)

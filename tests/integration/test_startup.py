@@ -39,7 +39,14 @@ def test_app_starts_and_registers_its_functions_with_valid_settings():
     assert "fleet_status" in result.stdout and "migration_status" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["AZMIGRATE_ASR_RESOURCE_GROUP", "AZMIGRATE_AWS_REGIONS"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "AZMIGRATE_ASR_RESOURCE_GROUP",
+        "AZMIGRATE_AWS_REGIONS",
+        "AZMIGRATE_LOG_STORAGE_ACCOUNT_ID",  # required with InMageRcm, the default provider
+    ],
+)
 def test_start_up_with_a_missing_setting_fails_naming_it(missing):
     settings = {k: v for k, v in VALID_SETTINGS.items() if k != missing}
     result = run(IMPORT_APP, settings)

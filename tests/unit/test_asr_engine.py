@@ -15,8 +15,16 @@ from local.asr_simulator.model import RCM, Disk, Machine
 TARGET_RG = "/subscriptions/s/resourceGroups/rg-target"
 
 
-def vault(bandwidth: float, job_seconds: float = 0) -> Vault:
-    return Vault("s", "rg", "v", SimClock(scale=0), job_seconds=job_seconds, bandwidth_mb_per_s=bandwidth)
+def vault(bandwidth: float, job_seconds: float = 0, recovery_point: float = 0) -> Vault:
+    return Vault(
+        "s",
+        "rg",
+        "v",
+        SimClock(scale=0),
+        job_seconds=job_seconds,
+        bandwidth_mb_per_s=bandwidth,
+        first_recovery_point_seconds=recovery_point,
+    )
 
 
 def enable(target: Vault, n: int, size_gb: float) -> None:
@@ -78,6 +86,35 @@ def test_tick_always_finishes_and_protects_everything_in_time(bandwidth: float, 
     worker.join(timeout=5)
     assert not worker.is_alive(), "tick() did not return: it is spinning on zero-length steps"
     assert {it.state.protection_state for it in target.items.values()} == {"Protected"}
+
+
+def test_an_item_waits_for_its_first_recovery_point_before_it_is_protected():
+    target = vault(1024, recovery_point=1800)  # the real wait is about 30 minutes
+    enable(target, 0, 1)
+    target.clock.advance(1)
+    target.tick()
+    item = target.items["item0"]
+    assert (item.state.protection_state, item.state.allowed_operations) == (
+        "InitialReplicationRecoveryCompletionPending",
+        ("DisableProtection",),
+    )
+    target.clock.advance(1799)
+    target.tick()
+    assert item.state.protection_state == "InitialReplicationRecoveryCompletionPending"
+    target.clock.advance(1)
+    target.tick()
+    assert item.state.protection_state == "Protected"
+    assert item.state.allowed_operations == ("UnplannedFailover", "DisableProtection", "TestFailover")
+
+
+def test_an_operation_id_is_never_its_jobs_name_and_jobs_name_items_by_guid():
+    target = vault(1024, job_seconds=30)
+    enable(target, 0, 1)
+    [job] = target.jobs.values()
+    item = target.items["item0"]
+    assert job.operation_id != job.name and target.get_operation(job.operation_id) is job
+    assert (job.target_object_id, job.target_object_name) == (item.internal_id, "vm0")
+    assert item.internal_id != item.name
 
 
 def test_a_vault_refuses_unknown_providers_and_agents_for_a_site_it_lacks():

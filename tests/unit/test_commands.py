@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.commands import Commands
-from shared.core.actions import Act, Decision
+from shared.core.actions import Act, Decision, Effect
 from shared.errors import CommandRefused, ConcurrencyConflict, ErrorCode, IllegalTransition, RecordNotFound
 from shared.model.facts import Ec2Facts
 from shared.model.phases import Phase
@@ -110,9 +110,11 @@ def test_an_effect_completes_its_intent_with_the_job_id(commands: Commands, cloc
         created, Decision(Phase.ENABLING, "admitted", (Act.ENABLE_REPLICATION,)), now=clock()
     )
     assert intent.pending_action is not None and intent.pending_action.job_id is None
-    done = commands.record_job(intent, Act.ENABLE_REPLICATION, "job-1")
-    assert done.pending_action is not None and done.pending_action.job_id == "job-1"
-    assert commands.store.history(created.instance_id)[-1].job_id == "job-1"
+    done = commands.record_effect(intent, Act.ENABLE_REPLICATION, Effect(operation_id="op-1"))
+    assert done.pending_action is not None and done.pending_action.operation_id == "op-1"
+    assert commands.store.history(created.instance_id)[-1].job_id == "op-1"
+    stopped = commands.apply(done, Decision(Phase.ENABLING, "x", (Act.STOP_SOURCE,)), now=clock())
+    assert commands.record_effect(stopped, Act.STOP_SOURCE, Effect()) is stopped  # nothing to track
 
 
 def test_events_and_watermarks_are_written_here_too(commands: Commands, clock: FakeClock):

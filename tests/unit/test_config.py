@@ -151,3 +151,62 @@ def test_a_role_needs_an_audience(env):
     env.setenv("AZMIGRATE_AWS_WEB_IDENTITY_AUDIENCE", "api://migration-autopilot-aws")
     env.setenv("AZMIGRATE_AWS_ACCOUNTS", "123456789012,210987654321")  # one role per account
     assert load_settings().aws_role_name == "MigrationAutopilot"
+
+
+CACHE = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-target/providers"
+
+
+def test_inmage_rcm_refuses_to_start_without_the_log_storage_account(env):
+    env.delenv("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    [line] = [line for line in str(error.value).splitlines() if "AZMIGRATE_LOG_STORAGE_ACCOUNT_ID" in line]
+    assert "AZMIGRATE_LOG_STORAGE_ACCOUNT_ID: missing" in line and "InMageRcm" in line
+    assert "Microsoft.Storage/storageAccounts/NAME" in line  # what it expects
+    env.setenv("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", "")  # empty counts as unset
+    with pytest.raises(ConfigError, match="AZMIGRATE_LOG_STORAGE_ACCOUNT_ID: missing"):
+        load_settings()
+
+
+def test_the_classic_provider_starts_without_the_log_storage_account(env):
+    env.delenv("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID")
+    env.setenv("AZMIGRATE_ASR_PROVIDER", "InMageAzureV2")
+    settings = load_settings()
+    assert settings.log_storage_account_id is None
+    assert settings.boot_diagnostics_account_id is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", "azmigratecache"),
+        ("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", f"{CACHE}/Microsoft.Network/virtualNetworks/vnet-prod"),
+        ("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", f"{CACHE}/Microsoft.Storage/storageAccounts/Bad_Name!"),
+        ("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", f"{CACHE}/Microsoft.Storage/storageAccounts/cache/blobServices"),
+        ("AZMIGRATE_BOOT_DIAGNOSTICS_STORAGE_ACCOUNT_ID", "/subscriptions/x/resourceGroups/rg-target"),
+    ],
+)
+def test_a_malformed_storage_account_id_is_refused_without_echoing_it(env, name, value):
+    env.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert f"{name}: must be a storage account resource ID" in message
+    assert value not in message
+
+
+def test_the_storage_account_provider_segment_is_matched_in_any_case(env):
+    lower_case = f"{CACHE}/microsoft.storage/storageaccounts/azmigratecache"
+    env.setenv("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", lower_case)
+    assert load_settings().log_storage_account_id == lower_case
+
+
+def test_boot_diagnostics_fall_back_to_the_log_storage_account(env):
+    log_account = f"{CACHE}/Microsoft.Storage/storageAccounts/azmigratecache"
+    env.setenv("AZMIGRATE_LOG_STORAGE_ACCOUNT_ID", log_account)
+    settings = load_settings()
+    assert settings.boot_diagnostics_storage_account_id is None
+    assert settings.boot_diagnostics_account_id == log_account
+    boot = f"{CACHE}/Microsoft.Storage/storageAccounts/azmigratebootdiag"
+    env.setenv("AZMIGRATE_BOOT_DIAGNOSTICS_STORAGE_ACCOUNT_ID", boot)
+    assert load_settings().boot_diagnostics_account_id == boot
