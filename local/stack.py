@@ -84,6 +84,7 @@ class LocalService:
     port: int
     process: subprocess.Popen[bytes]
     log_file: IO[bytes] = field(repr=False)
+    stop_signal: int = signal.SIGTERM
 
     @property
     def url(self) -> str:
@@ -95,7 +96,7 @@ class LocalService:
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(self.stop_signal)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -180,19 +181,27 @@ def _start(
     raise error
 
 
-def start_azurite(timeout: float = 30.0) -> Azurite:
+def start_azurite(timeout: float = 30.0, *, location: Path | None = None, port: int | None = None) -> Azurite:
+    """Azurite in memory, or keeping its tables in `location` (to survive a restart on the same
+    `port`, as an outage does). It is stopped with SIGINT: on SIGTERM it loses its recent writes."""
     if not AZURITE_BIN.exists():
         raise StandInError(f"{AZURITE_BIN} is missing: run the README's bootstrap (npm ci) first")
 
     def argv(port: int) -> list[str]:
+        keep = ("--location", str(location)) if location else ("--inMemoryPersistence",)
         return [
             str(AZURITE_BIN),
             *("--tableHost", LOOPBACK, "--tablePort", str(port)),
-            *("--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"),
+            *keep,
+            *("--skipApiVersionCheck", "--disableTelemetry"),
         ]
 
-    service = _start("azurite", argv, f"/{AZURITE_ACCOUNT}/Tables", timeout)
-    return Azurite(service.name, service.port, service.process, service.log_file)
+    probe = f"/{AZURITE_ACCOUNT}/Tables"
+    if port is not None:
+        service = _spawn("azurite", argv(port), port, probe, timeout)
+    else:
+        service = _start("azurite", argv, probe, timeout)
+    return Azurite(service.name, service.port, service.process, service.log_file, signal.SIGINT)
 
 
 def start_moto(timeout: float = 60.0) -> LocalService:

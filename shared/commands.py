@@ -12,14 +12,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.adapters.ratelimit import RateLimiter
 from shared.core.actions import Act, Decision, Effect
 from shared.core.decide import apply_decision
 from shared.core.lifecycle import check_approvable
-from shared.errors import ActionRefused, AlreadyExists, ConcurrencyConflict, RecordNotFound, ServiceBusy
+from shared.errors import (
+    ActionRefused,
+    AlreadyExists,
+    ConcurrencyConflict,
+    LeaseExpired,
+    RecordNotFound,
+    ServiceBusy,
+)
 from shared.model.facts import Ec2Facts
 from shared.model.phases import Phase
 from shared.model.records import HistoryEntry, MigrationRecord, to_token
@@ -86,6 +93,16 @@ class Commands:
         self._history(updated, "action", reason, actor="reconciler", source=record.phase, job_id=tracking)
         return updated
 
+    def confirm_intent(self, record: MigrationRecord, now: datetime, lease_seconds: int) -> MigrationRecord:
+        """Fencing, right before an effect: the intent is still this writer's (a conditional write:
+        another writer's change since makes it raise ConcurrencyConflict) and inside its lease
+        (LeaseExpired otherwise). Either way the effect is not sent."""
+        pending = record.pending_action
+        assert pending is not None
+        if now - pending.started_at >= timedelta(seconds=lease_seconds):
+            raise LeaseExpired(f"the {pending.action} intent of {record.instance_id} outlived its lease")
+        return self.store.update(record)
+
     def sync_status(self, record: MigrationRecord, ec2: Ec2Facts | None) -> None:
         """The instance's status tag shows the phase (and a blocked or failed VM's error code)."""
         if ec2 is None or self._status is None:
@@ -124,7 +141,9 @@ class Commands:
     # --- events and watermarks -------------------------------------------------------------------
 
     def receive_event(self, source: str, event_id: str, fingerprint: str) -> bool:
-        """True the first time an event is seen, False for a re-delivery; a replay raises."""
+        """Remembers an event whose work is done: True the first time, False for a re-delivery; a
+        replay (the same id, another payload) raises. Remember only after the work: an event
+        remembered first and then lost to a crash or an outage would never be worked again."""
         return self.store.remember_event(source, event_id, fingerprint)
 
     def forget_stale_events(self) -> int:

@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     TEST_VALIDATION_FAILED = "TestValidationFailed"
     FAILOVER_FAILED = "FailoverFailed"
     SOURCE_TERMINATED = "SourceTerminated"
+    SOURCE_NOT_STOPPED = "SourceNotStopped"
+    PHASE_DEADLINE = "PhaseDeadline"
     INSTANCE_NOT_FOUND = "InstanceNotFound"
     MACHINE_NOT_DISCOVERED = "MachineNotDiscovered"
 
@@ -178,6 +180,11 @@ class SuspiciousEvent(TerminalError):
 
     http_status = 409
     code = ErrorCode.REPLAYED_EVENT_ID
+
+
+class LeaseExpired(RetryableError):
+    """An intent outlived its lease before its effect was sent: another writer may have taken it over,
+    so the effect is dropped and the next pass decides again."""
 
 
 class CloudUnavailable(RetryableError):

@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM, Disk, Machine
 from local.guest_stand_in import bios_uuid
@@ -112,8 +114,11 @@ class MotoBridge:
                 for command in ssm.list_commands()["Commands"]:
                     if command["CommandId"] in self._seen:
                         continue
-                    self._seen.add(command["CommandId"])
-                    registered += self._register(ssm, ec2, command)
+                    try:
+                        registered += self._register(ssm, ec2, command)
+                    except (BotoCoreError, ClientError):
+                        continue  # moto hiccuped: the command is read again on the next sync
+                    self._seen.add(command["CommandId"])  # only once its registration is done
         return registered
 
     def _register(self, ssm: Any, ec2: Any, command: dict[str, Any]) -> list[str]:

@@ -211,7 +211,15 @@ class Vault:
                 raise ArmError(
                     409, "MachineAlreadyProtected", f"{machine.display_name} is already protected."
                 )
-            item = Item(name, site, machine, details, self.clock.now(), internal_id=str(uuid.uuid4()))
+            item = Item(
+                name,
+                site,
+                machine,
+                details,
+                self.clock.now(),
+                internal_id=str(uuid.uuid4()),
+                entity_id=str(uuid.uuid4()),
+            )
             self.items[name] = item
             capacity = self.faults.process_server_capacity
             full = capacity is not None and sum(1 for i in self.items.values() if i.site == site) > capacity
@@ -342,7 +350,10 @@ class Vault:
             friendly_name=friendly,
             item_name=item.name,
             fabric_id=self.fabric_id(item.site),
-            target_object_id=item.internal_id,  # as recorded: the item's internal GUID, not its name
+            # As recorded: InMageRcm jobs name the item's internal GUID, not its name; classic jobs a
+            # protection-entity GUID the item does not show (it changed on reprotect), so only the
+            # friendly name ties them to the item.
+            target_object_id=item.internal_id if item.site.provider == RCM else item.entity_id,
             target_object_name=item.machine.display_name,  # the item's friendly name
             start=now,
             finishes_at=now if at_once else now + timedelta(seconds=seconds),
@@ -462,6 +473,16 @@ class Vault:
     def _first_recovery_point(self, item: Item) -> None:
         item.recovery_point_at = None
         item.protected_at = self._last_tick
+        if item.scenario is not None and item.before_job is not None:
+            # A job runs on the item (e.g. disabling replication): it keeps the item's state until it
+            # ends; the item is protected underneath, which a failed job puts back.
+            item.before_job = replace(
+                item.before_job,
+                protection_state="Protected",
+                state_description="Protected",
+                allowed_operations=tuple(PROTECTED_OPERATIONS),
+            )
+            return
         item.state = replace(
             item.state,
             protection_state="Protected",

@@ -81,7 +81,8 @@ class Item:
     machine: Machine
     details_in: dict[str, Any]
     created_at: datetime
-    internal_id: str  # a GUID: what its jobs name as targetObjectId
+    internal_id: str  # a GUID: what InMageRcm jobs name as targetObjectId
+    entity_id: str  # a GUID: what classic jobs name as targetObjectId (not shown on the item)
     state: ItemState = field(default_factory=ItemState)
     replicating: bool = False
     replicated_gb: float = 0.0

@@ -238,17 +238,18 @@ class AwsAdapter:
         with aws_errors(f"starting {facts.instance_id}"):
             self._clients("ec2", facts.region).start_instances(InstanceIds=[facts.instance_id])
 
-    def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
-        """Sends our agent-install document to exactly this instance; returns the command id."""
+    def install_agent(self, facts: Ec2Facts, install: AgentInstall, *, attempt: str = "") -> str:
+        """Sends our agent-install document to exactly this instance; returns the command id. The
+        comment names the attempt, so a command sent for it can be found again."""
         parameters = agent_parameters(install, facts.is_windows)
         name = document_name(self._documents, install.document_kind, facts.is_windows)
-        return self._run(facts, name, parameters, f"{AGENT_COMMENT} ({install.mode})")
+        return self._run(facts, name, parameters, f"{AGENT_COMMENT} {attempt} ({install.mode})")
 
-    def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:
+    def guest_check(self, facts: Ec2Facts, appliance_address: str, *, attempt: str = "") -> str:
         """Sends our read-only guest-check document to exactly this instance; returns the command id."""
         parameters = guest_check_parameters(checked_address(appliance_address))
         name = document_name(self._documents, GUEST_CHECKS, facts.is_windows)
-        return self._run(facts, name, parameters, GUEST_CHECK_COMMENT)
+        return self._run(facts, name, parameters, f"{GUEST_CHECK_COMMENT} {attempt}".strip())
 
     def _run(self, facts: Ec2Facts, document: str, parameters: dict[str, list[str]], comment: str) -> str:
         with aws_errors(f"sending {document} to {facts.instance_id}"):

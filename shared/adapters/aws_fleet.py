@@ -72,11 +72,11 @@ class AwsFleet(PerAccount[AwsAdapter]):
     def start(self, facts: Ec2Facts) -> None:
         self.for_account(facts.account_id).start(facts)
 
-    def install_agent(self, facts: Ec2Facts, install: AgentInstall) -> str:
-        return self.for_account(facts.account_id).install_agent(facts, install)
+    def install_agent(self, facts: Ec2Facts, install: AgentInstall, *, attempt: str = "") -> str:
+        return self.for_account(facts.account_id).install_agent(facts, install, attempt=attempt)
 
-    def guest_check(self, facts: Ec2Facts, appliance_address: str) -> str:
-        return self.for_account(facts.account_id).guest_check(facts, appliance_address)
+    def guest_check(self, facts: Ec2Facts, appliance_address: str, *, attempt: str = "") -> str:
+        return self.for_account(facts.account_id).guest_check(facts, appliance_address, attempt=attempt)
 
 
 class MetricsFleet(PerAccount[MetricsAdapter]):

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared.app import wiring
 from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
 from shared.assessment.export import to_csv, to_json
-from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RetryableError
+from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, ServiceBusy
 from shared.model.clock import utc_now
 from shared.model.ids import Wave, is_instance_id
 from shared.reconcile.jobwatch import instance_of, watch
@@ -34,9 +34,9 @@ MAX_ALERT_BYTES = 1024 * 1024
 def accept_ec2_event(body: bytes, declared_length: str) -> dict[str, Any]:
     """Size, shape, the allowed accounts and regions, a replay check, then "reconcile this VM".
 
-    The answer is 202 even when the reconcile fails retryably: the event is recorded, and the
-    reconcile timer converges without it. A store outage before the event is recorded raises (503),
-    so EventBridge delivers it again.
+    The event is remembered only once its reconcile is done, so none is lost: a reconcile that
+    could not be done (an AWS, ASR or Table outage) answers 503, nothing is remembered, and
+    EventBridge delivers the event again. A re-delivery of a done event is a 202 duplicate.
     """
     if declared_length.isdigit() and int(declared_length) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"events are at most {MAX_EVENT_BYTES} bytes")
@@ -44,14 +44,11 @@ def accept_ec2_event(body: bytes, declared_length: str) -> dict[str, Any]:
     hint = parse_ec2_event(body, config.tag_prefix)
     if hint.account not in config.aws_accounts or hint.region not in config.aws_regions:
         raise ForeignInput(f"account {hint.account} / region {hint.region} is not allowed")
-    first_time = wiring.commands().receive_event(EC2_EVENTS, hint.event_id, hint.fingerprint)
-    if first_time and hint.relevant:
-        try:
-            wiring.reconciler().reconcile(only={hint.instance_id}, discover=True)
-        except RetryableError as error:
-            log.warning(
-                "reconcile after event deferred", extra={"instance_id": hint.instance_id, "error": str(error)}
-            )
+    commands = wiring.commands()
+    seen = commands.store.event_seen(EC2_EVENTS, hint.event_id, hint.fingerprint)
+    if not seen and hint.relevant:
+        reconcile_or_busy({hint.instance_id}, discover=True)
+    first_time = not seen and commands.receive_event(EC2_EVENTS, hint.event_id, hint.fingerprint)
     return {
         "accepted": True,
         "instanceId": hint.instance_id,
@@ -76,7 +73,7 @@ def job_event(data: object, subject: str) -> None:
     named = data.get("instanceId") if isinstance(data, dict) else None
     instance = named if isinstance(named, str) and is_instance_id(named) else instance_of(subject)
     if instance:
-        wiring.reconciler().reconcile(only={instance})
+        reconcile_or_busy({instance})
 
 
 def accept_alert(body: bytes) -> dict[str, Any]:
@@ -102,7 +99,7 @@ def accept_alert(body: bytes) -> dict[str, Any]:
     )
     instances = {i for i in (instance_of(part) for part in named.split()) if i}
     # An alert that names none of our VMs still says something is wrong: look at the whole fleet.
-    wiring.reconciler().reconcile(only=instances or None)
+    reconcile_or_busy(instances or None)
     return {"accepted": True, "instances": sorted(instances)}
 
 
@@ -147,11 +144,22 @@ def assessments(wave: str | None, wanted: str, accept: str) -> tuple[str, str]:
     return to_json(records), "application/json"
 
 
+def reconcile_or_busy(only: set[str] | None, *, discover: bool = False) -> None:
+    """Reconciles what a signal names; raises ServiceBusy (503, or a retry of the trigger) when it
+    could not be done now, so the sender asks again and the signal is not lost."""
+    report = wiring.reconciler().reconcile(only=only, discover=discover)
+    if report.unfinished:
+        log.warning("reconcile not done yet: %s", "; ".join(report.unfinished))
+        raise ServiceBusy(f"could not reconcile now ({len(report.unfinished)} problems); try again")
+
+
 # --- timers -------------------------------------------------------------------------------------
 
 
 def reconcile_in_flight() -> PassReport:
-    return _logged("reconcile", wiring.reconciler().reconcile())
+    """Every VM in flight, and opted-in instances without a record (an event lost or not yet worked):
+    the tag-filtered listing the pass makes anyway shows them."""
+    return _logged("reconcile", wiring.reconciler().reconcile(discover=True))
 
 
 def nightly_batch() -> PassReport:

@@ -74,6 +74,7 @@ class Decision:
     actions: tuple[Act, ...] = ()  # at most one: one intent, one effect, one result per write
     event: str = "transition"  # history: transition, waiting, retry, rolled_back, adopted, ...
     adopt_job_id: str | None = None  # the effect of the pending action was found: track this job
+    settle_job: str | None = None  # the ended intent's job: no later attempt may adopt it
     error: tuple[str, str] | None = None  # (code, message) to record as the last error
     error_retryable: bool | None = None  # None: retryable unless the VM fails
     attempt: str | None = None  # which step's attempt counter to increase

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
 from shared.core.retry import WhenExhausted, rule
@@ -36,12 +36,16 @@ class Ctx:
         return self.record.attempts.get(key, 0)
 
     def pending(self, act: Act) -> bool:
-        """Is `act` in flight? A job-backed intent without its job id, still here after `_recover`, has
-        outlived its lease with no effect found: it is not in flight, and the handler issues it again."""
+        """Is `act` in flight? An intent whose effect left something to track is; one that left
+        nothing (a crash before the effect, or stopping and starting the source, which leave no job)
+        is only inside its lease: after it, the handler looks at the world and issues it again."""
         pending = self.record.pending_action
         if pending is None or pending.action != act.value:
             return False
-        return pending.tracked or not job_backed(act)
+        return pending.tracked or self.in_lease(pending.started_at)
+
+    def in_lease(self, started_at: datetime) -> bool:
+        return self.now - started_at < timedelta(seconds=self.policy.lease_seconds)
 
 
 def go(phase: Phase, reason: str, action: Act | None = None, **kwargs: object) -> Decision:
@@ -52,9 +56,17 @@ def job_backed(act: Act) -> bool:
     return act in JOB_SCENARIO or act in SSM_COMMANDS
 
 
-def job_since(jobs: tuple[JobFacts, ...], scenario: str, since: datetime) -> JobFacts | None:
+def job_since(
+    jobs: tuple[JobFacts, ...], scenario: str, since: datetime, settled: frozenset[str] = frozenset()
+) -> JobFacts | None:
+    """The newest job of `scenario` started since an intent, that no earlier attempt accounted for:
+    identity (not settled before) decides, the clock only narrows."""
     matching = [
-        j for j in jobs if j.scenario.lower() == scenario.lower() and j.start_time >= since - CLOCK_SKEW
+        j
+        for j in jobs
+        if j.scenario.lower() == scenario.lower()
+        and j.job_id not in settled
+        and j.start_time >= since - CLOCK_SKEW
     ]
     return max(matching, key=lambda j: j.start_time, default=None)
 

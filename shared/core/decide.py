@@ -10,16 +10,23 @@ allowed operations, as Microsoft's own at-scale scripts do.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
 from shared.core.context import Ctx, go, job_backed, job_since
-from shared.core.lifecycle import OPT_OUT_PHASES, TRANSITIONS, check_transition
+from shared.core.lifecycle import (
+    OPT_OUT_PHASES,
+    PHASE_DEADLINES,
+    TRANSITIONS,
+    check_transition,
+    deadline_exit,
+)
 from shared.core.phases import HANDLERS
 from shared.core.retry import WhenExhausted, refusal_rule
+from shared.errors import ErrorCode
 from shared.model.facts import Facts, Policy
 from shared.model.phases import Phase
-from shared.model.records import ErrorInfo, MigrationRecord, PendingAction, to_token
+from shared.model.records import SETTLED_JOBS_KEPT, ErrorInfo, MigrationRecord, PendingAction, to_token
 
 P = Phase
 
@@ -32,7 +39,15 @@ def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime)
     if job is not None and job.warning and decision.next_phase != record.phase:
         # ASR said "Succeeded" with an error: a success, and its note belongs on the timeline.
         decision = replace(decision, reason=f"{decision.reason} (ASR warning {job.warning})")
+    if job is not None and _ends_intent(record, decision):
+        decision = replace(decision, settle_job=job.job_id)  # never adopted by a later attempt
     return decision
+
+
+def _ends_intent(record: MigrationRecord, decision: Decision) -> bool:
+    return record.pending_action is not None and (
+        decision.next_phase != record.phase or decision.clear_pending or decision.action is not None
+    )
 
 
 def _gate(decision: Decision, facts: Facts, *, dry_run: bool) -> Decision:
@@ -71,6 +86,19 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
         if facts.item is None:
             return go(P.OPTED_OUT, f"{why}; nothing was replicating")
         return go(P.OPTING_OUT, f"{why}; disabling replication")
+    deadline = PHASE_DEADLINES.get(record.phase)
+    if deadline is not None and ctx.now - record.phase_entered_at > deadline:
+        hours = deadline.total_seconds() / 3600
+        message = (
+            f"No progress in {record.phase} for {hours:g} hours; the last step was: "
+            f"{record.pending_action.action if record.pending_action else 'none'}."
+        )
+        return go(
+            deadline_exit(record.phase),
+            f"stuck in {record.phase} past its deadline",
+            error=(ErrorCode.PHASE_DEADLINE, message),
+            failed_phase=record.phase,
+        )
     if record.next_attempt_at and ctx.now < record.next_attempt_at:
         return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
     recovered = _recover(ctx)
@@ -86,9 +114,10 @@ def _recover(ctx: Ctx) -> Decision | None:
         return None
     act = Act(pending.action)
     if not job_backed(act):
-        return None  # stopping and starting the source leave no job: the instance's state is the truth
+        return None  # stopping and starting the source: their handlers look at the instance
     if act in JOB_SCENARIO:
-        found = job_since(ctx.facts.item_jobs, JOB_SCENARIO[act], pending.started_at)
+        settled = frozenset(ctx.record.settled_jobs)
+        found = job_since(ctx.facts.item_jobs, JOB_SCENARIO[act], pending.started_at, settled)
         if found is not None:
             return ctx.stay(
                 f"found the {act} already issued (job {found.job_id})",
@@ -102,7 +131,7 @@ def _recover(ctx: Ctx) -> Decision | None:
     ):
         command = ctx.facts.command.command_id
         return ctx.stay(f"found the {act} already sent ({command})", event="adopted", adopt_job_id=command)
-    if ctx.now - pending.started_at < timedelta(seconds=ctx.policy.lease_seconds):
+    if ctx.in_lease(pending.started_at):
         return ctx.stay(f"{act} was started at {pending.started_at.isoformat()}; waiting for its result")
     return None  # the lease ran out and no effect shows: the phase handler issues it again
 
@@ -141,6 +170,8 @@ def apply_decision(
         changes["next_attempt_at"] = decision.retry_at
     if decision.test_validated is not None:
         changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.settle_job is not None and decision.settle_job not in record.settled_jobs:
+        changes["settled_jobs"] = [*record.settled_jobs, decision.settle_job][-SETTLED_JOBS_KEPT:]
     if decision.assessment is not None:
         changes["assessment"] = decision.assessment
     if decision.target is not None:

@@ -7,6 +7,8 @@ have no way out. docs/lifecycle.md draws it (`shared.core.lifecycle_doc`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.errors import CommandRefused, ErrorCode, IllegalTransition
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
@@ -61,6 +63,37 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     P.OPTING_OUT: frozenset({P.OPTED_OUT, P.FAILED}),
     P.OPTED_OUT: frozenset(),
 }
+
+
+# No phase waits without an end. A phase that waits on the clouds has a deadline, after which the VM
+# leaves for its exit with the reason (a test proves each has one); a phase that waits for a person
+# (approval, a fix, a retry) or for appliance capacity waits as long as it takes; an instant phase is
+# always left in the pass that reaches it. Awaiting discovery has its own (configured) timeout.
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+PHASE_DEADLINES: dict[Phase, timedelta] = {
+    P.PREFLIGHT: 6 * HOUR,
+    P.AGENT_INSTALL: 6 * HOUR,
+    P.ENABLING: 6 * HOUR,
+    P.INITIAL_REPLICATION: 14 * DAY,  # large disks over a thin link take days
+    P.PROTECTED: DAY,
+    P.TEST_MIGRATION: DAY,
+    P.TEST_CLEANUP: DAY,
+    P.STOPPING_SOURCE: 2 * HOUR,
+    P.MIGRATING: DAY,
+    P.COMMITTING: DAY,
+    P.COMPLETING: DAY,
+    P.OPTING_OUT: DAY,
+}
+OWN_TIMEOUT: frozenset[Phase] = frozenset({P.AWAITING_DISCOVERY})
+WAITS_FOR_PEOPLE: frozenset[Phase] = frozenset(
+    {P.ASSESSED, P.BLOCKED, P.QUEUED, P.READY_FOR_CUTOVER, P.PAUSED, P.FAILED}
+)
+INSTANT: frozenset[Phase] = frozenset({P.OPTED_IN, P.TEST_VALIDATION})
+
+
+def deadline_exit(phase: Phase) -> Phase:
+    """Where a phase past its deadline goes: failed where the lifecycle allows it, else blocked."""
+    return P.FAILED if P.FAILED in TRANSITIONS[phase] else P.BLOCKED
 
 
 def check_transition(source: Phase, target: Phase) -> None:

@@ -193,6 +193,8 @@ def _enabling(ctx: Ctx) -> Decision:
     item, job = ctx.facts.item, ctx.facts.job
     enabling, removing = ctx.pending(Act.ENABLE_REPLICATION), ctx.pending(Act.DISABLE_REPLICATION)
     failed = job is not None and job.finished and not job.succeeded
+    # The item saying its enable failed is as good as the job: the job may not be listed (yet).
+    failed = failed or (enabling and item is not None and item.state_is(*ENABLE_FAILED_STATES))
     if item is not None and item.state_is("Protected"):
         return go(P.PROTECTED, "replication enabled; already protected")
     if item is not None and (item.state_is(*REPLICATING_STATES) or (enabling and job and job.succeeded)):
@@ -239,9 +241,22 @@ def _initial_replication(ctx: Ctx) -> Decision:
 
 
 def _protected(ctx: Ctx) -> Decision:
-    item = ctx.facts.item
+    item, ec2 = ctx.facts.item, ctx.facts.ec2
     if item is None:
         return _item_missing(ctx, "the protected item disappeared")
+    pending = ctx.record.pending_action
+    if (
+        pending is not None
+        and pending.action == Act.START_SOURCE
+        and ec2
+        and ec2.state in {"stopped", "stopping"}
+    ):
+        # A rollback's start that may not have happened (a crash before it): see it through.
+        if ctx.pending(Act.START_SOURCE) or ec2.state == "stopping":
+            return ctx.stay(f"waiting for the source to start again ({ec2.state})")
+        return ctx.stay(
+            "starting the source again after the rollback", event="action", actions=(Act.START_SOURCE,)
+        )
     if item.replication_health.lower() == "critical":
         return ctx.stay("replication health is Critical; waiting before a test migration")
     if not item.allows("TestFailover"):
@@ -310,10 +325,15 @@ def _test_validation(ctx: Ctx) -> Decision:
 
 
 def _test_cleanup(ctx: Ctx) -> Decision:
-    item = ctx.facts.item
-    # A real InMageRcm item still said MarkedForDeletion after its cleanup had succeeded.
+    item, job = ctx.facts.item, ctx.facts.job
+    # A real InMageRcm item still said MarkedForDeletion after its cleanup had succeeded (and says it
+    # as a cleanup begins): it counts as cleaned only with the gate open and no failed cleanup job.
+    cleanup_failed = (
+        ctx.pending(Act.TEST_FAILOVER_CLEANUP) and job is not None and job.finished and not job.succeeded
+    )
     cleaned = (
         item is not None
+        and not cleanup_failed
         and item.test_failover_state.lower() in {"none", "", "markedfordeletion"}
         and item.allows("UnplannedFailover")
     )
@@ -372,7 +392,15 @@ def _stopping_source(ctx: Ctx) -> Decision:
         return go(P.MIGRATING, "source stopped; migrating", Act.UNPLANNED_FAILOVER)
     if ec2.state == "stopping" or ctx.pending(Act.STOP_SOURCE):
         return ctx.stay(f"waiting for the source to stop ({ec2.state})")
-    return ctx.stay("stopping the source", event="action", actions=(Act.STOP_SOURCE,))
+    # No stop in flight (a crash before it, a failed call, or a lease out with the source running).
+    retry, count = rule("stop_source"), ctx.attempts("stop_source") + 1
+    assert retry.when_exhausted is WhenExhausted.FAIL, "a source that will not stop fails the VM"
+    if retry.exhausted(count, ctx.policy):
+        error = (ErrorCode.SOURCE_NOT_STOPPED, f"The EC2 instance is still {ec2.state} after {count} stops.")
+        return go(
+            P.FAILED, "the source did not stop", error=error, attempt="stop_source", failed_phase=ctx.phase
+        )
+    return ctx.stay("stopping the source", event="action", actions=(Act.STOP_SOURCE,), attempt="stop_source")
 
 
 def _migrating(ctx: Ctx) -> Decision:
@@ -413,6 +441,8 @@ def _migrating(ctx: Ctx) -> Decision:
 
 def _committing(ctx: Ctx) -> Decision:
     item = ctx.facts.item
+    if item is None:
+        return _item_missing(ctx, "the protected item disappeared before the commit")
     # Committed: the state says so, or Commit is no longer allowed where CompleteMigration is (recorded).
     committed = item is not None and (
         item.state_is("UnplannedFailoverCommitted")

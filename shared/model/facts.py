@@ -90,7 +90,14 @@ class JobFacts:
 
     @property
     def finished(self) -> bool:
-        return self.state.lower() in {"succeeded", "failed", "cancelled", "completedwithinformation"}
+        # "Canceled" is ARM's operation spelling, "Cancelled" the job's (both unconfirmed for ASR).
+        return self.state.lower() in {
+            "succeeded",
+            "failed",
+            "cancelled",
+            "canceled",
+            "completedwithinformation",
+        }
 
     @property
     def succeeded(self) -> bool:

@@ -27,6 +27,7 @@ TRUNCATION_MARKER = "…[truncated {dropped} chars]"
 MAX_ERROR_CHARS = 4_000
 MAX_REASON_CHARS = 2_000
 MAX_CHECK_CHARS = 350
+SETTLED_JOBS_KEPT = 20
 
 
 def truncate_text(text: str, limit: int) -> str:
@@ -168,6 +169,8 @@ class MigrationRecord(Model):
     test_validated_at: UtcTime | None = None  # the last test migration passed validation
     cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
+    # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
+    settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)
     assessment: Assessment | None = None
     created_at: UtcTime
     updated_at: UtcTime

@@ -1,7 +1,8 @@
 """The job watcher: ASR publishes no events of its own, so we list its jobs and publish their changes.
 
-One paged list of the jobs since a watermark per run. Each (job, state) is published once (the event
-dedupe table remembers it), so re-runs, overlaps and crashes publish nothing twice. The watermark
+One paged list of the jobs since a watermark per run. Each (job, state) is remembered in the event
+dedupe table once it is published, so re-runs publish nothing twice and a crash or a failed publish
+loses nothing (at worst a change is published twice, which its readers take as the hint it is). The watermark
 stays at the oldest job still running, so a long job's end is never missed.
 """
 
@@ -22,7 +23,7 @@ from shared.reconcile.snapshot import jobs_by_item
 from shared.state.store import StateStore
 
 WATERMARK = "asr-jobs"
-SOURCE = "asr.job-watch"
+SOURCE = "asr.job-watch.v2"  # v2: fingerprints of the job alone (v1 rows age out after two days)
 FIRST_LOOK = timedelta(hours=1)
 EVENT_TYPE = "MigrationAutopilot.AsrJob.StateChanged"
 
@@ -64,15 +65,15 @@ def watch(
     mark = store.watermark(WATERMARK)
     since = mark.value if mark else now - FIRST_LOOK
     jobs = asr.jobs_since(since)
-    new = [
-        job for job in jobs if commands.receive_event(SOURCE, f"{job.job_id}:{job.state}", _fingerprint(job))
-    ]
+    new = [job for job in jobs if not store.event_seen(SOURCE, _key(job), _fingerprint(job))]
     fresh: list[JobChange] = []
     if new:
         # Jobs name their item by its internal GUID and friendly name: the items say which is ours.
         owners = {job.job_id: item for item, found in jobs_by_item(asr.items(), new).items() for job in found}
         fresh = [_change(job, owners.get(job.job_id)) for job in new]
         publish(fresh)
+        for job in new:  # remembered once published: a failed publish is published again next run
+            commands.receive_event(SOURCE, _key(job), _fingerprint(job))
     running = [job.start_time for job in jobs if not job.finished]
     latest = max((job.start_time for job in jobs), default=since)
     moved_to = min([*running, latest])
@@ -92,6 +93,10 @@ def _change(job: JobFacts, item_name: str | None) -> JobChange:
         instance_of(item_name) if item_name else None,
         job.error_code,
     )
+
+
+def _key(job: JobFacts) -> str:
+    return f"{job.job_id}:{job.state}"
 
 
 def _fingerprint(job: JobFacts) -> str:

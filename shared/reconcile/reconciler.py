@@ -26,18 +26,27 @@ from shared.commands import Commands
 from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect
 from shared.core.decide import decide, decide_refusal
 from shared.core.windows import Window, in_window
-from shared.errors import ActionRefused, CloudUnavailable, ConcurrencyConflict, ErrorCode, InvalidInput
+from shared.errors import (
+    ActionRefused,
+    AutopilotError,
+    CloudUnavailable,
+    ConcurrencyConflict,
+    ErrorCode,
+    InvalidInput,
+    LeaseExpired,
+)
 from shared.guest.documents import AgentInstall
 from shared.model.facts import CommandFacts, Ec2Facts, Policy
 from shared.model.records import MigrationRecord
 from shared.reconcile.assessing import AssessmentReads
-from shared.reconcile.snapshot import NEEDS_DISCOVERY, Snapshot, jobs_window_start
+from shared.reconcile.snapshot import DECIDABLE_WITHOUT_ASR, NEEDS_DISCOVERY, Snapshot, jobs_window_start
 from shared.state.store import StateStore
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
 # How a command whose id was lost in a crash is found again: by the comment it was sent with.
 COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
+AWS_ACTIONS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE})
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,13 @@ class PassReport:
     actions: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # of errors: retryable, worth asking again
+
+    def problem(self, text: str, *, retryable: bool) -> None:
+        self.errors.append(text)
+        if retryable:
+            self.unfinished.append(text)
+
     created: int = 0
 
 
@@ -94,11 +110,25 @@ class Reconciler:
     # --- a pass ----------------------------------------------------------------------------------
 
     def reconcile(self, only: set[str] | None = None, *, discover: bool = False) -> PassReport:
-        """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones."""
+        """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones.
+
+        A pass degrades, never aborts: a read that fails marks the VMs it concerns (reported in
+        `errors`, decided again next pass) and the pass completes the rest. Without the records or
+        EC2's view nothing can be decided safely, so such a pass reports and ends."""
         report = PassReport()
-        snapshot = self._read(discover, report, only)
+        try:
+            snapshot = self._read(discover, report, only)
+        except AutopilotError as error:
+            report.problem(f"pass: {error}", retryable=error.retryable)
+            log.warning("reconcile pass could not read the fleet: %s", error)
+            return report
         snapshot.admit(self.capacity)
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
+        if snapshot.asr_unreadable:
+            held = [r for r in chosen if r.phase not in DECIDABLE_WITHOUT_ASR]
+            for held_vm in held:
+                report.problem(f"{held_vm.instance_id}: held: {snapshot.asr_unreadable}", retryable=True)
+            chosen = [r for r in chosen if r.phase in DECIDABLE_WITHOUT_ASR]
         report.examined = len(chosen)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             for outcome in pool.map(lambda r: self._advance(r, snapshot), chosen):
@@ -106,6 +136,7 @@ class Reconciler:
                 report.actions.update(outcome.actions)
                 report.conflicts += outcome.conflicts
                 report.errors += outcome.errors
+                report.unfinished += outcome.unfinished
         return report
 
     def _read(self, discover: bool, report: PassReport, only: set[str] | None) -> Snapshot:
@@ -123,18 +154,22 @@ class Reconciler:
                 missing.setdefault(record.region, []).append(record.instance_id)
         if missing:
             ec2 |= self.aws.instances(missing)
-        # Jobs before items: an item read after its jobs is at least as new as they are.
-        jobs = self.asr.jobs_since(jobs_window_start(records, now))
-        items = self.asr.items()
-        wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
-        discovered = self.asr.discovered() if wants_machines else []
-        snapshot = Snapshot(records, ec2, items, jobs, discovered)
+        try:
+            # Jobs before items: an item read after its jobs is at least as new as they are.
+            jobs = self.asr.jobs_since(jobs_window_start(records, now))
+            items = self.asr.items()
+            wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
+            discovered = self.asr.discovered() if wants_machines else []
+            snapshot = Snapshot(records, ec2, items, jobs, discovered)
+        except (CloudUnavailable, ActionRefused) as error:
+            snapshot = Snapshot(records, ec2, {}, [], [], asr_unreadable=str(error))
         AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
-        self._read_operations(snapshot, only)
+        self._read_operations(snapshot, only, report)
         return snapshot
 
-    def _read_operations(self, snapshot: Snapshot, only: set[str] | None) -> None:
-        """An ASR operation's status, read only while the job it started is not in the job list."""
+    def _read_operations(self, snapshot: Snapshot, only: set[str] | None, report: PassReport) -> None:
+        """An ASR operation's status, read only while the job it started is not in the job list; one
+        that cannot be read leaves its VM waiting (reported), not the pass failed."""
         for record in snapshot.records.values():
             pending = record.pending_action
             if (
@@ -146,7 +181,12 @@ class Reconciler:
                 and snapshot.listed_job(record) is None
             ):
                 scenario = JOB_SCENARIO[Act(pending.action)]
-                snapshot.operations[pending.operation_id] = self.asr.operation(pending.operation_id, scenario)
+                try:
+                    snapshot.operations[pending.operation_id] = self.asr.operation(
+                        pending.operation_id, scenario
+                    )
+                except (CloudUnavailable, ActionRefused) as error:
+                    report.problem(f"{record.instance_id}: operation status unread: {error}", retryable=True)
 
     def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
         created = 0
@@ -188,9 +228,12 @@ class Reconciler:
             self.commands.sync_status(record, snapshot.ec2.get(record.instance_id))
         except ConcurrencyConflict:
             outcome.conflicts += 1  # another reconciler moved this VM first; it is theirs this pass
-        except CloudUnavailable as error:
-            outcome.errors.append(f"{record.instance_id}: {error}")
-            log.warning("cloud unavailable", extra={"instance_id": record.instance_id, "phase": record.phase})
+        except AutopilotError as error:  # a read or a write for this VM failed: the rest go on
+            outcome.problem(f"{record.instance_id}: {error}", retryable=error.retryable)
+            log.warning(
+                "VM not advanced this pass",
+                extra={"instance_id": record.instance_id, "phase": record.phase, "error": str(error)},
+            )
         return outcome
 
     def _perform(
@@ -198,6 +241,14 @@ class Reconciler:
     ) -> MigrationRecord:
         act = decision.action
         assert act is not None and record.pending_action is not None
+        (self._aws if act in AWS_ACTIONS else self._arm).acquire()  # pace first, then fence
+        try:
+            # Fencing: the intent must still be ours and inside its lease right before the effect;
+            # a writer paused past its lease (another re-issued the action meanwhile) sends nothing.
+            record = self.commands.confirm_intent(record, self.clock(), self.policy.lease_seconds)
+        except LeaseExpired as expired:
+            outcome.problem(f"{record.instance_id}: {act} dropped: {expired}", retryable=True)
+            return record
         try:
             effect = self._act(act, record, snapshot)
         except (ActionRefused, InvalidInput) as error:
@@ -206,14 +257,14 @@ class Reconciler:
                 if isinstance(error, ActionRefused)
                 else ActionRefused(ErrorCode.INVALID_INPUT, str(error))
             )
-            outcome.errors.append(f"{record.instance_id}: {act} refused: {refused}")
+            outcome.problem(f"{record.instance_id}: {act} refused: {refused}", retryable=False)
             now, refusal = self.clock(), (refused.cloud_code, str(refused))
             return self.commands.apply(
                 record, decide_refusal(record, act, refusal, self.policy, now), now=now
             )
         except CloudUnavailable as error:
             # The effect may or may not have happened: keep the intent; `decide` finds it or re-issues it.
-            outcome.errors.append(f"{record.instance_id}: {act}: {error}")
+            outcome.problem(f"{record.instance_id}: {act}: {error}", retryable=True)
             return record
         log.info(
             "action issued",
@@ -229,17 +280,13 @@ class Reconciler:
     def _act(self, act: Act, record: MigrationRecord, snapshot: Snapshot) -> Effect:
         ec2 = snapshot.ec2.get(record.instance_id)
         item = item_name_for(record.instance_id)
-        if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
+        if act in AWS_ACTIONS:
             if ec2 is None:
                 raise ActionRefused(ErrorCode.INSTANCE_NOT_FOUND, f"{record.instance_id} no longer exists")
-            self._aws.acquire()
-            if act == Act.GUEST_CHECK:
-                return Effect(job_id=self.aws.guest_check(ec2, self.install.appliance_address))
-            if act == Act.INSTALL_AGENT:
-                return Effect(job_id=self.aws.install_agent(ec2, self.install))
+            if act in COMMAND_COMMENTS:
+                return Effect(job_id=self._send_command(act, record, ec2))
             (self.aws.stop if act == Act.STOP_SOURCE else self.aws.start)(ec2)
             return Effect()
-        self._arm.acquire()
         if act == Act.ENABLE_REPLICATION:
             machine = snapshot.machine_of(record)
             if machine is None:
@@ -271,9 +318,20 @@ class Reconciler:
             boot_diagnostics_account_id=self.targets.boot_diagnostics_account_id,
         )
 
+    def _send_command(self, act: Act, record: MigrationRecord, ec2: Ec2Facts) -> str:
+        """An SSM command carries its attempt in its comment; one already sent for this attempt (by a
+        writer that lost its write) is taken instead of sending another."""
+        sent = self._command(record)
+        if sent is not None:
+            return sent.command_id
+        attempt = _attempt_comment(record)
+        if act == Act.GUEST_CHECK:
+            return self.aws.guest_check(ec2, self.install.appliance_address, attempt=attempt)
+        return self.aws.install_agent(ec2, self.install, attempt=attempt)
+
     def _command(self, record: MigrationRecord) -> CommandFacts | None:
         """The pending command by its id; without one (a crash between sending and recording it),
-        the command this app sent the instance since the intent, found by its comment."""
+        the command sent for this very attempt, found by its comment (never another attempt's)."""
         pending = record.pending_action
         if pending is None:
             return None
@@ -286,7 +344,14 @@ class Reconciler:
             return None
         since = pending.started_at - CLOCK_SKEW
         account = self.aws.for_account(record.account_id)
-        return account.find_command(record.region, record.instance_id, comment, since)
+        return account.find_command(
+            record.region, record.instance_id, f"{comment} {_attempt_comment(record)}", since
+        )
+
+
+def _attempt_comment(record: MigrationRecord) -> str:
+    assert record.pending_action is not None
+    return f"[{record.pending_action.attempt_id}]"
 
 
 def _effect(submitted: Submitted) -> Effect:

@@ -36,6 +36,10 @@ NEEDS_DISCOVERY = frozenset(
     {Phase.PREFLIGHT, Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED, Phase.ENABLING}
 )
 JOB_WINDOW = timedelta(hours=1)  # with no open intent, recent jobs are enough
+# Phases decided without Site Recovery's view (no item yet): they go on when ASR cannot be read.
+DECIDABLE_WITHOUT_ASR = frozenset(
+    {Phase.OPTED_IN, Phase.PREFLIGHT, Phase.ASSESSED, Phase.BLOCKED, Phase.AGENT_INSTALL}
+)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Snapshot:
     utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
     operations: dict[str, JobFacts | None] = field(default_factory=dict)  # read ahead, by operation id
+    asr_unreadable: str = ""  # why Site Recovery could not be read this pass ("" when it could)
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
     _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
@@ -109,10 +114,11 @@ class Snapshot:
         if pending.operation_id is None:
             return None
         own = self._by_item.get(item_name_for(record.instance_id), ())
+        settled = frozenset(record.settled_jobs)
         found = self._by_id.get(pending.operation_id)
-        if found is not None and found in own:
+        if found is not None and found in own and found.job_id not in settled:
             return found
-        return job_since(own, JOB_SCENARIO[Act(pending.action)], pending.started_at)
+        return job_since(own, JOB_SCENARIO[Act(pending.action)], pending.started_at, settled)
 
     def tracked_job(self, record: MigrationRecord) -> JobFacts | None:
         """The pending ASR action's job: listed, or its operation's status while no job shows, or a

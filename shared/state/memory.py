@@ -126,6 +126,17 @@ class MemoryStateStore:
             )
         return False
 
+    def event_seen(self, source: str, event_id: str, fingerprint: str) -> bool:
+        require_token("event source", source)
+        require_event_id(event_id)
+        with self._lock:
+            seen = self._events.get((source, event_id))
+        if seen is not None and seen[0] != fingerprint:
+            raise SuspiciousEvent(
+                f"event {event_id!r} from {source} was seen before with a different payload"
+            )
+        return seen is not None
+
     def forget_stale_events(self) -> int:
         return self.forget_events(self._clock() - EVENT_MEMORY)
 

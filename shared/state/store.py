@@ -7,7 +7,8 @@ Two implementations keep the same promises: `TableStateStore` (Azure Table Stora
 - models are validated again before any write, so nothing invalid is stored;
 - history is append-only and comes back in time order (then record version);
 - `remember_event` is true once per (source, id); the same id with another fingerprint raises
-  `SuspiciousEvent`;
+  `SuspiciousEvent`; `event_seen` asks the same without remembering (an event is remembered only
+  once the work it asked for is done);
 - watermarks are compare-and-swap too (`previous` None: it must not exist yet).
 """
 
@@ -61,6 +62,7 @@ class StateStore(Protocol):
     def history(self, instance_id: str) -> list[HistoryEntry]: ...
 
     def remember_event(self, source: str, event_id: str, fingerprint: str) -> bool: ...
+    def event_seen(self, source: str, event_id: str, fingerprint: str) -> bool: ...
     def forget_stale_events(self) -> int: ...
     def forget_events(self, before: datetime) -> int: ...
 

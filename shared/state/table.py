@@ -249,13 +249,23 @@ class TableStateStore:
                 self._events.create_entity(entity)
             return True
         except AlreadyExists:
+            pass
+        return not self.event_seen(source, event_id, fingerprint)
+
+    def event_seen(self, source: str, event_id: str, fingerprint: str) -> bool:
+        """Was this event remembered before? Reads only; a different payload raises SuspiciousEvent."""
+        require_token("event source", source)
+        require_event_id(event_id)
+        try:
             with _translated("event", event_id):
-                seen = self._events.get_entity(source, row_key)
+                seen = self._events.get_entity(source, _safe_key(event_id))
+        except RecordNotFound:
+            return False
         if seen["fingerprint"] != fingerprint:
             raise SuspiciousEvent(
                 f"event {event_id!r} from {source} was seen before with a different payload"
             )
-        return False
+        return True
 
     def forget_stale_events(self) -> int:
         """Forgets the dedupe rows older than any re-delivery could be (the nightly batch calls it)."""

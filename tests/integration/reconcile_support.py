@@ -98,12 +98,13 @@ class Estate:
             admin(self.sim, "/admin/clock", {"advanceSeconds": seconds})
         raise AssertionError(f"condition not met after {passes} passes")
 
-    def asr_mutations(self) -> Counter[tuple[str, str, str]]:
-        """(item, method, action) for every accepted mutating ASR request."""
+    def asr_mutations(self, *, accepted_only: bool = True) -> Counter[tuple[str, str, str]]:
+        """(item, method, action) for every mutating ASR request: accepted ones, or every one sent
+        (refused ones too: a duplicate the simulator refused was still issued twice)."""
         return Counter(
             (e["item"], e["method"], e["path"].rsplit("/", 1)[-1] if e["method"] == "POST" else "")
             for e in admin(self.sim, "/admin/ledger")["entries"]
-            if e["status"] == 202
+            if e["status"] in {200, 202, 204} or not accepted_only
         )
 
 

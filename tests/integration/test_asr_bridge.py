@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from azure.core.rest import HttpRequest
+from botocore.exceptions import ClientError
 
 from local.asr_simulator.bridge import MotoBridge, appliance_config, parse_agent_command
 from local.asr_simulator.clock import SimClock
@@ -145,3 +146,26 @@ def test_only_installed_and_correctly_registered_instances_appear(moto_server: L
 def test_agent_commands_are_recognised(text: str, expected: tuple[str, str | None, str] | None):
     found = parse_agent_command(text)
     assert (found and (found.mode, found.appliance, found.registration_parameter)) == expected
+
+
+def test_a_moto_error_while_registering_loses_no_registration(
+    moto_server: LocalService, bridged, monkeypatch: pytest.MonkeyPatch
+):
+    """The bridge marks a command seen only once its machine is registered: a moto hiccup (a 500 on
+    the describe) means the next sync tries again, not that the agent never registers."""
+    sim, (prime, *_) = bridged
+    assert sim.bridge is not None
+    register = sim.bridge._register
+    failures = iter([True])
+
+    def flaky(ssm, ec2, command):
+        if next(failures, False):
+            raise ClientError(
+                {"Error": {"Code": "InternalError", "Message": "moto 500"}}, "DescribeInstances"
+            )
+        return register(ssm, ec2, command)
+
+    monkeypatch.setattr(sim.bridge, "_register", flaky)
+    send(moto_server, [prime], install())
+    assert admin(sim, "/admin/bridge/sync", {}) == {"registered": []}
+    assert admin(sim, "/admin/bridge/sync", {}) == {"registered": [prime]}

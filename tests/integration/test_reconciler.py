@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from local.asr_simulator.model import CLASSIC, RCM
-from local.stack import Azurite, LocalService
+from local.stack import Azurite, LocalService, aws_client
+from shared.commands import Commands
 from shared.model.phases import Phase
 from tests.integration.asr_support import admin
 from tests.integration.reconcile_support import Estate, build_estate
@@ -185,7 +187,7 @@ def test_a_crash_after_every_asr_effect_issues_nothing_twice(estate_factory, pro
         admin(estate.sim, "/admin/clock", {"advanceSeconds": 600})
     assert {estate.store.get(v).phase for v in vms} == {Phase.DONE}
     assert len(crashed) == 2 * len(STEPS)  # every ASR action of both VMs crashed once
-    mutations = estate.asr_mutations()
+    mutations = estate.asr_mutations(accepted_only=False)  # issued, whether accepted or refused
     for vm in vms:
         item = f"azmigrate-{vm}"
         assert mutations[(item, "PUT", "")] == 1
@@ -202,3 +204,28 @@ def test_a_crash_after_every_asr_effect_issues_nothing_twice(estate_factory, pro
         }
     jobs = list(estate.sim.vault.jobs.values())
     assert all(job.operation_id != job.name and job.target_object_id != job.item_name for job in jobs)
+
+
+def test_a_writer_paused_past_its_lease_sends_nothing_after_another_took_over(estate_factory):
+    """Fencing: host A writes an intent and pauses (GC, a frozen VM) past its lease; host B re-issues
+    the action; when A resumes, its fence check fails and it sends nothing: one command, not two."""
+    estate = estate_factory()
+    [vm] = estate.launch()
+    a, b = estate.reconciler, copy.copy(estate.reconciler)
+    b.commands = Commands(estate.store, clock=a.clock)
+    confirm = a.commands.confirm_intent
+    paused: list[str] = []
+
+    def pause_then_confirm(record, now, lease_seconds):
+        if not paused:
+            paused.append(record.instance_id)
+            admin(estate.sim, "/admin/clock", {"advanceSeconds": lease_seconds + 1})
+            b.reconcile(discover=True)  # B finds the intent without a result past its lease
+        return confirm(record, a.clock(), lease_seconds)
+
+    a.commands.confirm_intent = pause_then_confirm
+    report = a.reconcile(discover=True)
+    assert paused == [vm] and report.conflicts + len(report.unfinished) >= 1
+    commands = aws_client(estate.moto.url, "ssm").list_commands(InstanceId=vm)["Commands"]
+    assert len(commands) == 1  # B's; A's was dropped at the fence
+    assert estate.store.get(vm).pending_action.job_id == commands[0]["CommandId"]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def guest_checks_sent(moto: LocalService, instance_id: str) -> int:
     commands = aws_client(moto.url, "ssm").list_commands(InstanceId=instance_id)["Commands"]
-    return sum(c["Comment"] == "Migration Autopilot: guest checks" for c in commands)
+    return sum(c["Comment"].startswith("Migration Autopilot: guest checks") for c in commands)
 
 
 def test_a_guest_check_sent_before_a_crash_is_adopted_not_sent_again(
@@ -30,8 +30,9 @@ def test_a_guest_check_sent_before_a_crash_is_adopted_not_sent_again(
     [vm] = estate.launch()
     facts = estate.reconciler.aws.opted_in()[vm]
     now = estate.reconciler.clock()
-    # The intent was written, the command went out, and the worker died before recording its id.
-    estate.reconciler.aws.guest_check(facts, APPLIANCE)
+    # The intent was written, the command went out (its comment names the attempt), and the worker
+    # died before recording its id.
+    estate.reconciler.aws.guest_check(facts, APPLIANCE, attempt="[a1]")
     crashed = MigrationRecord.opted_in(
         instance_id=vm, account_id=facts.account_id, region="us-east-1", now=now
     )
@@ -77,3 +78,26 @@ def test_unreadable_metrics_size_as_on_premises_and_say_why(azurite: Azurite, mo
     assert record.assessment.sizing_basis == "as-on-premises"
     assert "metrics unreadable" in record.assessment.sizing_reason
     assert record.target.vm_size == "Standard_D8s_v5"  # like for like, the safe choice
+
+
+def test_another_attempts_guest_check_is_never_taken_for_this_one(
+    azurite: Azurite, moto_server: LocalService
+):
+    """Adoption by identity: a command an earlier attempt sent does not count as this attempt's."""
+    estate = build_estate(azurite, moto_server)
+    [vm] = estate.launch()
+    facts = estate.reconciler.aws.opted_in()[vm]
+    now = estate.reconciler.clock()
+    estate.reconciler.aws.guest_check(facts, APPLIANCE, attempt="[earlier]")
+    crashed = MigrationRecord.opted_in(
+        instance_id=vm, account_id=facts.account_id, region="us-east-1", now=now
+    )
+    estate.store.create(
+        crashed.evolve(
+            phase=Phase.PREFLIGHT,
+            pending_action=PendingAction(action=Act.GUEST_CHECK.value, attempt_id="a1", started_at=now),
+        )
+    )
+    estate.run({Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED}, [vm], seconds=700)
+    assert guest_checks_sent(moto_server, vm) == 2  # the earlier one, and this attempt's after its lease
+    assert "adopted" not in [h.event for h in estate.store.history(vm)]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from local.stack import LocalService, aws_client, process_alive, running_stack
+from local.stack import LocalService, aws_client, process_alive, running_stack, start_azurite
+from shared.state.table import TableStateStore, open_table_service
+from tests.conftest import instance_id, record
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +46,28 @@ def test_stack_stops_even_when_the_block_fails():
         fail_inside()
     assert len(pids) == 2
     assert not any(process_alive(pid) for pid in pids)
+
+
+def test_azurite_with_a_data_folder_keeps_its_writes_across_a_restart(tmp_path):
+    """Stopped as the stack stops it (SIGINT), Azurite keeps what it was told last; a Table outage in
+    the chaos suite is such a stop and a start on the same port."""
+    first = start_azurite(location=tmp_path)
+    try:
+        store = TableStateStore(
+            open_table_service(connection=first.connection_string, account_url=None), "kept"
+        )
+        store.ensure_tables()
+        store.create(record(1))
+        store.close()
+    finally:
+        first.stop()
+    assert not process_alive(first.pid)
+    again = start_azurite(location=tmp_path, port=first.port)
+    try:
+        store = TableStateStore(
+            open_table_service(connection=again.connection_string, account_url=None), "kept"
+        )
+        assert store.find(instance_id(1)) is not None
+        store.close()
+    finally:
+        again.stop()

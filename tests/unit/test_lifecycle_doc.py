@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from shared.core.lifecycle import TRANSITIONS
+from datetime import timedelta
+
+import pytest
+
+from shared.core.decide import decide
+from shared.core.lifecycle import (
+    INSTANT,
+    OWN_TIMEOUT,
+    PHASE_DEADLINES,
+    TRANSITIONS,
+    WAITS_FOR_PEOPLE,
+    deadline_exit,
+)
 from shared.core.lifecycle_doc import DOC_PATH, mermaid, render
-from shared.model.phases import Phase
+from shared.model.facts import Facts, ItemFacts, Policy
+from shared.model.phases import TERMINAL_PHASES, Phase
+from shared.model.records import PendingAction
+from tests.conftest import T0, record
 
 
 def test_the_lifecycle_page_matches_the_code():
@@ -21,3 +36,28 @@ def test_the_diagram_draws_every_main_path_move_and_names_every_phase():
                 assert f"    {source.value} --> {target.value}\n" in diagram
     for phase in Phase:
         assert phase.value in diagram
+
+
+def test_every_phase_waits_with_an_end_or_for_a_person_or_not_at_all():
+    """A property of the transition table: no phase can wait on the clouds without a deadline."""
+    waiting = set(PHASE_DEADLINES) | OWN_TIMEOUT
+    kinds = [waiting, WAITS_FOR_PEOPLE, INSTANT, TERMINAL_PHASES]
+    for phase in Phase:
+        assert sum(phase in kind for kind in kinds) == 1, phase
+    for phase in waiting:
+        assert deadline_exit(phase) in TRANSITIONS[phase] or phase in OWN_TIMEOUT
+
+
+@pytest.mark.parametrize("phase", [p for p in Phase if p in PHASE_DEADLINES])
+def test_a_phase_past_its_deadline_leaves_with_the_reason_whatever_it_waited_for(phase):
+    from tests.unit.decide_world import ec2_facts
+
+    entered = T0 - PHASE_DEADLINES[phase] - timedelta(seconds=1)
+    pending = PendingAction(action="stop_source", attempt_id="a", started_at=entered, done_at=entered)
+    stuck = record().evolve(phase=phase, phase_entered_at=entered, pending_action=pending)
+    item = ItemFacts("azmigrate-i-1", "SomethingNew", frozenset())
+    decision = decide(stuck, Facts(ec2=ec2_facts(), item=item), Policy(), T0)
+    assert decision.next_phase is deadline_exit(phase)
+    assert decision.error is not None and decision.error[0] == "PhaseDeadline"
+    on_time = decide(stuck.evolve(phase_entered_at=T0), Facts(ec2=ec2_facts(), item=item), Policy(), T0)
+    assert on_time.error is None or on_time.error[0] != "PhaseDeadline"

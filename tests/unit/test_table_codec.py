@@ -31,6 +31,7 @@ def test_nested_fields_are_the_structured_ones():
         "pending_action",
         "target",
         "last_error",
+        "settled_jobs",
         "assessment",
     }
     assert nested_fields(HistoryEntry) == frozenset()
