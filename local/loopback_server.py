@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -20,6 +21,12 @@ class LoopbackServer(ThreadingHTTPServer):
     def __init__(self, port: int, handler: type) -> None:
         super().__init__(("127.0.0.1", port), handler)
         self._serving: threading.Thread | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is its business, not an error here."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def serve_in_background(self, name: str) -> None:
         self._serving = threading.Thread(

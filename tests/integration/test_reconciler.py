@@ -177,7 +177,8 @@ def test_a_crash_after_every_asr_effect_issues_nothing_twice(estate_factory, pro
         return record_effect(record, act, effect)
 
     commands.record_effect = dies_once_per_step
-    vms = estate.launch(2)
+    # Distinct names: classic jobs tie to their item only by its friendly name (the VM's name).
+    vms = estate.launch(1, name="web-a") + estate.launch(1, name="web-b")
     for _ in range(60):
         with contextlib.suppress(SimulatedCrash):  # a new worker picks up from the store next pass
             estate.reconciler.reconcile(discover=True)

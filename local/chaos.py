@@ -1,0 +1,364 @@
+"""Chaos: the app's hosts as separate processes, killed (SIGKILL) mid-pass, two at once, one paused
+(SIGSTOP) past its lease, under injected 5xx and ARM throttling, through Table and AWS outages, with
+duplicated and re-ordered events; then the world is checked for what must never happen.
+
+The world's own records are the judges, not the app's: the simulator's ledger and jobs (no ASR
+action twice), moto's command list (no SSM command twice for one attempt), the state tables (every
+opted-in instance has a record, and every record ends done, blocked or failed with its reason).
+`bench/chaos.py` runs it at full size; `tests/chaos/` in a reduced form.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local.asr_simulator.bridge import MotoBridge, appliance_config
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.faults import FaultProfile
+from local.asr_simulator.model import CLASSIC, RCM
+from local.asr_simulator.server import Simulator
+from local.estate import APPLIANCE, PASSPHRASE_PARAMETER, REGION, RG, SUB, VAULT, app_settings, tag_event
+from local.fault_proxy import FaultProxy
+from local.stack import Azurite, LocalService, aws_client, free_port, install_documents, running_stack
+from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
+from shared.state.table import TableStateStore, open_table_service
+
+REPO = Path(__file__).resolve().parents[1]
+ENDED = {"done", "blocked", "failed", "opted_out"}
+LEASE_SECONDS = 30  # real seconds, the shortest the settings take: a pause outlives it
+
+
+@dataclass(frozen=True)
+class Plan:
+    vms: int = 4
+    hosts: int = 2
+    kills: int = 3  # SIGKILL a host in the middle of a pass, this many times
+    pause: bool = True  # SIGSTOP one host mid-pass past its lease while the other works, then SIGCONT
+    outages: bool = True  # Table Storage, then AWS, unreachable for a few rounds each
+    server_error_rate: float = 0.1  # ASR answers 500/503 to this share of requests
+    duplicate_events: bool = True  # every tag event delivered twice, in shuffled order
+    seed: int = 0
+    rounds: int = 80
+    time_scale: float = 60.0  # simulator seconds per real second: a job takes a second
+
+
+@dataclass
+class Result:
+    plan: Plan
+    kills: int = 0
+    pauses: int = 0
+    duplicate_asr: int = 0
+    duplicate_ssm: int = 0
+    stuck: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    why_stuck: dict[str, list[str]] = field(default_factory=dict)  # a stuck VM's last timeline lines
+    refused_in_outages: int = 0  # calls the hosts made into an outage (answered 503)
+    phases: Counter[str] = field(default_factory=Counter)
+    rounds: int = 0
+    seconds: float = 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return self.duplicate_asr + self.duplicate_ssm
+
+    def line(self) -> str:
+        return (
+            f"chaos: kills={self.kills} pauses={self.pauses} hosts={self.plan.hosts} vms={self.plan.vms} "
+            f"duplicates={self.duplicates} stuck={len(self.stuck)} lost={len(self.lost)} "
+            f"outage-refusals={self.refused_in_outages} phases={dict(sorted(self.phases.items()))} "
+            f"rounds={self.rounds} in {self.seconds:.0f}s"
+        )
+
+
+class Host:
+    """One Functions host process (`python -m local.host`) with the app's settings."""
+
+    def __init__(self, env: dict[str, str], key: str) -> None:
+        self.env, self.key, self.port = env, key, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Host:
+        args = [sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key]
+        self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.call("GET", "/api/migrations") is not None:
+                return self
+            time.sleep(0.1)  # the child process starting, bounded by the deadline
+        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"host on {self.port} did not start:\n{tail}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def call(self, method: str, path: str, body: bytes | None = None, timeout: float = 120) -> int | None:
+        """The answer's status, or None when the host did not answer (dead, or killed mid-request)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=body, method=method, headers={"x-functions-key": self.key}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, OSError):
+            return None
+
+
+World = tuple[Simulator, MotoBridge, FaultProxy, FaultProxy, dict[str, str]]
+
+
+@contextmanager
+def _world(plan: Plan, azurite: Azurite, moto: LocalService) -> Iterator[World]:
+    """The simulator (faults on, a small ARM write bucket) bridged to moto, and outage proxies in
+    front of Azurite and moto; the hosts' settings point at the proxies."""
+    faults = FaultProfile(server_error_rate=plan.server_error_rate, seed=plan.seed)
+    vault = Vault(
+        SUB,
+        RG,
+        VAULT,
+        SimClock(scale=plan.time_scale),
+        providers=(RCM, CLASSIC),
+        job_seconds=60,
+        faults=faults,
+    )
+    sim = Simulator(vault, limits={"writes": (20.0, 5.0)}).start()  # a small ARM write bucket
+    passphrase = uuid.uuid4().hex
+    aws_client(moto.url, "ssm").put_parameter(
+        Name=PASSPHRASE_PARAMETER,
+        Value=appliance_config(APPLIANCE, passphrase),
+        Type="SecureString",
+        Overwrite=True,
+    )
+    bridge = MotoBridge(
+        vault, endpoint_url=moto.url, regions=[REGION], appliance_address=APPLIANCE, passphrase=passphrase
+    )
+    install_documents(moto.url, [REGION], DEFAULT_DOCUMENT_PREFIX)
+    bridge.sync()
+    bridge.start_polling(0.2)
+    tables, aws = FaultProxy(azurite.url).start(), FaultProxy(moto.url).start()
+    env = (
+        dict(os.environ)
+        | app_settings(azurite, moto, sim)
+        | {
+            "AZMIGRATE_TABLE_CONNECTION": azurite.connection_string.replace(azurite.url, tables.url),
+            "AZMIGRATE_AWS_ENDPOINT_URL": aws.url,
+            "AZMIGRATE_LEASE_SECONDS": str(LEASE_SECONDS),
+            "AZMIGRATE_RETRY_LIMIT": "5",
+            "AWS_MAX_ATTEMPTS": "2",
+        }
+    )
+    try:
+        yield sim, bridge, tables, aws, env
+    finally:
+        tables.stop()
+        aws.stop()
+        bridge.stop()
+        sim.stop()
+
+
+def run(plan: Plan) -> Result:
+    started = time.monotonic()
+    result = Result(plan)
+    rng = random.Random(plan.seed)  # noqa: S311 - fault injection, not security
+    with running_stack() as stack, _world(plan, stack.azurite, stack.moto) as world:
+        azurite, moto = stack.azurite, stack.moto
+        sim, bridge, tables, aws, env = world
+        key = uuid.uuid4().hex
+        hosts = [Host(env, key).start() for _ in range(plan.hosts)]
+        try:
+            vms = _launch(moto, plan.vms)
+            _deliver_events(hosts, vms, rng, plan.duplicate_events)
+            kills_left = plan.kills
+            store = TableStateStore(
+                open_table_service(connection=azurite.connection_string, account_url=None),
+                env["AZMIGRATE_TABLE_PREFIX"],
+            )
+            for round_number in range(plan.rounds):
+                result.rounds = round_number + 1
+                event = _scheduled(plan, round_number, kills_left)
+                tables.down, aws.down = event == "tables down", event == "aws down"
+                if event == "kill":
+                    mutations = (lambda: len(sim.vault.ledger)) if kills_left % 2 else None
+                    _pass_with_a_kill(hosts[round_number % len(hosts)], rng, mutations)
+                    kills_left -= 1
+                    result.kills = plan.kills - kills_left
+                elif event == "pause":
+                    _pass_with_a_pause(hosts, LEASE_SECONDS + 1)
+                    result.pauses += 1
+                else:
+                    _passes_at_once(hosts)
+                bridge.sync()
+                phases = {r.instance_id: r.phase.value for r in store.all()}
+                if (
+                    len(phases) == len(vms)
+                    and set(phases.values()) <= ENDED
+                    and not tables.down
+                    and not aws.down
+                ):
+                    break
+            tables.down = aws.down = False
+            result.phases = Counter({r.instance_id: r.phase.value for r in store.all()}.values())
+            records = {r.instance_id: r for r in store.all()}
+            result.lost = [vm for vm in vms if vm not in records]
+            result.stuck = [
+                vm
+                for vm, r in records.items()
+                if r.phase.value not in ENDED or (r.phase.value == "failed" and r.last_error is None)
+            ]
+            result.why_stuck = {
+                vm: [f"{h.event}: {h.reason}" for h in store.history(vm)[-4:]] for vm in result.stuck
+            }
+            result.refused_in_outages = tables.refused + aws.refused
+            result.duplicate_asr = _duplicate_asr_actions(sim)
+            result.duplicate_ssm = _duplicate_ssm_commands(moto, vms)
+            store.close()
+        finally:
+            for host in hosts:
+                host.signal(signal.SIGCONT)
+                host.kill()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _launch(moto: LocalService, count: int, prefix: str = "azmigrate") -> list[str]:
+    ec2 = aws_client(moto.url, "ec2")
+    image = next(
+        i for i in ec2.describe_images(Owners=["amazon"])["Images"] if "RHEL-7.4_HVM" in i.get("Name", "")
+    )
+    made = ec2.run_instances(
+        ImageId=image["ImageId"],
+        MinCount=count,
+        MaxCount=count,
+        InstanceType="m5.large",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [
+                    {"Key": f"{prefix}:enabled", "Value": "true"},
+                    {"Key": f"{prefix}:cutover", "Value": "auto"},
+                    {"Key": "sim:guest-image", "Value": "rhel-9"},
+                ],
+            }
+        ],
+    )
+    return [i["InstanceId"] for i in made["Instances"]]
+
+
+def _deliver_events(hosts: list[Host], vms: list[str], rng: random.Random, duplicate: bool) -> None:
+    events = [tag_event(vm, event_id=f"chaos-{vm}") for vm in vms] * (2 if duplicate else 1)
+    rng.shuffle(events)
+    for event in events:
+        rng.choice(hosts).call("POST", "/api/ec2-events", event)  # a 503 is redelivered by the timer's pass
+
+
+def _scheduled(plan: Plan, round_number: int, kills_left: int) -> str:
+    """What a round brings: early on, while every VM is mid-lifecycle, each kind of trouble once;
+    then the remaining kills every other round; otherwise plain passes on every host at once."""
+    early = {
+        1: "kill",
+        2: "tables down",
+        3: "tables down",
+        4: "pause",
+        5: "kill",
+        6: "aws down",
+        7: "aws down",
+    }
+    event = early.get(round_number, "kill" if round_number % 2 else "passes")
+    if (event == "kill" and not kills_left) or (event == "pause" and (not plan.pause or plan.hosts < 2)):
+        return "passes"
+    if event.endswith("down") and not plan.outages:
+        return "passes"
+    return event
+
+
+def _passes_at_once(hosts: list[Host]) -> None:
+    threads = [
+        threading.Thread(target=h.call, args=("POST", "/admin/functions/reconcile_timer")) for h in hosts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+
+
+def _pass_with_a_kill(host: Host, rng: random.Random, mutations: Callable[[], int] | None) -> None:
+    """A pass on `host`, SIGKILLed right after its first ASR mutation (when `mutations` counts the
+    simulator's ledger) or at a random moment; the host is started again."""
+    worker = threading.Thread(target=host.call, args=("POST", "/admin/functions/reconcile_timer"))
+    before = mutations() if mutations else 0
+    worker.start()
+    if mutations is None:
+        worker.join(rng.uniform(0.01, 0.3))  # a random moment, inside the pass or just after it
+    else:
+        while worker.is_alive() and mutations() == before:
+            worker.join(0.005)  # watching the ledger, bounded by the pass itself
+    host.kill()
+    worker.join(30)
+    host.start()
+
+
+def _pass_with_a_pause(hosts: list[Host], seconds: float) -> None:
+    """The first host frozen mid-pass (GC, a frozen VM) until its leases ran out; the others then
+    take over what it held; then it runs on, and must send nothing it no longer holds."""
+    frozen, others = hosts[0], hosts[1:]
+    worker = threading.Thread(target=frozen.call, args=("POST", "/admin/functions/reconcile_timer"))
+    worker.start()
+    worker.join(0.2)
+    frozen.signal(signal.SIGSTOP)
+    time.sleep(seconds)  # the pause itself: the leases are measured in real time
+    _passes_at_once(others)
+    frozen.signal(signal.SIGCONT)
+    worker.join(180)
+
+
+def _duplicate_asr_actions(sim: Simulator) -> int:
+    """Jobs started on an item while an earlier job of the same kind there had not failed: an ASR
+    action issued twice (a retry after a failed job is not one)."""
+    duplicates = 0
+    by_kind: dict[tuple[str, str], list[object]] = {}
+    for job in sorted(sim.vault.jobs.values(), key=lambda j: j.start):
+        earlier = by_kind.setdefault((job.item_name, job.scenario), [])
+        duplicates += sum(1 for e in earlier if not getattr(e, "errors", None))
+        earlier.append(job)
+    return duplicates
+
+
+def _duplicate_ssm_commands(moto: LocalService, vms: list[str]) -> int:
+    """Commands sent to one instance for one attempt (the comment names it) beyond the first."""
+    ssm = aws_client(moto.url, "ssm")
+    duplicates = 0
+    for vm in vms:
+        comments = Counter(c["Comment"] for c in ssm.list_commands(InstanceId=vm)["Commands"])
+        duplicates += sum(count - 1 for count in comments.values())
+    return duplicates

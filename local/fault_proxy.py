@@ -1,0 +1,59 @@
+"""An outage on demand: a loopback HTTP proxy in front of a stand-in (Azurite, moto) that forwards
+every request while up and answers 503 while down, as a cloud in trouble does. The chaos suite
+points the app's hosts at proxies and takes them down and up again; the stand-ins keep their state.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+from local.loopback_server import LoopbackHandler, LoopbackServer
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
+
+
+class FaultProxy:
+    def __init__(self, target_url: str, port: int = 0) -> None:
+        target = urlsplit(target_url)
+        if target.hostname != "127.0.0.1" or target.port is None:
+            raise ValueError("the proxy forwards to a loopback stand-in only")
+        self.target_port, self.down = target.port, False
+        self.refused = 0  # requests answered 503 while down
+        handler = type("Handler", (_Forward,), {"proxy": self})
+        self.server = LoopbackServer(port, handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self.server.serve_in_background("fault-proxy")
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+class _Forward(LoopbackHandler):
+    proxy: FaultProxy
+
+    def _dispatch(self, method: str) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.proxy.down:
+            self.proxy.refused += 1
+            self._send(503, {"error": {"code": "ServiceUnavailable", "message": "outage (chaos)"}})
+            return
+        upstream = http.client.HTTPConnection("127.0.0.1", self.proxy.target_port, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers["Host"] = f"127.0.0.1:{self.proxy.target_port}"
+            upstream.request(method, self.path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            forwarded = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP}
+            self._send(answer.status, data, forwarded)
+        except OSError:
+            self._send(502, {"error": {"code": "BadGateway", "message": "the stand-in did not answer"}})
+        finally:
+            upstream.close()
