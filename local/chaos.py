@@ -62,6 +62,7 @@ class Plan:
 class Result:
     plan: Plan
     kills: int = 0
+    mid_pass_kills: int = 0  # of the kills, those that landed while the pass still ran
     pauses: int = 0
     duplicate_asr: int = 0
     duplicate_ssm: int = 0
@@ -79,7 +80,8 @@ class Result:
 
     def line(self) -> str:
         return (
-            f"chaos: kills={self.kills} pauses={self.pauses} hosts={self.plan.hosts} vms={self.plan.vms} "
+            f"chaos: kills={self.kills} (mid-pass {self.mid_pass_kills}) pauses={self.pauses} "
+            f"hosts={self.plan.hosts} vms={self.plan.vms} "
             f"duplicates={self.duplicates} stuck={len(self.stuck)} lost={len(self.lost)} "
             f"outage-refusals={self.refused_in_outages} phases={dict(sorted(self.phases.items()))} "
             f"rounds={self.rounds} in {self.seconds:.0f}s"
@@ -194,8 +196,11 @@ def run(plan: Plan) -> Result:
         azurite, moto = stack.azurite, stack.moto
         sim, bridge, tables, aws, env = world
         key = uuid.uuid4().hex
-        hosts = [Host(env, key).start() for _ in range(plan.hosts)]
+        hosts: list[Host] = []
         try:
+            hosts += [Host(env, key) for _ in range(plan.hosts)]
+            for host in hosts:
+                host.start()
             vms = _launch(moto, plan.vms)
             _deliver_events(hosts, vms, rng, plan.duplicate_events)
             kills_left = plan.kills
@@ -209,7 +214,9 @@ def run(plan: Plan) -> Result:
                 tables.down, aws.down = event == "tables down", event == "aws down"
                 if event == "kill":
                     mutations = (lambda: len(sim.vault.ledger)) if kills_left % 2 else None
-                    _pass_with_a_kill(hosts[round_number % len(hosts)], rng, mutations)
+                    result.mid_pass_kills += _pass_with_a_kill(
+                        hosts[round_number % len(hosts)], rng, mutations
+                    )
                     kills_left -= 1
                     result.kills = plan.kills - kills_left
                 elif event == "pause":
@@ -312,7 +319,7 @@ def _passes_at_once(hosts: list[Host]) -> None:
         thread.join(180)
 
 
-def _pass_with_a_kill(host: Host, rng: random.Random, mutations: Callable[[], int] | None) -> None:
+def _pass_with_a_kill(host: Host, rng: random.Random, mutations: Callable[[], int] | None) -> bool:
     """A pass on `host`, SIGKILLed right after its first ASR mutation (when `mutations` counts the
     simulator's ledger) or at a random moment; the host is started again."""
     worker = threading.Thread(target=host.call, args=("POST", "/admin/functions/reconcile_timer"))
@@ -323,9 +330,11 @@ def _pass_with_a_kill(host: Host, rng: random.Random, mutations: Callable[[], in
     else:
         while worker.is_alive() and mutations() == before:
             worker.join(0.005)  # watching the ledger, bounded by the pass itself
+    landed = worker.is_alive()
     host.kill()
     worker.join(30)
     host.start()
+    return landed
 
 
 def _pass_with_a_pause(hosts: list[Host], seconds: float) -> None:
@@ -343,22 +352,27 @@ def _pass_with_a_pause(hosts: list[Host], seconds: float) -> None:
 
 
 def _duplicate_asr_actions(sim: Simulator) -> int:
-    """Jobs started on an item while an earlier job of the same kind there had not failed: an ASR
-    action issued twice (a retry after a failed job is not one)."""
-    duplicates = 0
-    by_kind: dict[tuple[str, str], list[object]] = {}
-    for job in sorted(sim.vault.jobs.values(), key=lambda j: j.start):
-        earlier = by_kind.setdefault((job.item_name, job.scenario), [])
-        duplicates += sum(1 for e in earlier if not getattr(e, "errors", None))
-        earlier.append(job)
-    return duplicates
+    """ASR actions issued more often than the app had reason to: every mutation that reached the vault
+    (accepted, or refused as a repeat: anything but a throttle or an injected 5xx, which change
+    nothing), per item and action, beyond one plus the jobs of that action that failed there."""
+    issued: Counter[tuple[str, str]] = Counter()
+    for entry in sim.vault.ledger:
+        if entry["method"] == "GET" or entry["status"] in {429, 500, 503} or not entry["item"]:
+            continue
+        action = {"PUT": "create", "PATCH": "update", "DELETE": "purge"}.get(entry["method"])
+        issued[(entry["item"], action or entry["path"].rsplit("/", 1)[-1])] += 1
+    failed = Counter(
+        (job.item_name, job.action) for job in sim.vault.jobs.values() if job.finished and job.errors
+    )
+    return sum(max(0, count - 1 - failed[key]) for key, count in issued.items())
 
 
 def _duplicate_ssm_commands(moto: LocalService, vms: list[str]) -> int:
-    """Commands sent to one instance for one attempt (the comment names it) beyond the first."""
+    """Guest checks and agent installs sent to one instance beyond the first of each: a healthy run
+    (guests that pass, agents that register) sends each once, whichever attempt or host sends it."""
     ssm = aws_client(moto.url, "ssm")
     duplicates = 0
     for vm in vms:
-        comments = Counter(c["Comment"] for c in ssm.list_commands(InstanceId=vm)["Commands"])
-        duplicates += sum(count - 1 for count in comments.values())
+        kinds = Counter(c["Comment"].split(" [", 1)[0] for c in ssm.list_commands(InstanceId=vm)["Commands"])
+        duplicates += sum(count - 1 for count in kinds.values())
     return duplicates

@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     FAILOVER_FAILED = "FailoverFailed"
     SOURCE_TERMINATED = "SourceTerminated"
     SOURCE_NOT_STOPPED = "SourceNotStopped"
+    SOURCE_NOT_STARTED = "SourceNotStarted"
     PHASE_DEADLINE = "PhaseDeadline"
     INSTANCE_NOT_FOUND = "InstanceNotFound"
     MACHINE_NOT_DISCOVERED = "MachineNotDiscovered"

@@ -98,8 +98,10 @@ def accept_alert(body: bytes) -> dict[str, Any]:
         )
     )
     instances = {i for i in (instance_of(part) for part in named.split()) if i}
-    # An alert that names none of our VMs still says something is wrong: look at the whole fleet.
-    reconcile_or_busy(instances or None)
+    if instances:
+        reconcile_or_busy(instances)
+    else:  # it names none of our VMs but says something is wrong: a pass now (the timer converges)
+        _logged("alert", wiring.reconciler().reconcile())
     return {"accepted": True, "instances": sorted(instances)}
 
 

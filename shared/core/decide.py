@@ -10,7 +10,7 @@ allowed operations, as Microsoft's own at-scale scripts do.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
 from shared.core.context import Ctx, go, job_backed, job_since
@@ -21,7 +21,7 @@ from shared.core.lifecycle import (
     check_transition,
     deadline_exit,
 )
-from shared.core.phases import HANDLERS
+from shared.core.phases import HANDLERS, restart_source
 from shared.core.retry import WhenExhausted, refusal_rule
 from shared.errors import ErrorCode
 from shared.model.facts import Facts, Policy
@@ -79,6 +79,9 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
     if record.phase == P.PAUSED:
         return ctx.stay("paused by an operator; resume through the API")
     if record.phase == P.FAILED:
+        restart = restart_source(ctx)  # a rollback's start that may not have happened
+        if restart is not None:
+            return restart
         error = f": {record.last_error.code}" if record.last_error else ""
         return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
     if record.phase in OPT_OUT_PHASES and (facts.ec2 is None or not facts.ec2.opted_in):
@@ -86,25 +89,41 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
         if facts.item is None:
             return go(P.OPTED_OUT, f"{why}; nothing was replicating")
         return go(P.OPTING_OUT, f"{why}; disabling replication")
-    deadline = PHASE_DEADLINES.get(record.phase)
-    if deadline is not None and ctx.now - record.phase_entered_at > deadline:
-        hours = deadline.total_seconds() / 3600
-        message = (
-            f"No progress in {record.phase} for {hours:g} hours; the last step was: "
-            f"{record.pending_action.action if record.pending_action else 'none'}."
-        )
-        return go(
-            deadline_exit(record.phase),
-            f"stuck in {record.phase} past its deadline",
-            error=(ErrorCode.PHASE_DEADLINE, message),
-            failed_phase=record.phase,
-        )
     if record.next_attempt_at and ctx.now < record.next_attempt_at:
         return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
-    recovered = _recover(ctx)
-    if recovered is not None:
-        return recovered
-    return HANDLERS[record.phase](ctx)
+    decision = _recover(ctx) or HANDLERS[record.phase](ctx)
+    if decision.next_phase == record.phase and _past_deadline(ctx):
+        return _deadline_exit(ctx)  # what is true now was looked at first: progress wins
+    return decision
+
+
+def _past_deadline(ctx: Ctx) -> bool:
+    """The phase's deadline counts from entering it, or from the end of a backoff inside it."""
+    deadline = PHASE_DEADLINES.get(ctx.phase)
+    if deadline is None:
+        return False
+    since = max(ctx.record.phase_entered_at, ctx.record.next_attempt_at or ctx.record.phase_entered_at)
+    return ctx.now - since > deadline
+
+
+def _deadline_exit(ctx: Ctx) -> Decision:
+    """Past its deadline a phase leaves with the reason: failed, or blocked (checked again later),
+    or, once the source was stopped for the cutover, failed with the source started again."""
+    record, deadline = ctx.record, PHASE_DEADLINES[ctx.phase]
+    last = record.pending_action.action if record.pending_action else "none"
+    message = (
+        f"No progress in {record.phase} for {deadline.total_seconds() / 3600:g} hours (last step: {last})."
+    )
+    error = (ErrorCode.PHASE_DEADLINE, message)
+    reason = f"stuck in {record.phase} past its deadline"
+    exit_to = deadline_exit(record.phase)
+    if exit_to is P.BLOCKED:
+        recheck = ctx.now + timedelta(seconds=ctx.policy.blocked_recheck_seconds)
+        return go(P.BLOCKED, reason, error=error, retry_at=recheck, clear_pending=True)
+    if record.phase is P.STOPPING_SOURCE:
+        rollback = f"{reason}; starting the source again"
+        return go(P.FAILED, rollback, Act.START_SOURCE, error=error, failed_phase=P.READY_FOR_CUTOVER)
+    return go(exit_to, reason, error=error, failed_phase=record.phase)
 
 
 def _recover(ctx: Ctx) -> Decision | None:
@@ -209,7 +228,8 @@ def decide_refusal(
         error=refusal,
         attempt=retry.key,
         retry_at=retry.retry_at(now, count, policy),
-        clear_pending=True,
+        # The source's stop or start is still owed after a refusal: its intent stays, to be re-issued.
+        clear_pending=act not in {Act.STOP_SOURCE, Act.START_SOURCE},
         failed_phase=record.phase if fail else None,
         error_retryable=False,
     )

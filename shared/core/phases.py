@@ -241,22 +241,12 @@ def _initial_replication(ctx: Ctx) -> Decision:
 
 
 def _protected(ctx: Ctx) -> Decision:
-    item, ec2 = ctx.facts.item, ctx.facts.ec2
+    item = ctx.facts.item
     if item is None:
         return _item_missing(ctx, "the protected item disappeared")
-    pending = ctx.record.pending_action
-    if (
-        pending is not None
-        and pending.action == Act.START_SOURCE
-        and ec2
-        and ec2.state in {"stopped", "stopping"}
-    ):
-        # A rollback's start that may not have happened (a crash before it): see it through.
-        if ctx.pending(Act.START_SOURCE) or ec2.state == "stopping":
-            return ctx.stay(f"waiting for the source to start again ({ec2.state})")
-        return ctx.stay(
-            "starting the source again after the rollback", event="action", actions=(Act.START_SOURCE,)
-        )
+    restart = restart_source(ctx)
+    if restart is not None:
+        return restart
     if item.replication_health.lower() == "critical":
         return ctx.stay("replication health is Critical; waiting before a test migration")
     if not item.allows("TestFailover"):
@@ -389,7 +379,8 @@ def _stopping_source(ctx: Ctx) -> Decision:
             failed_phase=ctx.phase,
         )
     if ec2.state == "stopped":
-        return go(P.MIGRATING, "source stopped; migrating", Act.UNPLANNED_FAILOVER)
+        stopped = "source stopped; migrating"
+        return go(P.MIGRATING, stopped, Act.UNPLANNED_FAILOVER, reset_attempts=("stop_source",))
     if ec2.state == "stopping" or ctx.pending(Act.STOP_SOURCE):
         return ctx.stay(f"waiting for the source to stop ({ec2.state})")
     # No stop in flight (a crash before it, a failed call, or a lease out with the source running).
@@ -401,6 +392,24 @@ def _stopping_source(ctx: Ctx) -> Decision:
             P.FAILED, "the source did not stop", error=error, attempt="stop_source", failed_phase=ctx.phase
         )
     return ctx.stay("stopping the source", event="action", actions=(Act.STOP_SOURCE,), attempt="stop_source")
+
+
+def restart_source(ctx: Ctx) -> Decision | None:
+    """A rollback's start that may not have happened (a crash before it, a refusal): see it through,
+    within the retry rules; None when no start is owed (none pending, or the source runs)."""
+    pending, ec2 = ctx.record.pending_action, ctx.facts.ec2
+    if pending is None or pending.action != Act.START_SOURCE or ec2 is None:
+        return None
+    if ec2.state not in {"stopped", "stopping"}:
+        return None
+    if ctx.pending(Act.START_SOURCE) or ec2.state == "stopping":
+        return ctx.stay(f"waiting for the source to start again ({ec2.state})")
+    retry, count = rule("start_source"), ctx.attempts("start_source") + 1
+    if retry.exhausted(count, ctx.policy):
+        error = (ErrorCode.SOURCE_NOT_STARTED, f"The EC2 instance is still {ec2.state} after {count} starts.")
+        return ctx.stay("the source did not start again; start it by hand", error=error, clear_pending=True)
+    again = "starting the source again after the rollback"
+    return ctx.stay(again, event="action", actions=(Act.START_SOURCE,), attempt="start_source")
 
 
 def _migrating(ctx: Ctx) -> Decision:

@@ -60,6 +60,7 @@ RULES: dict[str, RetryRule] = {
         RetryRule("test_migration", "test migration and its validation", F),
         RetryRule("test_cleanup", "test migration cleanup", F),
         RetryRule("stop_source", "stopping the EC2 source (issued again after each lease)", F),
+        RetryRule("start_source", "starting the EC2 source again after a rollback", F),
         RetryRule("migrate", "migration (failover)", WhenExhausted.ROLL_BACK),
         RetryRule("commit", "commit of the failover", F),
         RetryRule("complete", "completing the migration", F),

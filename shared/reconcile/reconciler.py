@@ -186,7 +186,8 @@ class Reconciler:
                         pending.operation_id, scenario
                     )
                 except (CloudUnavailable, ActionRefused) as error:
-                    report.problem(f"{record.instance_id}: operation status unread: {error}", retryable=True)
+                    unread = f"{record.instance_id}: operation status unread: {error}"
+                    report.problem(unread, retryable=error.retryable)
 
     def _take_in(self, records: dict[str, MigrationRecord], ec2: dict[str, Ec2Facts], now: datetime) -> int:
         created = 0
@@ -319,11 +320,8 @@ class Reconciler:
         )
 
     def _send_command(self, act: Act, record: MigrationRecord, ec2: Ec2Facts) -> str:
-        """An SSM command carries its attempt in its comment; one already sent for this attempt (by a
-        writer that lost its write) is taken instead of sending another."""
-        sent = self._command(record)
-        if sent is not None:
-            return sent.command_id
+        """An SSM command carries its attempt in its comment: after a crash, `_command` finds this
+        attempt's command, never another's."""
         attempt = _attempt_comment(record)
         if act == Act.GUEST_CHECK:
             return self.aws.guest_check(ec2, self.install.appliance_address, attempt=attempt)

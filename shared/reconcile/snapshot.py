@@ -36,10 +36,10 @@ NEEDS_DISCOVERY = frozenset(
     {Phase.PREFLIGHT, Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED, Phase.ENABLING}
 )
 JOB_WINDOW = timedelta(hours=1)  # with no open intent, recent jobs are enough
-# Phases decided without Site Recovery's view (no item yet): they go on when ASR cannot be read.
-DECIDABLE_WITHOUT_ASR = frozenset(
-    {Phase.OPTED_IN, Phase.PREFLIGHT, Phase.ASSESSED, Phase.BLOCKED, Phase.AGENT_INSTALL}
-)
+# Phases decided without Site Recovery's view: they go on when ASR cannot be read. Preflight and
+# agent install need the appliance's discovered machines (an agent already registered is not
+# installed again), so they wait too.
+DECIDABLE_WITHOUT_ASR = frozenset({Phase.OPTED_IN, Phase.ASSESSED, Phase.BLOCKED})
 
 
 @dataclass

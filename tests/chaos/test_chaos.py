@@ -22,3 +22,4 @@ def test_nothing_stuck_nothing_lost_nothing_twice_through_kills_pauses_and_outag
     assert result.duplicate_ssm == 0, "an SSM command was sent twice for one attempt"
     assert result.lost == [], "an opted-in instance has no record"
     assert result.stuck == [], result.why_stuck
+    assert result.phases == {"done": 3}  # healthy guests, auto cutover: every VM migrated, none parked

@@ -33,7 +33,8 @@ def test_a_fleet_wide_dry_run_assesses_exports_and_installs_nothing(estate: Esta
 
     commands = aws_client(estate.moto.url, "ssm").list_commands()["Commands"]
     ours = [c for c in commands if set(c["InstanceIds"]) & {ready, closed}]
-    assert {c["Comment"] for c in ours} == {"Migration Autopilot: guest checks"}  # no agent install
+    # Guest checks only (each comment names its attempt): no agent install.
+    assert ours and all(c["Comment"].startswith("Migration Autopilot: guest checks [") for c in ours)
     assert not [
         e for e in estate.sim.vault.ledger if e["item"] in {f"azmigrate-{ready}", f"azmigrate-{closed}"}
     ]

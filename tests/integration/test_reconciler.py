@@ -230,3 +230,18 @@ def test_a_writer_paused_past_its_lease_sends_nothing_after_another_took_over(es
     commands = aws_client(estate.moto.url, "ssm").list_commands(InstanceId=vm)["Commands"]
     assert len(commands) == 1  # B's; A's was dropped at the fence
     assert estate.store.get(vm).pending_action.job_id == commands[0]["CommandId"]
+
+
+def test_a_pass_with_site_recovery_down_completes_what_it_can_and_reports_the_rest(estate_factory):
+    """A pass degrades, never aborts: with every ASR call failing, VMs that need no ASR view go on,
+    the others are held and reported, and nothing raises."""
+    estate = estate_factory()
+    first = estate.launch(1, name="early")
+    estate.run({Phase.QUEUED, Phase.ENABLING, Phase.INITIAL_REPLICATION, Phase.PROTECTED}, first)
+    late = estate.launch(1, name="late")
+    admin(estate.sim, "/admin/faults", {"serverErrorRate": 1.0})
+    report = estate.reconciler.reconcile(discover=True)
+    assert estate.store.get(late[0]).phase is Phase.PREFLIGHT  # taken in and assessed without ASR
+    assert any(first[0] in line and "held" in line for line in report.unfinished)
+    admin(estate.sim, "/admin/faults", {"serverErrorRate": 0.0})
+    estate.run({Phase.DONE}, first + late)

@@ -13,7 +13,7 @@ from shared.adapters.cloudwatch import MetricsAdapter
 from shared.core.actions import Act
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord, PendingAction
-from tests.integration.reconcile_support import APPLIANCE, build_estate
+from tests.integration.reconcile_support import APPLIANCE, Estate, build_estate
 
 pytestmark = pytest.mark.integration
 
@@ -23,25 +23,28 @@ def guest_checks_sent(moto: LocalService, instance_id: str) -> int:
     return sum(c["Comment"].startswith("Migration Autopilot: guest checks") for c in commands)
 
 
-def test_a_guest_check_sent_before_a_crash_is_adopted_not_sent_again(
-    azurite: Azurite, moto_server: LocalService
-):
-    estate = build_estate(azurite, moto_server)
+def crashed_after_a_guest_check(azurite: Azurite, moto: LocalService, *, sent_for: str) -> tuple[Estate, str]:
+    """A VM whose guest-check intent (attempt a1) was written and whose worker died before recording
+    a command id; one guest check was sent to it, for the attempt `sent_for` names."""
+    estate = build_estate(azurite, moto)
     [vm] = estate.launch()
     facts = estate.reconciler.aws.opted_in()[vm]
     now = estate.reconciler.clock()
-    # The intent was written, the command went out (its comment names the attempt), and the worker
-    # died before recording its id.
-    estate.reconciler.aws.guest_check(facts, APPLIANCE, attempt="[a1]")
+    estate.reconciler.aws.guest_check(facts, APPLIANCE, attempt=sent_for)
     crashed = MigrationRecord.opted_in(
         instance_id=vm, account_id=facts.account_id, region="us-east-1", now=now
     )
-    estate.store.create(
-        crashed.evolve(
-            phase=Phase.PREFLIGHT,
-            pending_action=PendingAction(action=Act.GUEST_CHECK.value, attempt_id="a1", started_at=now),
-        )
-    )
+    intent = PendingAction(action=Act.GUEST_CHECK.value, attempt_id="a1", started_at=now)
+    estate.store.create(crashed.evolve(phase=Phase.PREFLIGHT, pending_action=intent))
+    return estate, vm
+
+
+def test_a_guest_check_sent_before_a_crash_is_adopted_not_sent_again(
+    azurite: Azurite, moto_server: LocalService
+):
+    # The intent was written, the command went out (its comment names the attempt), and the worker
+    # died before recording its id.
+    estate, vm = crashed_after_a_guest_check(azurite, moto_server, sent_for="[a1]")
     estate.run({Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED}, [vm], seconds=1)
     assert guest_checks_sent(moto_server, vm) == 1
     history = [h.event for h in estate.store.history(vm)]
@@ -84,20 +87,7 @@ def test_another_attempts_guest_check_is_never_taken_for_this_one(
     azurite: Azurite, moto_server: LocalService
 ):
     """Adoption by identity: a command an earlier attempt sent does not count as this attempt's."""
-    estate = build_estate(azurite, moto_server)
-    [vm] = estate.launch()
-    facts = estate.reconciler.aws.opted_in()[vm]
-    now = estate.reconciler.clock()
-    estate.reconciler.aws.guest_check(facts, APPLIANCE, attempt="[earlier]")
-    crashed = MigrationRecord.opted_in(
-        instance_id=vm, account_id=facts.account_id, region="us-east-1", now=now
-    )
-    estate.store.create(
-        crashed.evolve(
-            phase=Phase.PREFLIGHT,
-            pending_action=PendingAction(action=Act.GUEST_CHECK.value, attempt_id="a1", started_at=now),
-        )
-    )
+    estate, vm = crashed_after_a_guest_check(azurite, moto_server, sent_for="[earlier]")
     estate.run({Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED}, [vm], seconds=700)
     assert guest_checks_sent(moto_server, vm) == 2  # the earlier one, and this attempt's after its lease
     assert "adopted" not in [h.event for h in estate.store.history(vm)]

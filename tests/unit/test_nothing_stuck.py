@@ -74,3 +74,44 @@ def test_a_commit_whose_item_vanished_fails_instead_of_waiting():
     decision = decide(committing, Facts(ec2=ec2_facts(state="stopped"), item=None), POLICY, T0)
     assert decision.next_phase is Phase.FAILED and decision.error is not None
     assert decision.error[0] == "ItemMissing"
+
+
+def test_past_its_deadline_a_phase_that_made_progress_still_moves_on():
+    """The deadline is looked at after what is true now: a commit that finished during an outage
+    moves on instead of failing."""
+    entered = T0 - timedelta(days=2)
+    committing = record().evolve(phase=Phase.COMMITTING, phase_entered_at=entered)
+    done = ItemFacts("azmigrate-i-1", "UnplannedFailoverCommitted", frozenset({"completemigration"}))
+    decision = decide(committing, Facts(ec2=ec2_facts(state="stopped"), item=done), POLICY, T0)
+    assert decision.next_phase is Phase.COMPLETING
+
+
+def test_a_preflight_past_its_deadline_is_blocked_until_the_recheck_not_looped():
+    entered = T0 - timedelta(hours=7)
+    stuck = record().evolve(
+        phase=Phase.PREFLIGHT,
+        phase_entered_at=entered,
+        pending_action=intent(Act.GUEST_CHECK, at=T0 - timedelta(hours=7), job_id="cmd-1"),
+    )
+    decision = decide(stuck, Facts(ec2=ec2_facts()), POLICY, T0)
+    assert decision.next_phase is Phase.BLOCKED and decision.retry_at is not None and decision.retry_at > T0
+
+
+def test_a_stop_past_its_deadline_fails_the_vm_and_starts_the_source_again():
+    entered = T0 - timedelta(hours=3)
+    stopping = record().evolve(
+        phase=Phase.STOPPING_SOURCE, phase_entered_at=entered, pending_action=intent(Act.STOP_SOURCE, at=T0)
+    )
+    decision = decide(stopping, Facts(ec2=ec2_facts(state="stopping")), POLICY, T0)
+    assert (decision.next_phase, decision.action) == (Phase.FAILED, Act.START_SOURCE)
+
+
+def test_a_failed_vm_owed_a_start_gets_it_and_gives_up_at_the_limit():
+    failed = record().evolve(
+        phase=Phase.FAILED, pending_action=intent(Act.START_SOURCE, at=T0 - timedelta(hours=1))
+    )
+    stopped = Facts(ec2=ec2_facts(state="stopped"))
+    assert decide(failed, stopped, POLICY, T0).action is Act.START_SOURCE
+    tired = failed.evolve(attempts={"start_source": 2})
+    decision = decide(tired, stopped, POLICY, T0)
+    assert decision.action is None and decision.error is not None and decision.error[0] == "SourceNotStarted"
