@@ -21,6 +21,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hosts", type=int, default=2)
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--server-error-rate", type=float, default=0.3)
+    parser.add_argument("--job-failure-rate", type=float, default=0.1)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -29,6 +30,7 @@ def main(argv: list[str]) -> int:
         hosts=args.hosts,
         kills=args.kills,
         server_error_rate=args.server_error_rate,
+        job_failure_rate=args.job_failure_rate,
         rounds=args.rounds,
         seed=args.seed,
     )

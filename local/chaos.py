@@ -52,6 +52,7 @@ class Plan:
     pause: bool = True  # SIGSTOP one host mid-pass past its lease while the other works, then SIGCONT
     outages: bool = True  # Table Storage, then AWS, unreachable for a few rounds each
     server_error_rate: float = 0.1  # ASR answers 500/503 to this share of requests
+    job_failure_rate: float = 0.05  # this share of ASR jobs fail (the app retries or rolls back)
     duplicate_events: bool = True  # every tag event delivered twice, in shuffled order
     seed: int = 0
     rounds: int = 80
@@ -70,6 +71,10 @@ class Result:
     lost: list[str] = field(default_factory=list)
     why_stuck: dict[str, list[str]] = field(default_factory=dict)  # a stuck VM's last timeline lines
     refused_in_outages: int = 0  # calls the hosts made into an outage (answered 503)
+    asr_twice: list[str] = field(default_factory=list)  # each ASR action done once too often
+    # Sent again but refused by ASR itself (409 on an enable, 400 while a job runs): no effect. The
+    # window fencing cannot close: a host frozen after its fence check and before its call.
+    asr_refused_repeats: int = 0
     phases: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
     seconds: float = 0.0
@@ -82,7 +87,8 @@ class Result:
         return (
             f"chaos: kills={self.kills} (mid-pass {self.mid_pass_kills}) pauses={self.pauses} "
             f"hosts={self.plan.hosts} vms={self.plan.vms} "
-            f"duplicates={self.duplicates} stuck={len(self.stuck)} lost={len(self.lost)} "
+            f"duplicates={self.duplicates} (refused repeats {self.asr_refused_repeats}) "
+            f"stuck={len(self.stuck)} lost={len(self.lost)} "
             f"outage-refusals={self.refused_in_outages} phases={dict(sorted(self.phases.items()))} "
             f"rounds={self.rounds} in {self.seconds:.0f}s"
         )
@@ -143,7 +149,9 @@ World = tuple[Simulator, MotoBridge, FaultProxy, FaultProxy, dict[str, str]]
 def _world(plan: Plan, azurite: Azurite, moto: LocalService) -> Iterator[World]:
     """The simulator (faults on, a small ARM write bucket) bridged to moto, and outage proxies in
     front of Azurite and moto; the hosts' settings point at the proxies."""
-    faults = FaultProfile(server_error_rate=plan.server_error_rate, seed=plan.seed)
+    faults = FaultProfile(
+        server_error_rate=plan.server_error_rate, job_failure_rate=plan.job_failure_rate, seed=plan.seed
+    )
     vault = Vault(
         SUB,
         RG,
@@ -234,20 +242,8 @@ def run(plan: Plan) -> Result:
                 ):
                     break
             tables.down = aws.down = False
-            result.phases = Counter({r.instance_id: r.phase.value for r in store.all()}.values())
-            records = {r.instance_id: r for r in store.all()}
-            result.lost = [vm for vm in vms if vm not in records]
-            result.stuck = [
-                vm
-                for vm, r in records.items()
-                if r.phase.value not in ENDED or (r.phase.value == "failed" and r.last_error is None)
-            ]
-            result.why_stuck = {
-                vm: [f"{h.event}: {h.reason}" for h in store.history(vm)[-4:]] for vm in result.stuck
-            }
+            _judge(result, store, sim, moto, vms)
             result.refused_in_outages = tables.refused + aws.refused
-            result.duplicate_asr = _duplicate_asr_actions(sim)
-            result.duplicate_ssm = _duplicate_ssm_commands(moto, vms)
             store.close()
         finally:
             for host in hosts:
@@ -255,6 +251,28 @@ def run(plan: Plan) -> Result:
                 host.kill()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _judge(
+    result: Result, store: TableStateStore, sim: Simulator, moto: LocalService, vms: list[str]
+) -> None:
+    """What must never happen, read from the world's own records."""
+    records = {r.instance_id: r for r in store.all()}
+    result.phases = Counter(r.phase.value for r in records.values())
+    result.lost = [vm for vm in vms if vm not in records]
+    result.stuck = [
+        vm
+        for vm, r in records.items()
+        if r.phase.value not in ENDED or (r.phase.value == "failed" and r.last_error is None)
+    ]
+    result.why_stuck = {vm: [f"{h.event}: {h.reason}" for h in store.history(vm)[-4:]] for vm in result.stuck}
+    result.asr_twice = _asr_actions(sim, {200, 201, 202, 204})
+    result.asr_refused_repeats = len(_asr_actions(sim, {400, 409}))
+    result.duplicate_asr = len(result.asr_twice)
+    for twice in result.asr_twice:  # the timeline of a VM an action was done twice for
+        vm = twice.split()[0].removeprefix("azmigrate-")
+        result.why_stuck.setdefault(vm, [f"{h.event}: {h.reason}" for h in store.history(vm)][-12:])
+    result.duplicate_ssm = _duplicate_ssm_commands(moto, vms)
 
 
 def _launch(moto: LocalService, count: int, prefix: str = "azmigrate") -> list[str]:
@@ -351,20 +369,45 @@ def _pass_with_a_pause(hosts: list[Host], seconds: float) -> None:
     worker.join(180)
 
 
-def _duplicate_asr_actions(sim: Simulator) -> int:
-    """ASR actions issued more often than the app had reason to: every mutation that reached the vault
-    (accepted, or refused as a repeat: anything but a throttle or an injected 5xx, which change
-    nothing), per item and action, beyond one plus the jobs of that action that failed there."""
-    issued: Counter[tuple[str, str]] = Counter()
+def _asr_actions(sim: Simulator, statuses: set[int]) -> list[str]:
+    """ASR mutations answered with one of `statuses`, per item and action, beyond one plus the jobs
+    there whose failure gave the app reason to send it again: with the accepted statuses, actions
+    done twice; with the refusals, repeats ASR turned away (an enable of an existing item is a 409,
+    an action while a job runs a 400) that changed nothing."""
+    issued: dict[tuple[str, str], list[str]] = {}
     for entry in sim.vault.ledger:
-        if entry["method"] == "GET" or entry["status"] in {429, 500, 503} or not entry["item"]:
+        if entry["method"] == "GET" or entry["status"] not in statuses or not entry["item"]:
             continue
         action = {"PUT": "create", "PATCH": "update", "DELETE": "purge"}.get(entry["method"])
-        issued[(entry["item"], action or entry["path"].rsplit("/", 1)[-1])] += 1
+        key = (entry["item"], action or entry["path"].rsplit("/", 1)[-1])
+        issued.setdefault(key, []).append(f"{entry['status']}@{entry['time'][11:19]}")
     failed = Counter(
         (job.item_name, job.action) for job in sim.vault.jobs.values() if job.finished and job.errors
     )
-    return sum(max(0, count - 1 - failed[key]) for key, count in issued.items())
+    return [
+        f"{item} {action}: {' '.join(sent)}"
+        for (item, action), sent in issued.items()
+        for _ in range(max(0, len(sent) - _reasons(item, action, failed)))
+    ]
+
+
+# A failed job of the key's action gives the app reason to send these actions once more: the step
+# itself is retried; a failed enable is removed first; a failed test failover is cleaned up; a failed
+# migration rolls back to protected, where the test migration (and its cleanup) runs again.
+FOLLOW_UPS = {
+    "create": ("create", "remove"),
+    "testFailover": ("testFailover", "testFailoverCleanup"),
+    "testFailoverCleanup": ("testFailoverCleanup",),
+    "unplannedFailover": ("unplannedFailover", "testFailover", "testFailoverCleanup"),
+    "failoverCommit": ("failoverCommit",),
+    "remove": ("remove",),
+}
+
+
+def _reasons(item: str, action: str, failed: Counter[tuple[str, str]]) -> int:
+    """How often the app had reason to send `action` to `item`: once, plus once per failed job whose
+    follow-ups include it."""
+    return 1 + sum(n for (on, kind), n in failed.items() if on == item and action in FOLLOW_UPS.get(kind, ()))
 
 
 def _duplicate_ssm_commands(moto: LocalService, vms: list[str]) -> int:
