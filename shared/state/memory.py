@@ -19,6 +19,7 @@ from shared.model.records import HistoryEntry, MigrationRecord
 from shared.state.codec import to_entity
 from shared.state.store import (
     EVENT_MEMORY,
+    StateStore,
     Watermark,
     history_order,
     require_event_id,
@@ -28,7 +29,7 @@ from shared.state.store import (
 )
 
 
-class MemoryStateStore:
+class MemoryStateStore(StateStore):
     def __init__(self, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._lock = threading.Lock()
@@ -67,12 +68,6 @@ class MemoryStateStore:
     def find(self, instance_id: str) -> MigrationRecord | None:
         with self._lock:
             return self._records.get(instance_id)
-
-    def get(self, instance_id: str) -> MigrationRecord:
-        record = self.find(instance_id)
-        if record is None:
-            raise RecordNotFound("migration record", instance_id)
-        return record
 
     def update(self, record: MigrationRecord) -> MigrationRecord:
         written = successor(record, self._clock())

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RecordNotFound
 from shared.model.phases import Phase
 from shared.model.records import HistoryEntry, MigrationRecord
 
@@ -51,7 +51,13 @@ class StateStore(Protocol):
     def create(self, record: MigrationRecord) -> MigrationRecord: ...
     def create_many(self, records: Sequence[MigrationRecord]) -> int: ...
     def find(self, instance_id: str) -> MigrationRecord | None: ...
-    def get(self, instance_id: str) -> MigrationRecord: ...
+    def get(self, instance_id: str) -> MigrationRecord:
+        """`find`, for callers that hold an id the store must know."""
+        record = self.find(instance_id)
+        if record is None:
+            raise RecordNotFound("migration record", instance_id)
+        return record
+
     def update(self, record: MigrationRecord) -> MigrationRecord: ...
     def all(self) -> Iterator[MigrationRecord]: ...
     def in_flight(self) -> Iterator[MigrationRecord]: ...

@@ -60,6 +60,7 @@ from shared.state.codec import from_entity, to_entity
 from shared.state.store import (
     EVENT_MEMORY,
     RecordPage,
+    StateStore,
     Watermark,
     require_event_id,
     require_token,
@@ -91,7 +92,7 @@ def batches(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
             yield group[start : start + MAX_BATCH]
 
 
-class TableStateStore:
+class TableStateStore(StateStore):
     def __init__(self, service: TableServiceClient, table_prefix: str, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._records = service.get_table_client(f"{table_prefix}Migrations")
@@ -145,12 +146,6 @@ class TableStateStore:
         except RecordNotFound:
             return None
         return _record_from(entity)
-
-    def get(self, instance_id: str) -> MigrationRecord:
-        record = self.find(instance_id)
-        if record is None:
-            raise RecordNotFound("migration record", instance_id)
-        return record
 
     def update(self, record: MigrationRecord) -> MigrationRecord:
         """Write `record` only if nobody wrote since it was read; bumps version and updated_at."""
