@@ -11,6 +11,7 @@ from local.stack import LocalService
 from shared.adapters.aws import AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet
 from shared.adapters.aws_identity import role_arn, web_identity_session
+from tests.integration.aws_support import run_opted_in
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +59,7 @@ def test_one_fleet_serves_several_accounts_each_through_its_own_role(moto_server
             sts_endpoint_url=moto_server.url,
         )
         ec2 = session.client("ec2", endpoint_url=moto_server.url)
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        made = ec2.run_instances(
-            ImageId=image,
-            MinCount=1,
-            MaxCount=1,
-            TagSpecifications=[
-                {"ResourceType": "instance", "Tags": [{"Key": f"{prefix}:enabled", "Value": "true"}]}
-            ],
-        )
-        launched[account] = made["Instances"][0]["InstanceId"]
+        launched[account] = run_opted_in(ec2, prefix=prefix)[0]
 
         def clients(service: str, region: str, session: Any = session) -> Any:
             return session.client(service, region_name=region, endpoint_url=moto_server.url)

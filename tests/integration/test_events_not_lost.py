@@ -19,6 +19,7 @@ from local.stack import Azurite, LocalService, aws_client, free_port
 from shared.app import wiring
 from shared.app.services import EC2_EVENTS
 from tests.conftest import app_handlers
+from tests.integration.aws_support import run_opted_in
 
 pytestmark = pytest.mark.integration
 
@@ -39,18 +40,8 @@ def app(
     wiring.clear_caches()
 
 
-def opted_in_instance(moto: LocalService, tag: str = "azmigrate") -> str:
-    ec2 = aws_client(moto.url, "ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    made = ec2.run_instances(
-        ImageId=image,
-        MinCount=1,
-        MaxCount=1,
-        TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": f"{tag}:enabled", "Value": "true"}]}
-        ],
-    )
-    return str(made["Instances"][0]["InstanceId"])
+def opted_in_instance(moto: LocalService) -> str:
+    return str(run_opted_in(aws_client(moto.url, "ec2"))[0])
 
 
 def deliver(body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -7,22 +7,14 @@ import pytest
 from local.stack import LocalService, aws_client, process_alive, running_stack, start_azurite
 from shared.state.table import TableStateStore, open_table_service
 from tests.conftest import instance_id, record
+from tests.integration.aws_support import run_opted_in
 
 pytestmark = pytest.mark.integration
 
 
 def test_moto_answers_boto3_on_loopback(moto_server: LocalService):
     ec2 = aws_client(moto_server.url, "ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    made = ec2.run_instances(
-        ImageId=image,
-        MinCount=2,
-        MaxCount=2,
-        TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": "azmigrate:enabled", "Value": "true"}]}
-        ],
-    )
-    ids = {i["InstanceId"] for i in made["Instances"]}
+    ids = set(run_opted_in(ec2, count=2))
     found = ec2.describe_instances(Filters=[{"Name": "tag:azmigrate:enabled", "Values": ["true"]}])
     assert ids <= {i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]}
 
