@@ -67,13 +67,20 @@ class PassReport:
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)  # of errors: retryable, worth asking again
+    created: int = 0
 
     def problem(self, text: str, *, retryable: bool) -> None:
         self.errors.append(text)
         if retryable:
             self.unfinished.append(text)
 
-    created: int = 0
+    def add(self, vm: PassReport) -> None:
+        """One VM's outcome into the pass's report."""
+        self.transitions += vm.transitions
+        self.actions.update(vm.actions)
+        self.conflicts += vm.conflicts
+        self.errors += vm.errors
+        self.unfinished += vm.unfinished
 
 
 class Reconciler:
@@ -132,11 +139,7 @@ class Reconciler:
         report.examined = len(chosen)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             for outcome in pool.map(lambda r: self._advance(r, snapshot), chosen):
-                report.transitions += outcome.transitions
-                report.actions.update(outcome.actions)
-                report.conflicts += outcome.conflicts
-                report.errors += outcome.errors
-                report.unfinished += outcome.unfinished
+                report.add(outcome)
         return report
 
     def _read(self, discover: bool, report: PassReport, only: set[str] | None) -> Snapshot:
