@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.storage.queue import QueueClient
+
 from local.asr_simulator.bridge import MotoBridge, appliance_config
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.host import LocalHost
+from local.queue_host import QueueSettings, queue_client, wait_until_empty
 from local.stack import Azurite, LocalService, aws_client, free_port, install_documents
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
 
@@ -53,10 +56,25 @@ class Estate:
             raise LookupError(f"no record for {instance_id} ({status})")
         return dict(body["record"])
 
-    def run_timer(self, name: str = "reconcile_timer") -> None:
+    def run_timer(self, name: str = "reconcile_timer", *, settle: bool = True) -> None:
+        """Runs a timer function; with `settle`, also waits until the work it queued is done."""
         status, _ = self.post(f"/admin/functions/{name}")
         if status != 202:
             raise RuntimeError(f"timer {name} answered {status}")
+        if settle:
+            self.settle()
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Waits until the work queue is empty: every message queued so far worked (or poisoned)."""
+        wait_until_empty([self.work], timeout)
+
+    @property
+    def work(self) -> QueueClient:
+        return queue_client("AZMIGRATE_QUEUE_CONNECTION", os.environ["AZMIGRATE_WORK_QUEUE"])
+
+    @property
+    def poison(self) -> QueueClient:
+        return queue_client("AZMIGRATE_QUEUE_CONNECTION", os.environ["AZMIGRATE_WORK_QUEUE"] + "-poison")
 
 
 def _call(request: urllib.request.Request) -> tuple[int, Any]:
@@ -76,6 +94,8 @@ def app_settings(azurite: Azurite, moto: LocalService, sim: Simulator) -> dict[s
     return {
         "AZMIGRATE_TABLE_CONNECTION": azurite.connection_string,
         "AZMIGRATE_TABLE_PREFIX": f"est{uuid.uuid4().hex[:10]}",
+        "AZMIGRATE_QUEUE_CONNECTION": azurite.connection_string,
+        "AZMIGRATE_WORK_QUEUE": f"work-{uuid.uuid4().hex[:12]}",
         "AZMIGRATE_ASR_SUBSCRIPTION_ID": SUB,
         "AZMIGRATE_ASR_RESOURCE_GROUP": RG,
         "AZMIGRATE_ASR_VAULT_NAME": VAULT,
@@ -114,6 +134,7 @@ def running_estate(
     time_scale: float = 600.0,
     settings: dict[str, str] | None = None,
     event_grid: bool = False,
+    queue_settings: QueueSettings | None = None,
 ) -> Iterator[Estate]:
     """The simulator, its bridge and the app's host for the block; the process's settings restored after.
 
@@ -158,7 +179,9 @@ def running_estate(
     import function_app  # noqa: PLC0415 - the app reads its settings when imported
 
     topic_key = values.get("AZMIGRATE_EVENTGRID_TOPIC_KEY")
-    host = LocalHost(function_app.app, uuid.uuid4().hex, port=port, topic_key=topic_key).start()
+    host = LocalHost(
+        function_app.app, uuid.uuid4().hex, port=port, topic_key=topic_key, queue_settings=queue_settings
+    ).start()
     try:
         yield Estate(sim, bridge, host, host.function_key, moto)
     finally:

@@ -2,10 +2,13 @@
 
 Azure Functions Core Tools cannot be installed here, so this stands in for `func start`: it indexes
 `function_app.app` once, serves every HTTP trigger on 127.0.0.1 under /api/, enforces function keys
-as the host does (`x-functions-key` header or `code` query parameter, except anonymous routes), and
-runs a timer function on `POST /admin/functions/{name}` (with the key), as the host's admin API does.
+as the host does (`x-functions-key` header or `code` query parameter, except anonymous routes), runs
+a timer function on `POST /admin/functions/{name}` (with the key), as the host's admin API does, and
+serves every queue trigger from Azurite's Queue service with host.json's queue settings
+(`local/queue_host.py`). Several hosts on the same storage share the work, as instances do.
 
-Usage: python -m local.host --port PORT [--function-key KEY]; settings come from the environment.
+Usage: python -m local.host --port PORT [--function-key KEY] [--message-lease SECONDS];
+settings come from the environment.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import azure.functions as func
 from azure.functions.timer import TimerRequest
 
 from local.loopback_server import LoopbackHandler, LoopbackServer, wait_for_stop_signal
+from local.queue_host import QueueListener, QueueSettings, queue_client, resolve
 from shared.app.config import load_settings
 from shared.errors import ConfigError
 
 log = logging.getLogger("local.host")
+DEFAULT_MESSAGE_LEASE = 600.0  # seconds a message being worked stays invisible (the Functions host's 10 min)
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,22 @@ def _route_pattern(route: str) -> re.Pattern[str]:
 
 class LocalHost:
     def __init__(
-        self, app: func.FunctionApp, function_key: str, port: int = 0, topic_key: str | None = None
+        self,
+        app: func.FunctionApp,
+        function_key: str,
+        port: int = 0,
+        topic_key: str | None = None,
+        *,
+        message_lease: float = DEFAULT_MESSAGE_LEASE,
+        queue_settings: QueueSettings | None = None,
     ) -> None:
+        """`queue_settings` replaces host.json's queue settings (a test's shorter retry delay)."""
         self.function_key, self.topic_key = function_key, topic_key
         self.routes: list[HttpRoute] = []
         self.timers: dict[str, Any] = {}
         self.event_grid: dict[str, Any] = {}
+        self.listeners: list[QueueListener] = []
+        queue_settings = queue_settings or QueueSettings.from_host_json()
         self.delivered: list[dict[str, Any]] = []  # every event the topic stand-in delivered, in order
         for function in functions_of(app):
             found = function.get_trigger()
@@ -85,6 +100,18 @@ class LocalHost:
                 self.timers[name] = handler
             elif trigger["type"] == "eventGridTrigger":
                 self.event_grid[name] = handler
+            elif trigger["type"] == "queueTrigger":
+                queue_name = resolve(trigger["queueName"])
+                self.listeners.append(
+                    QueueListener(
+                        name,
+                        handler,
+                        queue_client(trigger["connection"], queue_name),
+                        queue_client(trigger["connection"], queue_name + "-poison"),
+                        settings=queue_settings,
+                        lease_seconds=message_lease,
+                    )
+                )
         # Most specific first: a literal segment beats a {parameter}.
         self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
         handler_type = type("Handler", (_Handler,), {"host": self})
@@ -96,9 +123,13 @@ class LocalHost:
 
     def start(self) -> LocalHost:
         self.server.serve_in_background("local-host")
+        for listener in self.listeners:
+            listener.start()
         return self
 
     def stop(self) -> None:
+        for listener in self.listeners:
+            listener.stop()
         self.server.close()
 
     def run_timer(self, name: str) -> None:
@@ -206,6 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--function-key", default=None, help="the key callers must send (default: a random one)"
     )
+    parser.add_argument(
+        "--message-lease",
+        type=float,
+        default=DEFAULT_MESSAGE_LEASE,
+        help="seconds a queue message being worked stays invisible; a killed host's messages reappear "
+        "after it (default 600, the Functions host's)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -216,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     import function_app  # noqa: PLC0415 - importing the app checks settings; done above with a clean message
 
     key = args.function_key or secrets.token_urlsafe(24)
-    host = LocalHost(function_app.app, key, args.port).start()
+    host = LocalHost(function_app.app, key, args.port, message_lease=args.message_lease).start()
     print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
     wait_for_stop_signal()
     host.stop()

@@ -1,4 +1,4 @@
-"""Start and stop the local stand-ins for the cloud: Azurite (Table service) and moto server.
+"""Start and stop the local stand-ins for the cloud: Azurite (Table and Queue services) and moto server.
 
 Each runs as a child process on a free loopback port, is waited on until it answers HTTP, and is
 stopped by its own pid. Children are started in their own session (Ctrl-C reaches us, and we stop
@@ -32,6 +32,7 @@ from shared.guest.documents import documents
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 AZURITE_BIN = REPO / "node_modules" / ".bin" / "azurite-table"
+AZURITE_QUEUE_BIN = REPO / "node_modules" / ".bin" / "azurite-queue"
 # Azurite's well-known development account: public, documented, and accepted by nothing but Azurite.
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -112,16 +113,32 @@ class LocalService:
 
 @dataclass
 class Azurite(LocalService):
+    """Azurite's Table service (this process) and, when started with it, its Queue service."""
+
+    queues: LocalService | None = None
+
     @property
     def table_endpoint(self) -> str:
         return f"{self.url}/{AZURITE_ACCOUNT}"
 
     @property
+    def queue_endpoint(self) -> str:
+        if self.queues is None:
+            raise StandInError("this Azurite was started without its Queue service")
+        return f"{self.queues.url}/{AZURITE_ACCOUNT}"
+
+    @property
     def connection_string(self) -> str:
+        queue = f"QueueEndpoint={self.queue_endpoint};" if self.queues is not None else ""
         return (
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"TableEndpoint={self.table_endpoint};"
+            f"TableEndpoint={self.table_endpoint};{queue}"
         )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.queues is not None:
+            self.queues.stop(timeout)
+        super().stop(timeout)
 
 
 def _die_with_parent() -> None:
@@ -181,11 +198,15 @@ def _start(
     raise error
 
 
-def start_azurite(timeout: float = 30.0, *, location: Path | None = None, port: int | None = None) -> Azurite:
+def start_azurite(
+    timeout: float = 30.0, *, location: Path | None = None, port: int | None = None, queues: bool = True
+) -> Azurite:
     """Azurite in memory, or keeping its tables in `location` (to survive a restart on the same
-    `port`, as an outage does). It is stopped with SIGINT: on SIGTERM it loses its recent writes."""
-    if not AZURITE_BIN.exists():
-        raise StandInError(f"{AZURITE_BIN} is missing: run the README's bootstrap (npm ci) first")
+    `port`, as an outage does), with its Queue service (in memory) unless `queues` is false. Both are
+    stopped with SIGINT: on SIGTERM Azurite loses its recent writes."""
+    for binary in (AZURITE_BIN, AZURITE_QUEUE_BIN):
+        if not binary.exists():
+            raise StandInError(f"{binary} is missing: run the README's bootstrap (npm ci) first")
 
     def argv(port: int) -> list[str]:
         keep = ("--location", str(location)) if location else ("--inMemoryPersistence",)
@@ -201,7 +222,28 @@ def start_azurite(timeout: float = 30.0, *, location: Path | None = None, port: 
         service = _spawn("azurite", argv(port), port, probe, timeout)
     else:
         service = _start("azurite", argv, probe, timeout)
-    return Azurite(service.name, service.port, service.process, service.log_file, signal.SIGINT)
+    service.stop_signal = signal.SIGINT
+    try:
+        queue_service = _start_queues(timeout) if queues else None
+    except BaseException:
+        service.stop()
+        raise
+    return Azurite(
+        service.name, service.port, service.process, service.log_file, signal.SIGINT, queue_service
+    )
+
+
+def _start_queues(timeout: float) -> LocalService:
+    def argv(port: int) -> list[str]:
+        return [
+            str(AZURITE_QUEUE_BIN),
+            *("--queueHost", LOOPBACK, "--queuePort", str(port)),
+            *("--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"),
+        ]
+
+    service = _start("azurite-queue", argv, f"/{AZURITE_ACCOUNT}?comp=list", timeout)
+    service.stop_signal = signal.SIGINT
+    return service
 
 
 def start_moto(timeout: float = 60.0) -> LocalService:

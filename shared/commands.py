@@ -34,7 +34,7 @@ from shared.state.store import StateStore, Watermark
 
 log = logging.getLogger(__name__)
 StatusWriter = Callable[[Ec2Facts, str], object]  # sets the instance's status tag
-APPROVE_TRIES = 3  # re-read and try again when a reconciler wrote in between
+AMEND_TRIES = 3  # re-read and try again when a reconciler wrote in between
 
 
 class Commands:
@@ -124,17 +124,39 @@ class Commands:
 
     def approve(self, instance_id: str, *, actor: str, reason: str) -> MigrationRecord:
         """Approves a VM's cutover (the other way is the approved tag); refused once it has begun."""
-        for _ in range(APPROVE_TRIES):
+        return self._amend(
+            instance_id, "approved", reason, actor=actor, check=check_approvable, change="cutover_approved_at"
+        )
+
+    def note_poisoned(self, instance_id: str, reason: str) -> MigrationRecord:
+        """Work on this VM kept failing and went to the poison queue: the record and timeline say so
+        (the fleet pass still comes by; an operator reads why)."""
+        return self._amend(instance_id, "work_poisoned", reason, actor="queue", change="work_poisoned_at")
+
+    def _amend(
+        self,
+        instance_id: str,
+        event: str,
+        reason: str,
+        *,
+        actor: str,
+        change: Literal["cutover_approved_at", "work_poisoned_at"],
+        check: Callable[[MigrationRecord], object] | None = None,
+    ) -> MigrationRecord:
+        """Stamps one field with now, re-reading and trying again when a reconciler wrote in between;
+        the phase does not move."""
+        for _ in range(AMEND_TRIES):
             record = self.store.find(instance_id)
             if record is None:
                 raise RecordNotFound("migration record", instance_id)
-            check_approvable(record)
+            if check is not None:
+                check(record)
             now = self.clock()
             try:
-                updated = self.store.update(record.evolve(cutover_approved_at=now))
+                updated = self.store.update(record.evolve(**{change: now}))
             except ConcurrencyConflict:
                 continue
-            self._history(updated, "approved", reason, actor=actor, at=now, phase=None)
+            self._history(updated, event, reason, actor=actor, at=now, phase=None)
             return updated
         raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
 

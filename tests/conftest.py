@@ -21,6 +21,7 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _RG = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-target"
 VALID_SETTINGS = {
     "AZMIGRATE_TABLE_CONNECTION": "UseDevelopmentStorage=true",
+    "AZMIGRATE_QUEUE_CONNECTION": "UseDevelopmentStorage=true",
     "AZMIGRATE_ASR_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
     "AZMIGRATE_ASR_RESOURCE_GROUP": "rg-migrate",
     "AZMIGRATE_ASR_VAULT_NAME": "demo-MigrateVault-1",

@@ -160,6 +160,20 @@ class AsrAdapter:
                 for item in self._client.replication_protected_items.list(self._rg, self._vault)
             }
 
+    def item(self, name: str) -> ItemFacts | None:
+        """One protected item by its name (ReplicationProtectedItems_Get); None when there is none."""
+        site = self.site()
+        try:
+            with _translated(f"reading protected item {name}"):
+                found = self._client.replication_protected_items.get(
+                    self._rg, self._vault, site.fabric, site.container, name
+                )
+        except ActionRefused as refused:
+            if refused.cloud_code == "NotFound":
+                return None
+            raise
+        return item_facts(found)
+
     def jobs_since(self, since: datetime) -> list[JobFacts]:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
         with _translated("listing jobs"):

@@ -48,6 +48,10 @@ class AwsAdapter:
         self._clients, self._regions, self._prefix = clients, regions, tag_prefix
         self._documents = document_prefix
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(self._regions)
+
     # --- reads -----------------------------------------------------------------------------------
 
     def opted_in(self) -> dict[str, Ec2Facts]:

@@ -55,6 +55,10 @@ class AwsFleet(PerAccount[AwsAdapter]):
             found |= adapter.opted_in()
         return found
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted({region for adapter in self._all() for region in adapter.regions}))
+
     def instances(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
         found: dict[str, Ec2Facts] = {}
         for adapter in self._all():

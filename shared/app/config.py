@@ -104,6 +104,23 @@ class Settings(BaseSettings):
         description="Table endpoint, e.g. https://ACCOUNT.table.core.windows.net, reached with the managed "
         "identity. Set this or TABLE_CONNECTION, not both.",
     )
+    # Work queues (Azure Storage Queues): events enqueue per-VM work, timers enqueue shards, workers reconcile
+    queue_connection: SecretStr | None = Field(
+        None,
+        description="Connection string of the storage account holding the work queues (local: Azurite). "
+        "Secret. Set this or QUEUE_ACCOUNT_URL, not both. The queue triggers bind the same setting name.",
+    )
+    queue_account_url: Endpoint | None = Field(
+        None,
+        description="Queue endpoint, e.g. https://ACCOUNT.queue.core.windows.net, reached with the managed "
+        "identity. Set this or QUEUE_CONNECTION, not both; the host's triggers read the same URL from "
+        "AZMIGRATE_QUEUE_CONNECTION__queueServiceUri (the Bicep sets both).",
+    )
+    work_queue: Annotated[str, Field(pattern=r"^[a-z0-9](-?[a-z0-9]){2,55}$", max_length=56)] = Field(
+        "azmigrate-work",
+        description="Name of the work queue (lowercase letters, digits, single hyphens, 3-56 characters); "
+        "messages that keep failing go to NAME-poison.",
+    )
     managed_identity_client_id: UUID | None = Field(
         None, description="Client id of a user-assigned managed identity; empty uses the system-assigned one."
     )
@@ -290,6 +307,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"set exactly one of {ENV_PREFIX}TABLE_CONNECTION and {ENV_PREFIX}TABLE_ACCOUNT_URL"
             )
+        if (self.queue_connection is None) == (self.queue_account_url is None):
+            raise ValueError(
+                f"set exactly one of {ENV_PREFIX}QUEUE_CONNECTION and {ENV_PREFIX}QUEUE_ACCOUNT_URL"
+            )
         if self.eventgrid_topic_key is not None and self.eventgrid_topic_endpoint is None:
             raise ValueError(
                 f"{ENV_PREFIX}EVENTGRID_TOPIC_KEY is set without {ENV_PREFIX}EVENTGRID_TOPIC_ENDPOINT"
@@ -302,7 +323,7 @@ class Settings(BaseSettings):
         return self.boot_diagnostics_storage_account_id or self.log_storage_account_id
 
 
-SECRET_FIELDS = frozenset({"table_connection", "eventgrid_topic_key"})
+SECRET_FIELDS = frozenset({"table_connection", "queue_connection", "eventgrid_topic_key"})
 # Optional in the model, required by a rule across settings: the README's "required" column says when.
 REQUIRED_WHEN = {"log_storage_account_id": "with InMageRcm"}
 

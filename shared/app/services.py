@@ -1,8 +1,10 @@
 """What each trigger asks of the app, one function per use case.
 
 The triggers in `functions/` parse their binding and call one of these; these check the input, read
-through the store, reconcile, and write only through `Commands` (the one write path). Errors are the
-app's own (`shared.errors`); `shared.app.http.http_errors` turns them into HTTP answers.
+through the store, and write only through `Commands` (the one write path). Signals (EC2 events, job
+events, alerts, approvals) and timers do no reconciling themselves: they put work on the work queue
+and answer; the queue-triggered worker (`work`) reconciles. Errors are the app's own
+(`shared.errors`); `shared.app.http.http_errors` turns them into HTTP answers.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pydantic import TypeAdapter, ValidationError
 from shared.app import wiring
 from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
 from shared.assessment.export import to_csv, to_json
-from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, ServiceBusy
+from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RecordNotFound, ServiceBusy
 from shared.model.clock import utc_now
 from shared.model.ids import Wave, is_instance_id
+from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import instance_of, watch
 from shared.reconcile.reconciler import PassReport
 
@@ -32,11 +35,12 @@ MAX_ALERT_BYTES = 1024 * 1024
 
 
 def accept_ec2_event(body: bytes, declared_length: str) -> dict[str, Any]:
-    """Size, shape, the allowed accounts and regions, a replay check, then "reconcile this VM".
+    """Size, shape, the allowed accounts and regions, a replay check, then "work this VM" queued.
 
-    The event is remembered only once its reconcile is done, so none is lost: a reconcile that
-    could not be done (an AWS, ASR or Table outage) answers 503, nothing is remembered, and
-    EventBridge delivers the event again. A re-delivery of a done event is a 202 duplicate.
+    Its cost does not grow with the fleet: two Table reads or writes and one queue message. The
+    event is remembered only once its work is durably queued, so none is lost: a queue or Table
+    outage answers 503, nothing is remembered, and EventBridge delivers the event again. A
+    re-delivery of a queued event is a 202 duplicate.
     """
     if declared_length.isdigit() and int(declared_length) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"events are at most {MAX_EVENT_BYTES} bytes")
@@ -47,7 +51,7 @@ def accept_ec2_event(body: bytes, declared_length: str) -> dict[str, Any]:
     commands = wiring.commands()
     seen = commands.store.event_seen(EC2_EVENTS, hint.event_id, hint.fingerprint)
     if not seen and hint.relevant:
-        reconcile_or_busy({hint.instance_id}, discover=True)
+        wiring.work_queue().send(WorkItem.for_vms([hint.instance_id], "EC2 event", discover=True))
     first_time = not seen and commands.receive_event(EC2_EVENTS, hint.event_id, hint.fingerprint)
     return {
         "accepted": True,
@@ -69,11 +73,11 @@ def watch_jobs() -> int:
 
 
 def job_event(data: object, subject: str) -> None:
-    """A job changed: reconcile the VM it touched (events are hints; the pass re-reads the truth)."""
+    """A job changed: work for the VM it touched (events are hints; the worker re-reads the truth)."""
     named = data.get("instanceId") if isinstance(data, dict) else None
     instance = named if isinstance(named, str) and is_instance_id(named) else instance_of(subject)
     if instance:
-        reconcile_or_busy({instance})
+        wiring.work_queue().send(WorkItem.for_vms([instance], "ASR job event"))
 
 
 def accept_alert(body: bytes) -> dict[str, Any]:
@@ -97,12 +101,12 @@ def accept_alert(body: bytes) -> dict[str, Any]:
             ],
         )
     )
-    instances = {i for i in (instance_of(part) for part in named.split()) if i}
+    instances = sorted({i for i in (instance_of(part) for part in named.split()) if i})
     if instances:
-        reconcile_or_busy(instances)
-    else:  # it names none of our VMs but says something is wrong: a pass now (the timer converges)
-        _logged("alert", wiring.reconciler().reconcile())
-    return {"accepted": True, "instances": sorted(instances)}
+        wiring.work_queue().send(WorkItem.for_vms(instances, "Azure Monitor alert"))
+    else:  # it names none of our VMs but says something is wrong: a fleet pass now
+        wiring.work_queue().send(WorkItem.fleet_pass("Azure Monitor alert"))
+    return {"accepted": True, "instances": instances}
 
 
 # --- operators ----------------------------------------------------------------------------------
@@ -110,8 +114,8 @@ def accept_alert(body: bytes) -> dict[str, Any]:
 
 def approve(instance_id: str, *, actor: str) -> dict[str, Any]:
     record = wiring.commands().approve(instance_id, actor=actor, reason="cutover approved through the API")
-    wiring.reconciler().reconcile(only={instance_id})
-    return {"approved": True, "phase": record.phase.value}
+    wiring.work_queue().send(WorkItem.for_vms([instance_id], "cutover approved"))
+    return {"approved": True, "phase": record.phase.value, "queued": True}
 
 
 def fleet_status() -> dict[str, Any]:
@@ -146,35 +150,82 @@ def assessments(wave: str | None, wanted: str, accept: str) -> tuple[str, str]:
     return to_json(records), "application/json"
 
 
-def reconcile_or_busy(only: set[str] | None, *, discover: bool = False) -> None:
-    """Reconciles what a signal names; raises ServiceBusy (503, or a retry of the trigger) when it
-    could not be done now, so the sender asks again and the signal is not lost."""
-    report = wiring.reconciler().reconcile(only=only, discover=discover)
+# --- the work queue -----------------------------------------------------------------------------
+
+
+def work(body: str, dequeue_count: int = 1) -> PassReport | None:
+    """One work item, from the queue trigger. Raising hands the message back to the host, which
+    delivers it again (after host.json's visibilityTimeout) and, past maxDequeueCount, poisons it."""
+    item = _work_item(body)
+    reconciler = wiring.reconciler()
+    if item.kind == "discover":
+        created = reconciler.discover()
+        wiring.work_queue().send(WorkItem.for_vms(created, "taken in by discovery"))
+        log.info("discovery: %d opted-in instances taken in", len(created))
+        return None
+    if item.kind == "shard":
+        report = _logged(f"{item.shard} pass", reconciler.reconcile(shard=item.shard))
+        if report.unread:  # nothing could be read: try this shard again; VM-level problems wait
+            raise ServiceBusy(f"{item.shard}: {'; '.join(report.unfinished)}")  # for the next pass
+        return report
+    report = reconciler.reconcile(only=set(item.instances), discover=item.discover)
     if report.unfinished:
-        log.warning("reconcile not done yet: %s", "; ".join(report.unfinished))
+        log.warning("work not done yet (delivery %d): %s", dequeue_count, "; ".join(report.unfinished))
         raise ServiceBusy(f"could not reconcile now ({len(report.unfinished)} problems); try again")
+    return report
+
+
+def poisoned(body: str) -> list[str]:
+    """A message the host gave up on: each VM it named gets the fact on its record and timeline."""
+    try:
+        item = _work_item(body)
+    except InvalidInput as error:
+        log.error("poisoned work item is not readable: %s", error)
+        return []
+    noted = []
+    for instance in item.instances:
+        try:
+            wiring.commands().note_poisoned(instance, f"work kept failing ({item.reason or item.kind})")
+        except RecordNotFound:
+            continue  # an event for a VM never taken in: the discovery pass will find it if opted in
+        noted.append(instance)
+    log.error("work poisoned: %s %s", item.kind, item.shard or ", ".join(item.instances))
+    return noted
+
+
+def _work_item(body: str) -> WorkItem:
+    try:
+        return WorkItem.model_validate_json(body)
+    except ValidationError as error:
+        raise InvalidInput(f"not a work item: {error.errors()[0]['msg']}") from None
 
 
 # --- timers -------------------------------------------------------------------------------------
 
 
-def reconcile_in_flight() -> PassReport:
-    """Every VM in flight, and opted-in instances without a record (an event lost or not yet worked):
-    the tag-filtered listing the pass makes anyway shows them."""
-    return _logged("reconcile", wiring.reconciler().reconcile(discover=True))
+def reconcile_in_flight() -> int:
+    """A fleet pass, fanned out: one discovery (opt-ins no event announced) and one message per
+    shard, worked by as many instances as the host scales to."""
+    sent = wiring.work_queue().send(WorkItem.fleet_pass("reconcile timer"))
+    log.info("reconcile: %d work items queued", sent)
+    return sent
 
 
-def nightly_batch() -> PassReport:
-    """Catches opt-ins no event announced, admits the next batch within capacity, runs open cutovers;
-    then forgets event-dedupe rows older than EventBridge could still redeliver (24 h, with margin)."""
-    report = _logged("nightly", wiring.reconciler().reconcile(discover=True))
-    log.info("nightly: forgot %d event-dedupe rows", wiring.commands().forget_stale_events())
-    return report
+def nightly_batch() -> int:
+    """A fleet pass (takes in, admits the next batch within capacity, runs open cutovers); then
+    forgets event-dedupe rows older than EventBridge could still redeliver (24 h, with margin)."""
+    sent = wiring.work_queue().send(WorkItem.fleet_pass("nightly batch"))
+    log.info(
+        "nightly: %d work items queued; forgot %d event-dedupe rows",
+        sent,
+        wiring.commands().forget_stale_events(),
+    )
+    return sent
 
 
 def _logged(name: str, report: PassReport) -> PassReport:
     log.info(
-        "%s pass: %d VMs, %d transitions, actions %s, %d conflicts, %d errors, %d new",
+        "%s: %d VMs, %d transitions, actions %s, %d conflicts, %d errors, %d new",
         name,
         report.examined,
         report.transitions,
@@ -184,5 +235,5 @@ def _logged(name: str, report: PassReport) -> PassReport:
         report.created,
     )
     for error in report.errors:
-        log.warning("%s pass error: %s", name, error)
+        log.warning("%s error: %s", name, error)
     return report

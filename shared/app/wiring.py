@@ -25,6 +25,7 @@ from shared.adapters.aws_identity import role_arn, web_identity_session
 from shared.adapters.azure_http import LoopbackHttpPolicy, is_loopback
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.eventgrid import EventGridTopic
+from shared.adapters.queue import WorkQueue, open_queue_service
 from shared.adapters.ratelimit import RateLimiter
 from shared.app.config import Settings, load_settings
 from shared.commands import Commands
@@ -32,6 +33,7 @@ from shared.core.windows import parse_windows
 from shared.guest.documents import AgentInstall
 from shared.model.clock import utc_now
 from shared.model.facts import Policy
+from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
 from shared.reconcile.reconciler import Reconciler, Targets
 from shared.state.store import StateStore
@@ -55,6 +57,19 @@ def state_store() -> StateStore:
     store = TableStateStore(service, config.table_prefix)
     store.ensure_tables()
     return store
+
+
+@cache
+def work_queue() -> WorkQueue:
+    config = settings()
+    connection = config.queue_connection.get_secret_value() if config.queue_connection else None
+    credential = identity() if connection is None else None
+    service = open_queue_service(
+        connection=connection, account_url=config.queue_account_url, credential=credential
+    )
+    queue = WorkQueue(service, config.work_queue)
+    queue.ensure()
+    return queue
 
 
 @cache
@@ -209,16 +224,15 @@ def aws_writes() -> RateLimiter:
 
 @cache
 def job_publisher() -> Callable[[list[JobChange]], None]:
-    """Where job changes go: the Event Grid topic when one is set, else a reconcile of those VMs."""
+    """Where job changes go: the Event Grid topic when one is set, else work for those VMs."""
     config = settings()
     if config.eventgrid_topic_endpoint is None:
 
-        def reconcile_directly(changes: list[JobChange]) -> None:
-            affected = {c.instance_id for c in changes if c.instance_id}
-            if affected:
-                reconciler().reconcile(only=affected)
+        def queue_work(changes: list[JobChange]) -> None:
+            affected = [c.instance_id for c in changes if c.instance_id]
+            work_queue().send(WorkItem.for_vms(affected, "ASR job changed"))
 
-        return reconcile_directly
+        return queue_work
     key = config.eventgrid_topic_key
     credential = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
     source = (
@@ -238,6 +252,7 @@ def clear_caches() -> None:
     for cached in (
         settings,
         state_store,
+        work_queue,
         asr_adapter,
         aws_clients,
         aws_adapter,

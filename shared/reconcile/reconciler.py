@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,9 +37,16 @@ from shared.errors import (
 )
 from shared.guest.documents import AgentInstall
 from shared.model.facts import CommandFacts, Ec2Facts, Policy
+from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
 from shared.reconcile.assessing import AssessmentReads
-from shared.reconcile.snapshot import DECIDABLE_WITHOUT_ASR, NEEDS_DISCOVERY, Snapshot, jobs_window_start
+from shared.reconcile.snapshot import (
+    DECIDABLE_WITHOUT_ASR,
+    NEEDS_DISCOVERY,
+    REPLICATING,
+    Snapshot,
+    jobs_window_start,
+)
 from shared.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +75,7 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)  # of errors: retryable, worth asking again
     created: int = 0
+    unread: bool = False  # the pass could read nothing it needed: nothing was decided
 
     def problem(self, text: str, *, retryable: bool) -> None:
         self.errors.append(text)
@@ -116,20 +124,25 @@ class Reconciler:
 
     # --- a pass ----------------------------------------------------------------------------------
 
-    def reconcile(self, only: set[str] | None = None, *, discover: bool = False) -> PassReport:
-        """One pass over the VMs in flight (or just `only`); `discover` also takes in new opted-in ones.
+    def reconcile(
+        self, only: set[str] | None = None, *, discover: bool = False, shard: str | None = None
+    ) -> PassReport:
+        """One pass over the VMs in flight, one `shard` of them, or just `only` (read by id, not in
+        bulk); `discover` also takes in new opted-in ones (with `only`: those VMs only).
 
         A pass degrades, never aborts: a read that fails marks the VMs it concerns (reported in
         `errors`, decided again next pass) and the pass completes the rest. Without the records or
         EC2's view nothing can be decided safely, so such a pass reports and ends."""
         report = PassReport()
         try:
-            snapshot = self._read(discover, report, only)
+            snapshot = self._read(discover, report, only, shard)
         except AutopilotError as error:
             report.problem(f"pass: {error}", retryable=error.retryable)
+            report.unread = True
             log.warning("reconcile pass could not read the fleet: %s", error)
             return report
-        snapshot.admit(self.capacity)
+        whole_fleet = only is None and shard is None
+        snapshot.admit(self.capacity, None if whole_fleet else self._admission_view(snapshot))
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         if snapshot.asr_unreadable:
             held = [r for r in chosen if r.phase not in DECIDABLE_WITHOUT_ASR]
@@ -142,25 +155,45 @@ class Reconciler:
                 report.add(outcome)
         return report
 
-    def _read(self, discover: bool, report: PassReport, only: set[str] | None) -> Snapshot:
-        now = self.clock()
+    def discover(self) -> list[str]:
+        """Takes in opted-in instances without a record (an event lost or never sent); their ids."""
         records = {r.instance_id: r for r in self.store.in_flight()}
-        ec2 = self.aws.opted_in()
-        if discover:
-            wanted = {
-                i: f for i, f in ec2.items() if only is None or i in only
-            }  # an event takes in its VM only
-            report.created = self._take_in(records, wanted, now)
-        missing: dict[str, list[str]] = {}
-        for record in records.values():
-            if record.instance_id not in ec2:
-                missing.setdefault(record.region, []).append(record.instance_id)
-        if missing:
-            ec2 |= self.aws.instances(missing)
+        before = set(records)
+        self._take_in(records, self.aws.opted_in(), self.clock())
+        return sorted(set(records) - before)
+
+    def _admission_view(self, snapshot: Snapshot) -> list[MigrationRecord] | None:
+        """A partial pass admits against the whole fleet's queue and replication slots (one query),
+        and only when it holds a queued VM."""
+        if not any(r.phase is Phase.QUEUED for r in snapshot.records.values()):
+            return None
+        return list(self.store.in_phases(REPLICATING | {Phase.QUEUED}))
+
+    def _read(self, discover: bool, report: PassReport, only: set[str] | None, shard: str | None) -> Snapshot:
+        now = self.clock()
+        if only is not None:
+            records, ec2 = self._read_vms(only, discover, report, now)
+        else:
+            source = self.store.in_flight_in(shard) if shard is not None else self.store.in_flight()
+            records = {r.instance_id: r for r in source}
+            if shard is not None:
+                ec2 = self.aws.instances(_by_region(records.values()))
+            else:
+                ec2 = self.aws.opted_in()
+                if discover:
+                    report.created = self._take_in(records, ec2, now)
+                missing = [r for r in records.values() if r.instance_id not in ec2]
+                if missing:
+                    ec2 |= self.aws.instances(_by_region(missing))
         try:
             # Jobs before items: an item read after its jobs is at least as new as they are.
-            jobs = self.asr.jobs_since(jobs_window_start(records, now))
-            items = self.asr.items()
+            since = jobs_window_start(records, now)
+            jobs = self.asr.jobs_since(since) if since is not None else []
+            if only is not None:
+                named = {item_name_for(i): self.asr.item(item_name_for(i)) for i in records}
+                items = {name: item for name, item in named.items() if item is not None}
+            else:
+                items = self.asr.items()
             wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
             discovered = self.asr.discovered() if wants_machines else []
             snapshot = Snapshot(records, ec2, items, jobs, discovered)
@@ -169,6 +202,21 @@ class Reconciler:
         AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
         self._read_operations(snapshot, only, report)
         return snapshot
+
+    def _read_vms(
+        self, only: set[str], discover: bool, report: PassReport, now: datetime
+    ) -> tuple[dict[str, MigrationRecord], dict[str, Ec2Facts]]:
+        """A few VMs by id: their records (point reads) and their instances (one describe per region;
+        an unrecorded VM is looked for in every region)."""
+        records = {i: r for i in sorted(only) if (r := self.store.find(i)) is not None}
+        by_region = _by_region(records.values())
+        unknown = sorted(only - set(records))
+        for region in self.aws.regions if unknown else ():
+            by_region.setdefault(region, []).extend(unknown)
+        ec2 = self.aws.instances(by_region) if by_region else {}
+        if discover:
+            report.created = self._take_in(records, {i: f for i, f in ec2.items() if i in only}, now)
+        return records, ec2
 
     def _read_operations(self, snapshot: Snapshot, only: set[str] | None, report: PassReport) -> None:
         """An ASR operation's status, read only while the job it started is not in the job list; one
@@ -348,6 +396,13 @@ class Reconciler:
         return account.find_command(
             record.region, record.instance_id, f"{comment} {_attempt_comment(record)}", since
         )
+
+
+def _by_region(records: Iterable[MigrationRecord]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for record in records:
+        found.setdefault(record.region, []).append(record.instance_id)
+    return found
 
 
 def _attempt_comment(record: MigrationRecord) -> str:

@@ -12,7 +12,7 @@ operation's status, only while the job it started is not in the job list.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,7 +35,7 @@ REPLICATING = frozenset({Phase.ENABLING, Phase.INITIAL_REPLICATION})
 NEEDS_DISCOVERY = frozenset(
     {Phase.PREFLIGHT, Phase.AGENT_INSTALL, Phase.AWAITING_DISCOVERY, Phase.QUEUED, Phase.ENABLING}
 )
-JOB_WINDOW = timedelta(hours=1)  # with no open intent, recent jobs are enough
+JOB_WINDOW_MARGIN = timedelta(minutes=5)  # clock skew between us and Site Recovery
 # Phases decided without Site Recovery's view: they go on when ASR cannot be read. Preflight and
 # agent install need the appliance's discovered machines (an agent already registered is not
 # installed again), so they wait too.
@@ -58,26 +58,15 @@ class Snapshot:
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
     _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
+    _machines: MachineIndex = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {job.job_id: job for job in self.jobs}
         self._by_item = jobs_by_item(self.items, self.jobs)
+        self._machines = MachineIndex(self.discovered)
 
     def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
-        """The appliance's machine for this instance: by BIOS UUID (from the guest checks, either byte
-        order and case), then FQDN or display name (against EC2's private DNS name), then any address."""
-        if ec2 is None:
-            return None
-        wanted = bios_variants(bios_uuid)
-        by_bios = [m for m in self.discovered if wanted and bios_variants(m.bios_id) & wanted]
-        if len(by_bios) == 1:
-            return by_bios[0]
-        short = _short(ec2.hostname)
-        by_name = [m for m in self.discovered if short and short in {_short(m.fqdn), _short(m.display_name)}]
-        if len(by_name) == 1:
-            return by_name[0]
-        by_ip = [m for m in self.discovered if ec2.private_ip and ec2.private_ip in m.ip_addresses]
-        return by_ip[0] if len(by_ip) == 1 else None
+        return self._machines.find(ec2, bios_uuid)
 
     def machine_of(self, record: MigrationRecord) -> DiscoveredMachine | None:
         bios = record.assessment.bios_uuid if record.assessment else ""
@@ -93,11 +82,13 @@ class Snapshot:
             return self.commands[record.instance_id]
         return read(record)
 
-    def admit(self, capacity: int) -> None:
-        """Grants replication slots to queued VMs, oldest first, up to the free capacity."""
-        busy = sum(1 for r in self.records.values() if r.phase in REPLICATING)
+    def admit(self, capacity: int, fleet: Iterable[MigrationRecord] | None = None) -> None:
+        """Grants replication slots to queued VMs, oldest first, up to the free capacity; counted
+        over `fleet` (every VM queued or replicating) when this pass holds only part of it."""
+        counted = list(self.records.values() if fleet is None else fleet)
+        busy = sum(1 for r in counted if r.phase in REPLICATING)
         queued = sorted(
-            (r for r in self.records.values() if r.phase is Phase.QUEUED),
+            (r for r in counted if r.phase is Phase.QUEUED),
             key=lambda r: (r.phase_entered_at, r.instance_id),
         )
         self.admitted = {r.instance_id for r in queued[: max(capacity - busy, 0)]}
@@ -157,10 +148,51 @@ class Snapshot:
         )
 
 
-def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> datetime:
-    """Jobs are listed from the oldest open intent, so every tracked job is in the one listing."""
-    starts = [r.pending_action.started_at for r in records.values() if r.pending_action]
-    return min([*starts, now - JOB_WINDOW]) - timedelta(minutes=5)
+def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> datetime | None:
+    """Jobs are listed from the oldest open Site Recovery intent, so every tracked job is in the one
+    listing; with none open, no job is needed (None): decide looks at jobs only for an open intent."""
+    starts = [
+        pending.started_at
+        for r in records.values()
+        if (pending := r.pending_action) is not None
+        and pending.done_at is None
+        and Act(pending.action) in JOB_SCENARIO
+    ]
+    return min(starts) - JOB_WINDOW_MARGIN if starts else None
+
+
+class MachineIndex:
+    """The appliance's machines indexed once per read (BIOS UUID, short name, address), so matching
+    a VM is a few lookups, not a scan of every machine."""
+
+    def __init__(self, machines: Iterable[DiscoveredMachine]) -> None:
+        self._bios: dict[str, list[DiscoveredMachine]] = {}
+        self._names: dict[str, list[DiscoveredMachine]] = {}
+        self._addresses: dict[str, list[DiscoveredMachine]] = {}
+        for machine in machines:
+            for variant in bios_variants(machine.bios_id):
+                self._bios.setdefault(variant, []).append(machine)
+            for name in {_short(machine.fqdn), _short(machine.display_name)} - {""}:
+                self._names.setdefault(name, []).append(machine)
+            for address in set(machine.ip_addresses):
+                self._addresses.setdefault(address, []).append(machine)
+
+    def find(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
+        """The appliance's machine for this instance: by BIOS UUID (from the guest checks, either byte
+        order and case), then FQDN or display name (against EC2's private DNS name), then any address;
+        each only when exactly one machine matches."""
+        if ec2 is None:
+            return None
+        by_bios = {id(m): m for v in bios_variants(bios_uuid) for m in self._bios.get(v, ())}
+        for found in (by_bios, _unique(self._names.get(_short(ec2.hostname), ()))):
+            if len(found) == 1:
+                return next(iter(found.values()))
+        by_ip = _unique(self._addresses.get(ec2.private_ip, ())) if ec2.private_ip else {}
+        return next(iter(by_ip.values())) if len(by_ip) == 1 else None
+
+
+def _unique(machines: Iterable[DiscoveredMachine]) -> dict[int, DiscoveredMachine]:
+    return {id(m): m for m in machines}
 
 
 def jobs_by_item(items: dict[str, ItemFacts], jobs: list[JobFacts]) -> dict[str, tuple[JobFacts, ...]]:

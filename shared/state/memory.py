@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from shared.errors import AlreadyExists, ConcurrencyConflict, InvalidInput, RecordNotFound, SuspiciousEvent
 from shared.model.clock import Clock, utc_now
 from shared.model.phases import Phase
 from shared.model.records import HistoryEntry, MigrationRecord
+from shared.model.work import shard_of
 from shared.state.codec import to_entity
 from shared.state.store import (
     EVENT_MEMORY,
@@ -86,9 +87,16 @@ class MemoryStateStore(StateStore):
     def in_flight(self) -> Iterator[MigrationRecord]:
         return self._matching(lambda r: not r.phase.is_terminal)
 
+    def in_flight_in(self, shard: str) -> Iterator[MigrationRecord]:
+        return self._matching(lambda r: not r.phase.is_terminal and shard_of(r.instance_id) == shard)
+
     def by_phase(self, phase: Phase) -> Iterator[MigrationRecord]:
         wanted = Phase(phase)
         return self._matching(lambda r: r.phase == wanted)
+
+    def in_phases(self, phases: Iterable[Phase]) -> Iterator[MigrationRecord]:
+        wanted = frozenset(Phase(p) for p in phases)
+        return self._matching(lambda r: r.phase in wanted)
 
     def by_wave(self, wave: str) -> Iterator[MigrationRecord]:
         return self._matching(lambda r: r.wave == wave)

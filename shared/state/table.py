@@ -56,6 +56,7 @@ from shared.errors import (
 from shared.model.clock import Clock, utc_now
 from shared.model.phases import Phase
 from shared.model.records import HistoryEntry, MigrationRecord
+from shared.model.work import shard_of
 from shared.state.codec import from_entity, to_entity
 from shared.state.store import (
     EVENT_MEMORY,
@@ -70,16 +71,10 @@ from shared.state.store import (
 
 log = logging.getLogger(__name__)
 
-SHARD_COUNT = 16
 MAX_BATCH = 100  # Table transactions: one partition, at most 100 operations
 PAGE_SIZE = 1_000  # the service's maximum page
 _DERIVED = frozenset({"in_flight"})
 _UNSAFE_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
-
-
-def shard_of(instance_id: str) -> str:
-    digest = hashlib.sha256(instance_id.encode()).digest()
-    return f"shard-{digest[0] % SHARD_COUNT:02d}"
 
 
 def batches(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -198,8 +193,17 @@ class TableStateStore(StateStore):
     def in_flight(self) -> Iterator[MigrationRecord]:
         return self.scan("in_flight eq true", {})
 
+    def in_flight_in(self, shard: str) -> Iterator[MigrationRecord]:
+        """One shard's VMs in flight: a single-partition query, the unit a fleet pass fans out."""
+        return self.scan("PartitionKey eq @shard and in_flight eq true", {"shard": shard})
+
     def by_phase(self, phase: Phase) -> Iterator[MigrationRecord]:
         return self.scan("phase eq @phase", {"phase": Phase(phase).value})
+
+    def in_phases(self, phases: Iterable[Phase]) -> Iterator[MigrationRecord]:
+        wanted = sorted(Phase(p).value for p in phases)
+        query = " or ".join(f"phase eq @p{n}" for n in range(len(wanted)))
+        return self.scan(query, {f"p{n}": value for n, value in enumerate(wanted)}) if wanted else iter(())
 
     def by_wave(self, wave: str) -> Iterator[MigrationRecord]:
         return self.scan("wave eq @wave", {"wave": wave})

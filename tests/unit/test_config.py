@@ -93,6 +93,23 @@ def test_exactly_one_table_target(env):
     assert load_settings().table_account_url == "https://acct.table.core.windows.net"
 
 
+def test_exactly_one_queue_target(env):
+    env.setenv("AZMIGRATE_QUEUE_ACCOUNT_URL", "https://acct.queue.core.windows.net")
+    with pytest.raises(
+        ConfigError, match="exactly one of AZMIGRATE_QUEUE_CONNECTION and AZMIGRATE_QUEUE_ACCOUNT_URL"
+    ):
+        load_settings()
+    env.delenv("AZMIGRATE_QUEUE_CONNECTION")
+    assert load_settings().queue_account_url == "https://acct.queue.core.windows.net"
+
+
+@pytest.mark.parametrize("name", ["ab", "Work", "work--queue", "-work", "work-", "w" * 57])
+def test_a_work_queue_name_azure_refuses_is_refused_at_start(env, name):
+    env.setenv("AZMIGRATE_WORK_QUEUE", name)
+    with pytest.raises(ConfigError, match="AZMIGRATE_WORK_QUEUE"):
+        load_settings()
+
+
 def test_secrets_are_never_echoed(env, capsys):
     secret = "AccountKey=SuperSecretValue123"
     env.setenv("AZMIGRATE_EVENTGRID_TOPIC_KEY", secret)  # set without an endpoint: an error

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.state.table import MAX_BATCH, SHARD_COUNT, _safe_key, batches, shard_of
+from shared.model.work import SHARD_COUNT, shard_of
+from shared.state.table import MAX_BATCH, _safe_key, batches
 from tests.conftest import instance_id
 
 
