@@ -1,6 +1,8 @@
-"""Chaos: the app's hosts as separate processes, killed (SIGKILL) mid-pass, two at once, one paused
-(SIGSTOP) past its lease, under injected 5xx and ARM throttling, through Table and AWS outages, with
-duplicated and re-ordered events; then the world is checked for what must never happen.
+"""Chaos: the app's hosts as separate processes sharing one work queue, killed (SIGKILL) while they
+hold messages, two at once, one paused (SIGSTOP) past its lease, under injected 5xx and ARM
+throttling, through Table and AWS outages, with duplicated and re-ordered events; then the world is
+checked for what must never happen. A killed host's messages reappear after their lease
+(`MESSAGE_LEASE`) and another host works them.
 
 The world's own records are the judges, not the app's: the simulator's ledger and jobs (no ASR
 action twice), moto's command list (no SSM command twice for one attempt), the state tables (every
@@ -10,6 +12,7 @@ opted-in instance has a record, and every record ends done, blocked or failed wi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -35,6 +38,7 @@ from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.estate import APPLIANCE, PASSPHRASE_PARAMETER, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
+from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, LocalService, aws_client, free_port, install_documents, running_stack
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
 from shared.state.table import TableStateStore, open_table_service
@@ -42,6 +46,8 @@ from shared.state.table import TableStateStore, open_table_service
 REPO = Path(__file__).resolve().parents[1]
 ENDED = {"done", "blocked", "failed", "opted_out"}
 LEASE_SECONDS = 30  # real seconds, the shortest the settings take: a pause outlives it
+MESSAGE_LEASE = 20  # seconds a message a host holds stays invisible: a killed host's come back then
+SETTLE_SECONDS = 60  # a round waits this long at most for the queue to empty (outages: it may not)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class Plan:
 class Result:
     plan: Plan
     kills: int = 0
-    mid_pass_kills: int = 0  # of the kills, those that landed while the pass still ran
+    mid_pass_kills: int = 0  # of the kills, those that landed while the host held a message
     pauses: int = 0
     duplicate_asr: int = 0
     duplicate_ssm: int = 0
@@ -106,7 +112,10 @@ class Host:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Host:
-        args = [sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key]
+        args = [
+            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
+            *("--message-lease", str(MESSAGE_LEASE)),
+        ]
         self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
@@ -119,10 +128,14 @@ class Host:
         tail = Path(self.log.name).read_text(errors="replace")[-2000:]
         raise RuntimeError(f"host on {self.port} did not start:\n{tail}")
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+    def kill(self) -> bool:
+        """SIGKILL; whether the host held a message then (its log: started without settled)."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        self.process.kill()
+        self.process.wait(10)
+        log = Path(self.log.name).read_text(errors="replace")
+        return log.count(" started (delivery ") > log.count(" settled")
 
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -223,15 +236,15 @@ def run(plan: Plan) -> Result:
                 if event == "kill":
                     mutations = (lambda: len(sim.vault.ledger)) if kills_left % 2 else None
                     result.mid_pass_kills += _pass_with_a_kill(
-                        hosts[round_number % len(hosts)], rng, mutations
+                        hosts[round_number % len(hosts)], env, rng, mutations
                     )
                     kills_left -= 1
                     result.kills = plan.kills - kills_left
                 elif event == "pause":
-                    _pass_with_a_pause(hosts, LEASE_SECONDS + 1)
+                    _pass_with_a_pause(hosts, env, LEASE_SECONDS + 1)
                     result.pauses += 1
                 else:
-                    _passes_at_once(hosts)
+                    _passes_at_once(hosts, env)
                 bridge.sync()
                 phases = {r.instance_id: r.phase.value for r in store.all()}
                 if (
@@ -327,7 +340,9 @@ def _scheduled(plan: Plan, round_number: int, kills_left: int) -> str:
     return event
 
 
-def _passes_at_once(hosts: list[Host]) -> None:
+def _passes_at_once(hosts: list[Host], env: dict[str, str]) -> None:
+    """Every host's reconcile timer at once (each fans a pass out on the queue), then the hosts work
+    the queue until it is empty or the round's time is up."""
     threads = [
         threading.Thread(target=h.call, args=("POST", "/admin/functions/reconcile_timer")) for h in hosts
     ]
@@ -335,38 +350,46 @@ def _passes_at_once(hosts: list[Host]) -> None:
         thread.start()
     for thread in threads:
         thread.join(180)
+    _settle(env)
 
 
-def _pass_with_a_kill(host: Host, rng: random.Random, mutations: Callable[[], int] | None) -> bool:
-    """A pass on `host`, SIGKILLed right after its first ASR mutation (when `mutations` counts the
-    simulator's ledger) or at a random moment; the host is started again."""
-    worker = threading.Thread(target=host.call, args=("POST", "/admin/functions/reconcile_timer"))
+def _settle(env: dict[str, str], seconds: float = SETTLE_SECONDS) -> None:
+    work = queue_client("AZMIGRATE_QUEUE_CONNECTION", env["AZMIGRATE_WORK_QUEUE"], env)
+    with contextlib.suppress(TimeoutError):  # an outage keeps work failing: the next round goes on
+        wait_until_empty([work], seconds)
+
+
+def _pass_with_a_kill(
+    host: Host, env: dict[str, str], rng: random.Random, mutations: Callable[[], int] | None
+) -> bool:
+    """A fleet pass queued through `host`, which is SIGKILLed right after the first ASR mutation
+    (when `mutations` counts the simulator's ledger) or at a random moment while the hosts work it;
+    whether it held a message then. It is started again; its messages come back after their lease."""
     before = mutations() if mutations else 0
-    worker.start()
+    host.call("POST", "/admin/functions/reconcile_timer")
+    deadline = time.monotonic() + 30
     if mutations is None:
-        worker.join(rng.uniform(0.01, 0.3))  # a random moment, inside the pass or just after it
+        time.sleep(rng.uniform(0.05, 1.0))  # a random moment while the pass is being worked
     else:
-        while worker.is_alive() and mutations() == before:
-            worker.join(0.005)  # watching the ledger, bounded by the pass itself
-    landed = worker.is_alive()
-    host.kill()
-    worker.join(30)
+        while mutations() == before and time.monotonic() < deadline:
+            time.sleep(0.005)  # watching the ledger, bounded by the deadline
+    landed = host.kill()
     host.start()
+    _settle(env)
     return landed
 
 
-def _pass_with_a_pause(hosts: list[Host], seconds: float) -> None:
-    """The first host frozen mid-pass (GC, a frozen VM) until its leases ran out; the others then
-    take over what it held; then it runs on, and must send nothing it no longer holds."""
+def _pass_with_a_pause(hosts: list[Host], env: dict[str, str], seconds: float) -> None:
+    """The first host frozen while working a pass (GC, a frozen VM) until its leases ran out; the
+    others then take over what it held; then it runs on, and must send nothing it no longer holds."""
     frozen, others = hosts[0], hosts[1:]
-    worker = threading.Thread(target=frozen.call, args=("POST", "/admin/functions/reconcile_timer"))
-    worker.start()
-    worker.join(0.2)
+    frozen.call("POST", "/admin/functions/reconcile_timer")
+    time.sleep(0.2)  # into the pass
     frozen.signal(signal.SIGSTOP)
     time.sleep(seconds)  # the pause itself: the leases are measured in real time
-    _passes_at_once(others)
+    _passes_at_once(others, env)
     frozen.signal(signal.SIGCONT)
-    worker.join(180)
+    _settle(env)
 
 
 def _asr_actions(sim: Simulator, statuses: set[int]) -> list[str]:

@@ -65,8 +65,9 @@ class Estate:
             self.settle()
 
     def settle(self, timeout: float = 120.0) -> None:
-        """Waits until the work queue is empty: every message queued so far worked (or poisoned)."""
-        wait_until_empty([self.work], timeout)
+        """Waits until the work queue and its poison queue are empty: every message queued so far
+        worked, or poisoned and noted on its VMs."""
+        wait_until_empty([self.work, self.poison], timeout)
 
     @property
     def work(self) -> QueueClient:

@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,11 @@ def resolve(binding: str) -> str:
     return re.sub(r"%([A-Za-z0-9_]+)%", setting, binding)
 
 
-def queue_client(connection_setting: str, queue_name: str) -> QueueClient:
-    connection = os.environ.get(connection_setting)
+def queue_client(
+    connection_setting: str, queue_name: str, settings: Mapping[str, str] | None = None
+) -> QueueClient:
+    """The queue a trigger binds: its connection string from the app settings (the environment)."""
+    connection = (os.environ if settings is None else settings).get(connection_setting)
     if not connection:
         raise LookupError(f"the queue trigger's connection {connection_setting} is not set")
     return QueueClient.from_connection_string(connection, queue_name)
@@ -154,8 +158,9 @@ class QueueListener:
         return free
 
     def _deliver(self, message: StoredMessage) -> None:
+        count = int(message.dequeue_count or 1)
+        log.info("%s: message %s started (delivery %d)", self.name, message.id, count)
         try:
-            count = int(message.dequeue_count or 1)
             if count > self.settings.max_dequeue_count:
                 self._to_poison(message, f"delivered {count} times")
                 return
@@ -182,6 +187,7 @@ class QueueListener:
         except AzureError as error:  # the lease lapsed or storage failed: the message comes back
             log.warning("%s: message %s not settled: %s", self.name, message.id, type(error).__name__)
         finally:
+            log.info("%s: message %s settled", self.name, message.id)
             self._slots.release()
 
     def _decoded(self, content: str) -> bytes:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
-from azure.storage.queue import QueueServiceClient, TextBase64EncodePolicy
+from azure.storage.queue import LinearRetry, QueueServiceClient, TextBase64EncodePolicy
 
 from shared.errors import ActionRefused, CloudUnavailable, ErrorCode
 from shared.model.work import WorkItem
@@ -57,10 +58,17 @@ class WorkQueue:
 def open_queue_service(
     *, connection: str | None, account_url: str | None, credential: TokenCredential | None = None
 ) -> QueueServiceClient:
+    """Retries briefly: an event is answered within EventBridge's 5 s, and a 503 it retries is
+    better than an answer it gives up on (the SDK's default retries for about a minute)."""
+    options: dict[str, Any] = {
+        "retry_policy": LinearRetry(backoff=1, random_jitter_range=0, retry_total=2),
+        "connection_timeout": 2,
+        "read_timeout": 5,
+    }
     if connection:
-        return QueueServiceClient.from_connection_string(connection)
+        return QueueServiceClient.from_connection_string(connection, **options)
     if account_url:
-        return QueueServiceClient(account_url=account_url, credential=credential)
+        return QueueServiceClient(account_url=account_url, credential=credential, **options)
     raise ActionRefused(ErrorCode.CONFIGURATION, "need a Queue connection string or an account URL")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from local.estate import Estate, running_estate, tag_event
 from local.stack import Azurite, LocalService, aws_client
+from tests.integration.aws_support import launch_rhel
 
 pytestmark = pytest.mark.integration
 
@@ -20,25 +21,14 @@ def estate(azurite: Azurite, moto_server: LocalService) -> Iterator[Estate]:
 
 
 def launch(estate: Estate, tags: dict[str, str], instance_type: str = "t3.medium") -> str:
-    """A RHEL instance (the stand-in answers its guest checks as RHEL 9)."""
-    ec2 = aws_client(estate.moto.url, "ec2")
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*RHEL-7.4_HVM*"]}])
-    made = ec2.run_instances(
-        ImageId=image["Images"][0]["ImageId"],
-        MinCount=1,
-        MaxCount=1,
-        InstanceType=instance_type,
-        TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-        ],
-    )
-    return str(made["Instances"][0]["InstanceId"])
+    return launch_rhel(aws_client(estate.moto.url, "ec2"), tags, instance_type)
 
 
 def test_a_tag_event_creates_the_record_and_starts_the_migration(estate: Estate):
     vm = launch(estate, {"azmigrate:enabled": "true", "azmigrate:wave": "wave-7"})
     status, body = estate.post("/api/ec2-events", tag_event(vm))
     assert (status, body["instanceId"], body["duplicate"]) == (202, vm, False)
+    estate.settle()  # a worker takes the event's work from the queue
     record = estate.record(vm)
     assert record["wave"] == "wave-7"
     assert record["phase"] == "preflight"  # checks from EC2's description passed ...
@@ -52,6 +42,7 @@ def test_the_same_event_twice_has_one_effect(estate: Estate):
     second = estate.post("/api/ec2-events", event)
     assert (first[0], first[1]["duplicate"]) == (202, False)
     assert (second[0], second[1]["duplicate"]) == (202, True)
+    estate.settle()
     installs = [
         c for c in aws_client(estate.moto.url, "ssm").list_commands()["Commands"] if vm in c["InstanceIds"]
     ]
@@ -66,6 +57,7 @@ def test_a_reused_event_id_with_another_payload_is_refused(estate: Estate):
     estate.post("/api/ec2-events", tag_event(vm, event_id="evt-1"))
     status, body = estate.post("/api/ec2-events", tag_event(other, event_id="evt-1"))
     assert (status, body["error"]["code"]) == (409, "ReplayedEventId")
+    estate.settle()
     assert estate.get(f"/api/migrations/{other}")[0] == 404
 
 
@@ -121,6 +113,7 @@ def test_a_tag_change_that_does_not_touch_our_tags_is_accepted_and_ignored(estat
     vm = launch(estate, {"azmigrate:enabled": "true"})
     status, body = estate.post("/api/ec2-events", tag_event(vm, keys=("Owner",)))
     assert (status, body["relevant"]) == (202, False)
+    estate.settle()
     assert estate.get(f"/api/migrations/{vm}")[0] == 404
 
 

@@ -17,3 +17,18 @@ def run_opted_in(ec2: Any, count: int = 1, prefix: str = "azmigrate") -> list[st
         ],
     )
     return [instance["InstanceId"] for instance in made["Instances"]]
+
+
+def launch_rhel(ec2: Any, tags: dict[str, str], instance_type: str = "t3.medium") -> str:
+    """A RHEL instance (the guest stand-in answers its checks as RHEL 9) with these tags."""
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*RHEL-7.4_HVM*"]}])
+    made = ec2.run_instances(
+        ImageId=image["Images"][0]["ImageId"],
+        MinCount=1,
+        MaxCount=1,
+        InstanceType=instance_type,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        ],
+    )
+    return str(made["Instances"][0]["InstanceId"])

@@ -1,9 +1,12 @@
-"""No acknowledged event is lost: an event is remembered only once its work is done, an outage is a
-503 that EventBridge answers by delivering again, and the reconcile timer takes in opt-ins no event
-announced. Through the registered function objects, with Azurite, moto and the ASR simulator."""
+"""No acknowledged event is lost: an event is remembered only once its work is queued, a queue outage
+is a 503 that EventBridge answers by delivering again, work that fails is delivered again, and the
+reconcile timer's discovery takes in opt-ins no event announced. Through the registered function
+objects (the queue's messages handed to the worker function as the host would), with Azurite, moto
+and the ASR simulator."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -11,13 +14,17 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
+from azure.storage.queue import QueueClient
 
 from local.asr_simulator.server import Simulator
 from local.estate import app_settings, tag_event
+from local.queue_host import queue_client
 from local.stack import Azurite, LocalService, aws_client, free_port
 from shared.app import wiring
 from shared.app.services import EC2_EVENTS
+from shared.errors import ServiceBusy
 from tests.conftest import app_handlers
 from tests.integration.aws_support import run_opted_in
 
@@ -49,27 +56,70 @@ def deliver(body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
     return response.status_code, json.loads(response.get_body()), dict(response.headers)
 
 
-def test_an_event_during_an_aws_outage_is_a_503_and_is_worked_when_delivered_again(app, moto_server):
+def work_queue() -> QueueClient:
+    return queue_client("AZMIGRATE_QUEUE_CONNECTION", wiring.settings().work_queue)
+
+
+def work_once() -> list[bool]:
+    """Every message now on the work queue to the worker function, as the host would; whether each
+    succeeded (a failed one stays on the queue, visible again at once)."""
+    done = []
+    pages = work_queue().receive_messages(messages_per_page=32, visibility_timeout=60).by_page()
+    for message in next(pages, []):  # one receive: a message handed back is not taken again here
+        delivered = QueueMessage(  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
+            body=base64.b64decode(message.content), dequeue_count=message.dequeue_count
+        )
+        try:
+            app_handlers()["reconcile_work"](delivered)
+        except ServiceBusy:
+            work_queue().update_message(message, pop_receipt=message.pop_receipt, visibility_timeout=0)
+            done.append(False)
+            continue
+        work_queue().delete_message(message)
+        done.append(True)
+    return done
+
+
+def test_an_event_during_a_queue_outage_is_a_503_and_is_queued_when_delivered_again(
+    app, azurite, moto_server
+):
     vm = opted_in_instance(moto_server)
     event = tag_event(vm)
-    app(AZMIGRATE_AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")  # AWS unreachable
+    unreachable = azurite.connection_string.replace(
+        azurite.queue_endpoint, f"http://127.0.0.1:{free_port()}/x"
+    )
+    app(AZMIGRATE_QUEUE_CONNECTION=unreachable)
     status, body, headers = deliver(event)
     assert (status, body["error"]["code"]) == (503, "ServiceUnavailable") and "Retry-After" in headers
     store = wiring.state_store()
     fingerprint = hashlib.sha256(event).hexdigest()
     assert not store.event_seen(EC2_EVENTS, json.loads(event)["id"], fingerprint)  # not remembered
-    assert store.find(vm) is None
 
-    app()  # AWS is back; EventBridge delivers the same event again
+    app()  # the queue is back; EventBridge delivers the same event again
     status, body, _ = deliver(event)
     assert (status, body["duplicate"]) == (202, False)
+    assert work_once() == [True]
     assert wiring.state_store().find(vm) is not None
     status, body, _ = deliver(event)
-    assert (status, body["duplicate"]) == (202, True)  # a re-delivery of a worked event
+    assert (status, body["duplicate"]) == (202, True)  # a re-delivery of a queued event
+    assert work_once() == []  # ... queues nothing more
+
+
+def test_work_during_an_aws_outage_fails_and_is_done_when_delivered_again(app, moto_server):
+    vm = opted_in_instance(moto_server)
+    assert deliver(tag_event(vm))[0] == 202
+    app(AZMIGRATE_AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")  # AWS unreachable for the worker
+    assert work_once() == [False]  # handed back to the queue, not lost
+    assert wiring.state_store().find(vm) is None
+    app()
+    assert work_once() == [True]
+    assert wiring.state_store().find(vm) is not None
 
 
 def test_the_reconcile_timer_takes_in_an_opt_in_no_event_announced(app, moto_server):
     vm = opted_in_instance(moto_server)
     assert wiring.state_store().find(vm) is None
     app_handlers()["reconcile_timer"](TimerRequest())
+    while any(work_once()):  # the discovery, then the work it queued for what it took in
+        pass
     assert wiring.state_store().find(vm) is not None
