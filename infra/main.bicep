@@ -185,6 +185,7 @@ module app 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.accountName
     packageContainerUrl: storage.outputs.packageContainerUrl
     tableEndpoint: storage.outputs.tableEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
     insightsConnectionString: monitoring.outputs.connectionString
     eventGridEndpoint: topic.outputs.endpoint
     settings: settings

@@ -16,13 +16,8 @@ import contextlib
 import os
 import random
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -38,15 +33,15 @@ from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.estate import APPLIANCE, PASSPHRASE_PARAMETER, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
+from local.host_process import Host
 from local.queue_host import queue_client, wait_until_empty
-from local.stack import Azurite, LocalService, aws_client, free_port, install_documents, running_stack
+from local.stack import Azurite, LocalService, aws_client, install_documents, running_stack
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
 from shared.state.table import TableStateStore, open_table_service
 
 REPO = Path(__file__).resolve().parents[1]
 ENDED = {"done", "blocked", "failed", "opted_out"}
 LEASE_SECONDS = 30  # real seconds, the shortest the settings take: a pause outlives it
-MESSAGE_LEASE = 20  # seconds a message a host holds stays invisible: a killed host's come back then
 SETTLE_SECONDS = 60  # a round waits this long at most for the queue to empty (outages: it may not)
 
 
@@ -98,61 +93,6 @@ class Result:
             f"outage-refusals={self.refused_in_outages} phases={dict(sorted(self.phases.items()))} "
             f"rounds={self.rounds} in {self.seconds:.0f}s"
         )
-
-
-class Host:
-    """One Functions host process (`python -m local.host`) with the app's settings."""
-
-    def __init__(self, env: dict[str, str], key: str) -> None:
-        self.env, self.key, self.port = env, key, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Host:
-        args = [
-            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
-            *("--message-lease", str(MESSAGE_LEASE)),
-        ]
-        self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if self.call("GET", "/api/migrations") is not None:
-                return self
-            time.sleep(0.1)  # the child process starting, bounded by the deadline
-        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"host on {self.port} did not start:\n{tail}")
-
-    def kill(self) -> bool:
-        """SIGKILL; whether the host held a message then (its log: started without settled)."""
-        if self.process is None or self.process.poll() is not None:
-            return False
-        self.process.kill()
-        self.process.wait(10)
-        log = Path(self.log.name).read_text(errors="replace")
-        return log.count(" started (delivery ") > log.count(" settled")
-
-    def signal(self, signum: int) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signum)
-
-    def call(self, method: str, path: str, body: bytes | None = None, timeout: float = 120) -> int | None:
-        """The answer's status, or None when the host did not answer (dead, or killed mid-request)."""
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=body, method=method, headers={"x-functions-key": self.key}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
-        except (urllib.error.URLError, OSError):
-            return None
 
 
 World = tuple[Simulator, MotoBridge, FaultProxy, FaultProxy, dict[str, str]]

@@ -6,23 +6,28 @@ creates the fleet (with CloudWatch metrics: RHEL idle, SLES moderate, Windows bu
 migration in two waves, delivers the EventBridge tag events to POST /api/ec2-events, runs the
 reconcile timer until every tagged VM has finished (migrated, blocked with its check codes and fixes,
 held by a dry run, or failed), printing a table of phases as it goes, and ends with a summary that
-includes the size each VM was given and its like-for-like size.
+includes the size each VM was given and its like-for-like size. The work goes through the work queue
+in Azurite; `--workers N` runs N hosts (this one and N-1 host processes) taking it together.
 
-Usage: python -m local.demo [--vms N] [--tagged N] [--summary-json PATH] [--time-scale X]
+Usage: python -m local.demo [--vms N] [--tagged N] [--workers N] [--summary-json PATH] [--time-scale X]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from local.estate import REGION, Estate, running_estate, tag_event
+from local.host_process import Host
 from local.stack import aws_client, running_stack
 
 # Each kind: a fragment of the moto AMI it runs, and the guest image the stand-in answers checks with.
@@ -152,13 +157,21 @@ def _image(ec2: Any, fragment: str) -> str:
     return str(images[0]["ImageId"])
 
 
-def run(vms: int, tagged: int, time_scale: float, deadline_seconds: float) -> dict[str, Any]:
+def run(
+    vms: int, tagged: int, time_scale: float, deadline_seconds: float, workers: int = 1
+) -> dict[str, Any]:
     started = time.monotonic()
-    with running_stack() as stack, running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate:
+    with (
+        running_stack() as stack,
+        running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate,
+        _more_workers(workers - 1, estate.key) as others,
+    ):
         print(
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
         )
         print(f"app: local Functions host {estate.host.url}/api/ (simulated time x{time_scale:g})")
+        if others:
+            print(f"workers: {workers} hosts on one work queue (+ {', '.join(h.url for h in others)})")
         fleet = create_fleet(
             aws_client(stack.moto.url, "ec2", REGION),
             aws_client(stack.moto.url, "cloudwatch", REGION),
@@ -171,6 +184,19 @@ def run(vms: int, tagged: int, time_scale: float, deadline_seconds: float) -> di
         print(f"events: {accepted} tag events delivered to /api/ec2-events (202 Accepted)\n")
         passes = _drive(estate, [vm["id"] for vm in opted], started, deadline_seconds)
         return _summary(estate, fleet, opted, passes=passes, started=started)
+
+
+@contextlib.contextmanager
+def _more_workers(count: int, key: str) -> Iterator[list[Host]]:
+    """`count` more host processes with this process's app settings: the same tables and queue."""
+    hosts = [Host(dict(os.environ), key) for _ in range(count)]
+    try:
+        for host in hosts:
+            host.start()
+        yield hosts
+    finally:
+        for host in hosts:
+            host.kill()
 
 
 def _drive(estate: Estate, ids: list[str], started: float, deadline_seconds: float) -> int:
@@ -261,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=25, help="instances to create in moto (default 25)")
     parser.add_argument("--tagged", type=int, default=20, help="how many of them to opt in (default 20)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="hosts working the queue together, 1-8 (default 1)"
+    )
     parser.add_argument("--summary-json", type=Path, help="also write the summary as JSON to this path")
     parser.add_argument(
         "--time-scale",
@@ -276,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need 1 <= --vms <= 1000 and 0 <= --tagged <= --vms")
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
-    summary = run(args.vms, args.tagged, args.time_scale, args.deadline)
+    if not 1 <= args.workers <= 8:
+        parser.error("need 1 <= --workers <= 8")
+    summary = run(args.vms, args.tagged, args.time_scale, args.deadline, args.workers)
     print_summary(summary)
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")

@@ -7,6 +7,8 @@ param tags object
 param storageAccountName string
 param packageContainerUrl string
 param tableEndpoint string
+@description('Queue endpoint of the same account: the work queue (the app role already holds Storage Queue Data Contributor there).')
+param queueEndpoint string
 param insightsConnectionString string
 param eventGridEndpoint string
 param settings object
@@ -79,6 +81,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
         { name: 'AZMIGRATE_TABLE_CONNECTION', value: '' }
         { name: 'AZMIGRATE_TABLE_ACCOUNT_URL', value: tableEndpoint }
+        { name: 'AZMIGRATE_QUEUE_CONNECTION', value: '' }
+        { name: 'AZMIGRATE_QUEUE_ACCOUNT_URL', value: queueEndpoint }
+        // The queue triggers' connection (identity-based): the same queue endpoint, as the host reads it.
+        { name: 'AZMIGRATE_QUEUE_CONNECTION__queueServiceUri', value: queueEndpoint }
+        { name: 'AZMIGRATE_WORK_QUEUE', value: 'azmigrate-work' }
         { name: 'AZMIGRATE_MANAGED_IDENTITY_CLIENT_ID', value: '' }
         { name: 'AZMIGRATE_TABLE_PREFIX', value: settings.tablePrefix }
         { name: 'AZMIGRATE_ASR_SUBSCRIPTION_ID', value: settings.asrSubscriptionId }

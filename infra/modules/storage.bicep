@@ -63,5 +63,6 @@ output accountName string = account.name
 output accountId string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output tableEndpoint string = account.properties.primaryEndpoints.table
+output queueEndpoint string = account.properties.primaryEndpoints.queue
 output packageContainerUrl string = '${account.properties.primaryEndpoints.blob}${deployments.name}'
 output deadLetterContainer string = deadLetters.name

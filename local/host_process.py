@@ -1,0 +1,72 @@
+"""A local Functions host as a separate process (`python -m local.host`), for several workers on
+the same storage: the demo's `--workers`, and the chaos run, which kills and freezes them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from local.stack import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+MESSAGE_LEASE = 20  # seconds a message a host holds stays invisible: a killed host's come back then
+
+
+class Host:
+    """One Functions host process (`python -m local.host`) with the app's settings."""
+
+    def __init__(self, env: dict[str, str], key: str) -> None:
+        self.env, self.key, self.port = env, key, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Host:
+        args = [
+            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
+            *("--message-lease", str(MESSAGE_LEASE)),
+        ]
+        self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.call("GET", "/api/migrations") is not None:
+                return self
+            time.sleep(0.1)  # the child process starting, bounded by the deadline
+        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"host on {self.port} did not start:\n{tail}")
+
+    def kill(self) -> bool:
+        """SIGKILL; whether the host held a message then (its log: started without settled)."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        self.process.kill()
+        self.process.wait(10)
+        log = Path(self.log.name).read_text(errors="replace")
+        return log.count(" started (delivery ") > log.count(" settled")
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def call(self, method: str, path: str, body: bytes | None = None, timeout: float = 120) -> int | None:
+        """The answer's status, or None when the host did not answer (dead, or killed mid-request)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=body, method=method, headers={"x-functions-key": self.key}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, OSError):
+            return None
