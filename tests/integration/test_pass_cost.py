@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +22,8 @@ from shared.guest.documents import AgentInstall
 from shared.model.facts import Policy
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
-from shared.reconcile.reconciler import Reconciler, Targets
+from shared.model.work import shard_of
+from shared.reconcile.reconciler import PassReport, Reconciler, Targets
 from shared.state.table import TableStateStore
 from tests.conftest import T0
 from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, sdk_client
@@ -29,8 +31,15 @@ from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_
 pytestmark = pytest.mark.integration
 
 
-def fleet_pass(azurite: Azurite, moto: LocalService, size: int) -> dict[str, int]:
-    """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady pass."""
+PassRun = Callable[[Reconciler, list[str]], PassReport]
+
+
+def whole_fleet(reconciler: Reconciler, ids: list[str]) -> PassReport:
+    return reconciler.reconcile()
+
+
+def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = whole_fleet) -> dict[str, int]:
+    """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady `run`."""
     prefix = f"pc{uuid.uuid4().hex[:6]}"
     ec2 = aws_client(moto.url, "ec2")
     image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*ubuntu-xenial*"]}])
@@ -114,13 +123,14 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int) -> dict[str, int
         before_asr = Counter(sim.request_counts())
         aws_calls.clear()
         table_calls.clear()
-        report = reconciler.reconcile()
-        assert report.examined == size and report.transitions == 0 and not report.errors
+        report = run(reconciler, ids)
+        assert report.transitions == 0 and not report.errors
+        counts = {"examined": report.examined}
         asr = Counter(sim.request_counts()) - before_asr
     finally:
         client.close()
         sim.stop()
-    counts = {f"asr {k}": v for k, v in asr.items()}
+    counts |= {f"asr {k}": v for k, v in asr.items()}
     counts |= {f"aws {k}": v for k, v in aws_calls.items()}
     counts |= {f"table {k}": v for k, v in table_calls.items()}
     return counts
@@ -129,6 +139,7 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int) -> dict[str, int
 def test_reads_per_pass_do_not_grow_with_the_fleet(azurite: Azurite, moto_server: LocalService):
     small = fleet_pass(azurite, moto_server, 20)
     large = fleet_pass(azurite, moto_server, 200)
+    assert (small.pop("examined"), large.pop("examined")) == (20, 200)
     print(f"\nreads of one pass: 20 VMs {small}\n                  200 VMs {large}")
     vault = "asr GET subscriptions/resourceGroups/providers/vaults/"
     paged = {f"{vault}replicationProtectedItems"}  # 100 a page
@@ -145,3 +156,29 @@ def test_reads_per_pass_do_not_grow_with_the_fleet(azurite: Azurite, moto_server
     )  # waiting costs no writes
     assert "table PUT" not in large and "table MERGE" not in large
     assert sum(large.values()) <= 10
+
+
+def test_a_work_item_for_one_vm_reads_that_vm_only(azurite: Azurite, moto_server: LocalService):
+    """What an event's work costs, whatever the fleet: one record, one describe, one item by name."""
+    one = fleet_pass(azurite, moto_server, 200, lambda reconciler, ids: reconciler.reconcile(only={ids[0]}))
+    vault = "asr GET subscriptions/resourceGroups/providers/vaults/"
+    item = f"{vault}replicationFabrics/replicationProtectionContainers/replicationProtectedItems"
+    assert one["examined"] == 1
+    assert one[item] == 1  # the item by name ...
+    assert f"{vault}replicationProtectedItems" not in one  # ... and never the vault's list
+    assert one["aws DescribeInstances"] == 1
+    assert one["table GET"] == 1  # the record by its keys
+    assert f"{vault}replicationJobs" not in one
+
+
+def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalService):
+    """One shard's pass examines that shard's VMs only, and reads EC2 for them only."""
+    in_shard: list[str] = []
+
+    def first_shard(reconciler: Reconciler, ids: list[str]) -> PassReport:
+        in_shard.extend(i for i in ids if shard_of(i) == shard_of(ids[0]))
+        return reconciler.reconcile(shard=shard_of(ids[0]))
+
+    counts = fleet_pass(azurite, moto_server, 200, first_shard)
+    assert counts["examined"] == len(in_shard) < 200
+    assert counts["aws DescribeInstances"] == 1
