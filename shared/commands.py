@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared.adapters.ratelimit import RateLimiter
+from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.core.actions import Act, Decision, Effect
 from shared.core.decide import apply_decision
 from shared.core.lifecycle import check_approvable
@@ -44,10 +44,11 @@ class Commands:
         *,
         clock: Callable[[], datetime],
         status: StatusWriter | None = None,
-        status_writes: RateLimiter | None = None,
+        status_writes: Pacer | None = None,
     ) -> None:
         self.store, self.clock = store, clock
-        self._status, self._status_writes = status, status_writes or RateLimiter(10)
+        self._status = status
+        self._status_writes: Pacer = status_writes or RateLimiter(10)
 
     # --- the lifecycle ---------------------------------------------------------------------------
 
@@ -112,7 +113,7 @@ class Commands:
             status = f"{status}: {record.last_error.code}"
         if ec2.tag("status") == status:
             return
-        self._status_writes.acquire()
+        self._status_writes.acquire(f"{ec2.account_id}/{ec2.region}")
         try:
             self._status(ec2, status)
         except ActionRefused as refused:  # e.g. IAM: the status is a courtesy, the record is the truth

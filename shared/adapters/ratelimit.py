@@ -1,13 +1,24 @@
-"""A token bucket that paces calls to a cloud API across threads (ARM writes, AWS mutations)."""
+"""Pacing calls to a cloud API: the `Pacer` the reconciler asks before each write, and a token bucket
+for one process (`RateLimiter`). Budgets shared by every worker are `shared.state.budget.TableBudget`."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Pacer(Protocol):
+    def acquire(self, key: str = "") -> float:
+        """Takes one call from the budget of `key` (e.g. an AWS account and region), waiting for it;
+        returns how long it waited."""
+        ...
 
 
 class RateLimiter:
+    """One process's token bucket (every key shares it)."""
+
     def __init__(
         self,
         per_second: float,
@@ -22,7 +33,7 @@ class RateLimiter:
         self._updated = clock()
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
+    def acquire(self, key: str = "") -> float:
         """Takes one token, waiting for it if needed; returns how long it waited."""
         with self._lock:
             now = self._clock()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
+from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
@@ -26,7 +27,7 @@ from shared.adapters.azure_http import LoopbackHttpPolicy, is_loopback
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.eventgrid import EventGridTopic
 from shared.adapters.queue import WorkQueue, open_queue_service
-from shared.adapters.ratelimit import RateLimiter
+from shared.adapters.ratelimit import Pacer
 from shared.app.config import Settings, load_settings
 from shared.commands import Commands
 from shared.core.windows import parse_windows
@@ -36,6 +37,7 @@ from shared.model.facts import Policy
 from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
 from shared.reconcile.reconciler import Reconciler, Targets
+from shared.state.budget import TableBudget
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore, open_table_service
 
@@ -46,15 +48,16 @@ def settings() -> Settings:
 
 
 @cache
-def state_store() -> StateStore:
+def table_service() -> TableServiceClient:
     config = settings()
     if config.table_connection is not None:
-        service = open_table_service(connection=config.table_connection.get_secret_value(), account_url=None)
-    else:
-        service = open_table_service(
-            connection=None, account_url=config.table_account_url, credential=identity()
-        )
-    store = TableStateStore(service, config.table_prefix)
+        return open_table_service(connection=config.table_connection.get_secret_value(), account_url=None)
+    return open_table_service(connection=None, account_url=config.table_account_url, credential=identity())
+
+
+@cache
+def state_store() -> StateStore:
+    store = TableStateStore(table_service(), settings().table_prefix)
     store.ensure_tables()
     return store
 
@@ -201,7 +204,7 @@ def reconciler() -> Reconciler:
         ),
         capacity=config.max_initial_replication,
         concurrency=config.max_concurrency,
-        arm_writes=RateLimiter(config.arm_writes_per_second),
+        arm_writes=arm_writes(),
         aws_writes=aws_writes(),
         windows=parse_windows(config.cutover_windows),
         metrics=metrics_adapter(),
@@ -218,8 +221,19 @@ def commands() -> Commands:
 
 
 @cache
-def aws_writes() -> RateLimiter:
-    return RateLimiter(settings().aws_calls_per_second)
+def arm_writes() -> Pacer:
+    """ARM writes per subscription, shared by every instance of the app (one Table row)."""
+    return _budget("armWrites", settings().arm_writes_per_second)
+
+
+@cache
+def aws_writes() -> Pacer:
+    """Mutating AWS calls per account and region, shared by every instance of the app."""
+    return _budget("awsMutations", settings().aws_calls_per_second)
+
+
+def _budget(name: str, per_second: float) -> TableBudget:
+    return TableBudget(table_service(), settings().table_prefix, name, per_second)
 
 
 @cache
@@ -251,6 +265,7 @@ def clear_caches() -> None:
     """Forget every wired object, so the next call reads the settings again (a local host restarting)."""
     for cached in (
         settings,
+        table_service,
         state_store,
         work_queue,
         asr_adapter,
@@ -259,6 +274,7 @@ def clear_caches() -> None:
         metrics_adapter,
         reconciler,
         commands,
+        arm_writes,
         aws_writes,
         job_publisher,
     ):

@@ -20,7 +20,7 @@ from shared.adapters.asr import AsrAdapter, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
-from shared.adapters.ratelimit import RateLimiter
+from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
 from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect
@@ -103,8 +103,8 @@ class Reconciler:
         install: AgentInstall,
         capacity: int,
         concurrency: int = 8,
-        arm_writes: RateLimiter | None = None,
-        aws_writes: RateLimiter | None = None,
+        arm_writes: Pacer | None = None,
+        aws_writes: Pacer | None = None,
         windows: tuple[Window, ...] = (),
         metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
@@ -114,8 +114,8 @@ class Reconciler:
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
-        self._arm = arm_writes or RateLimiter(10)
-        self._aws = aws_writes or RateLimiter(10)
+        self._arm: Pacer = arm_writes or RateLimiter(10)
+        self._aws: Pacer = aws_writes or RateLimiter(10)
         self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
         # The one write path; the app shares one with its other writers (wiring.commands).
         self.commands = commands or Commands(
@@ -293,7 +293,10 @@ class Reconciler:
     ) -> MigrationRecord:
         act = decision.action
         assert act is not None and record.pending_action is not None
-        (self._aws if act in AWS_ACTIONS else self._arm).acquire()  # pace first, then fence
+        if act in AWS_ACTIONS:  # pace first, then fence
+            self._aws.acquire(f"{record.account_id}/{record.region}")
+        else:
+            self._arm.acquire()
         try:
             # Fencing: the intent must still be ours and inside its lease right before the effect;
             # a writer paused past its lease (another re-issued the action meanwhile) sends nothing.

@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 100  # Table transactions: one partition, at most 100 operations
 PAGE_SIZE = 1_000  # the service's maximum page
 _DERIVED = frozenset({"in_flight"})
-_UNSAFE_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+UNSAFE_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 
 
 def batches(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -372,7 +372,7 @@ def _etag_of(entity: TableEntity) -> str:
 
 
 def _safe_key(value: str) -> str:
-    if _UNSAFE_KEY.search(value) or len(value) > 255:
+    if UNSAFE_KEY.search(value) or len(value) > 255:
         return "sha256-" + hashlib.sha256(value.encode()).hexdigest()
     return value
 

@@ -1,0 +1,143 @@
+"""Rate budgets shared by every worker: ARM writes per subscription, AWS mutations per account and
+region. Each budget counts per window (a second, or longer for rates under one a second) in one
+Table row; a worker claims a slice of the window's allowance by compare-and-swap on the row's ETag
+and spends it locally, so however many instances run, the calls in a window never exceed the
+allowance. A slice unspent when its window ends is lost: the budget errs on the side of fewer calls.
+
+Table `<prefix>Budgets`: PartitionKey `budget`, RowKey `<name>` or `<name>~<key>` (e.g. the account
+and region); fields `window` (window number since the epoch) and `used` (allowance claimed in it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.errors import StoreUnavailable
+from shared.state.table import UNSAFE_KEY
+
+CLAIM_TRIES = 5  # compare-and-swap races lost before the worker waits for the next window
+SpendHook = Callable[[str, int], None]  # (budget key, window number): one call spent
+
+
+@dataclass
+class _Slice:
+    window: int = -1
+    left: int = 0
+
+
+class TableBudget:
+    def __init__(
+        self,
+        service: TableServiceClient,
+        table_prefix: str,
+        name: str,
+        per_second: float,
+        *,
+        workers_hint: int = 4,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        on_spend: SpendHook | None = None,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        self.name = name
+        self.window_seconds = max(1.0, 1.0 / per_second)
+        self.allowance = max(1, math.floor(per_second * self.window_seconds))
+        self._slice_size = max(1, self.allowance // max(1, workers_hint))
+        self._table: TableClient = service.get_table_client(f"{table_prefix}Budgets")
+        self._clock, self._sleep, self._on_spend = clock, sleep, on_spend
+        self._slices: dict[str, _Slice] = {}
+        self._lock = threading.Lock()
+        self._table_ready = False
+
+    def acquire(self, key: str = "") -> float:
+        """Takes one call from the budget (of `key`), waiting for the next window when this one is
+        spent; returns how long it waited."""
+        waited = 0.0
+        while True:
+            now = self._clock()
+            window = int(now // self.window_seconds)
+            with self._lock:
+                held = self._slices.setdefault(key, _Slice())
+                if held.window == window and held.left > 0:
+                    held.left -= 1
+                    self._spent(key, window)
+                    return waited
+            claimed = self._claim(key, window)
+            with self._lock:
+                held = self._slices[key]
+                if claimed and held.window != window:
+                    held.window, held.left = window, claimed
+                elif claimed:
+                    held.left += claimed
+                if held.window == window and held.left > 0:
+                    held.left -= 1
+                    self._spent(key, window)
+                    return waited
+            pause = (window + 1) * self.window_seconds - now
+            self._sleep(pause)
+            waited += pause
+
+    def _spent(self, key: str, window: int) -> None:
+        if self._on_spend is not None:
+            self._on_spend(key, window)
+
+    def _claim(self, key: str, window: int) -> int:
+        """Up to a slice of `window`'s allowance, claimed on the shared row; 0 when it is spent."""
+        row = UNSAFE_KEY.sub("-", f"{self.name}~{key}" if key else self.name)  # Table keys forbid "/"
+        try:
+            self._ensure_table()
+            for _ in range(CLAIM_TRIES):
+                try:
+                    entity = self._table.get_entity("budget", row)
+                except ResourceNotFoundError:
+                    take = min(self._slice_size, self.allowance)
+                    try:
+                        self._table.create_entity(
+                            {"PartitionKey": "budget", "RowKey": row, "window": window, "used": take}
+                        )
+                    except ResourceExistsError:
+                        continue
+                    return take
+                used = int(entity["used"]) if int(entity["window"]) == window else 0
+                if int(entity["window"]) > window or used >= self.allowance:
+                    return 0
+                take = min(self._slice_size, self.allowance - used)
+                try:
+                    self._table.update_entity(
+                        {"PartitionKey": "budget", "RowKey": row, "window": window, "used": used + take},
+                        mode=UpdateMode.REPLACE,
+                        etag=entity.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except ResourceModifiedError:
+                    continue
+                except HttpResponseError as error:
+                    if error.status_code != 412:  # another worker claimed first: read again
+                        raise
+                    continue
+                return take
+        except AzureError as error:
+            raise StoreUnavailable(f"the {self.name} budget could not be claimed: {error}") from error
+        return 0  # lost every race this window: wait for the next
+
+    def _ensure_table(self) -> None:
+        if not self._table_ready:
+            with contextlib.suppress(ResourceExistsError):
+                self._table.create_table()
+            self._table_ready = True
