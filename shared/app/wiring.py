@@ -38,6 +38,7 @@ from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
 from shared.reconcile.reconciler import Reconciler, Targets
 from shared.state.budget import TableBudget
+from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore, open_table_service
 
@@ -210,6 +211,7 @@ def reconciler() -> Reconciler:
         metrics=metrics_adapter(),
         clock=utc_now,
         commands=commands(),
+        slots=TableSlots(table_service(), config.table_prefix, "replication", config.max_initial_replication),
     )
 
 

@@ -47,6 +47,7 @@ from shared.reconcile.snapshot import (
     Snapshot,
     jobs_window_start,
 )
+from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,9 @@ class Reconciler:
         metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
         commands: Commands | None = None,
+        slots: TableSlots | None = None,
     ) -> None:
-        self.store, self.asr = store, asr
+        self.store, self.asr, self.slots = store, asr, slots
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
@@ -143,6 +145,13 @@ class Reconciler:
             return report
         whole_fleet = only is None and shard is None
         snapshot.admit(self.capacity, None if whole_fleet else self._admission_view(snapshot))
+        if self.slots is not None and snapshot.admitted:  # concurrent passes: a slot row per admission
+            hold = self.policy.lease_seconds
+            snapshot.admitted = {
+                vm
+                for vm in sorted(snapshot.admitted)
+                if self.slots.claim(vm, snapshot.replicating, snapshot.queued, hold_seconds=hold)
+            }
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         if snapshot.asr_unreadable:
             held = [r for r in chosen if r.phase not in DECIDABLE_WITHOUT_ASR]

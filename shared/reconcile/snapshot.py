@@ -50,6 +50,8 @@ class Snapshot:
     jobs: list[JobFacts]
     discovered: list[DiscoveredMachine]
     admitted: set[str] = field(default_factory=set)
+    replicating: set[str] = field(default_factory=set)  # counted by admit(): the VMs holding slots
+    queued: set[str] = field(default_factory=set)  # counted by admit(): the VMs waiting for one
     instance_types: dict[str, InstanceTypeFacts] = field(default_factory=dict)  # by instance id
     utilisation: dict[str, Utilisation] = field(default_factory=dict)  # by instance id
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
@@ -86,11 +88,13 @@ class Snapshot:
         """Grants replication slots to queued VMs, oldest first, up to the free capacity; counted
         over `fleet` (every VM queued or replicating) when this pass holds only part of it."""
         counted = list(self.records.values() if fleet is None else fleet)
-        busy = sum(1 for r in counted if r.phase in REPLICATING)
+        self.replicating = {r.instance_id for r in counted if r.phase in REPLICATING}
+        busy = len(self.replicating)
         queued = sorted(
             (r for r in counted if r.phase is Phase.QUEUED),
             key=lambda r: (r.phase_entered_at, r.instance_id),
         )
+        self.queued = {r.instance_id for r in queued}
         self.admitted = {r.instance_id for r in queued[: max(capacity - busy, 0)]}
 
     def listed_job(self, record: MigrationRecord) -> JobFacts | None:

@@ -10,7 +10,6 @@ and region); fields `window` (window number since the epoch) and `used` (allowan
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -28,7 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.errors import StoreUnavailable
-from shared.state.table import UNSAFE_KEY
+from shared.state.table import UNSAFE_KEY, create_if_missing
 
 CLAIM_TRIES = 5  # compare-and-swap races lost before the worker waits for the next window
 SpendHook = Callable[[str, int], None]  # (budget key, window number): one call spent
@@ -138,6 +137,5 @@ class TableBudget:
 
     def _ensure_table(self) -> None:
         if not self._table_ready:
-            with contextlib.suppress(ResourceExistsError):
-                self._table.create_table()
+            create_if_missing(self._table)
             self._table_ready = True

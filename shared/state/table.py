@@ -43,7 +43,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableEntity, TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.errors import (
     AlreadyExists,
@@ -98,8 +98,8 @@ class TableStateStore(StateStore):
 
     def ensure_tables(self) -> None:
         for table in self._tables:
-            with _translated("table", table.table_name), contextlib.suppress(ResourceExistsError):
-                table.create_table()
+            with _translated("table", table.table_name):
+                create_if_missing(table)
 
     def close(self) -> None:
         for table in self._tables:
@@ -375,6 +375,11 @@ def _safe_key(value: str) -> str:
     if UNSAFE_KEY.search(value) or len(value) > 255:
         return "sha256-" + hashlib.sha256(value.encode()).hexdigest()
     return value
+
+
+def create_if_missing(table: TableClient) -> None:
+    with contextlib.suppress(ResourceExistsError):
+        table.create_table()
 
 
 def open_table_service(
