@@ -2,7 +2,7 @@
 hold messages, two at once, one paused (SIGSTOP) past its lease, under injected 5xx and ARM
 throttling, through Table and AWS outages, with duplicated and re-ordered events; then the world is
 checked for what must never happen. A killed host's messages reappear after their lease
-(`MESSAGE_LEASE`) and another host works them.
+(`CHAOS_MESSAGE_LEASE`) and another host works them.
 
 The world's own records are the judges, not the app's: the simulator's ledger and jobs (no ASR
 action twice), moto's command list (no SSM command twice for one attempt), the state tables (every
@@ -33,7 +33,7 @@ from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.estate import APPLIANCE, PASSPHRASE_PARAMETER, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
-from local.host_process import Host
+from local.host_process import CHAOS_MESSAGE_LEASE, Host
 from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, LocalService, aws_client, install_documents, running_stack
 from shared.adapters.aws import DEFAULT_DOCUMENT_PREFIX
@@ -42,7 +42,9 @@ from shared.state.table import TableStateStore, open_table_service
 REPO = Path(__file__).resolve().parents[1]
 ENDED = {"done", "blocked", "failed", "opted_out"}
 LEASE_SECONDS = 30  # real seconds, the shortest the settings take: a pause outlives it
-SETTLE_SECONDS = 60  # a round waits this long at most for the queue to empty (outages: it may not)
+SETTLE_SECONDS = 30  # a round waits this long at most for the queue to empty
+OUTAGE_SETTLE = 3.0
+RETRY_DELAY = 1.0  # failed work is delivered again after a second (host.json says 30 s)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,10 @@ def run(plan: Plan) -> Result:
         key = uuid.uuid4().hex
         hosts: list[Host] = []
         try:
-            hosts += [Host(env, key) for _ in range(plan.hosts)]
+            hosts += [
+                Host(env, key, message_lease=CHAOS_MESSAGE_LEASE, retry_delay=RETRY_DELAY)
+                for _ in range(plan.hosts)
+            ]
             for host in hosts:
                 host.start()
             vms = _launch(moto, plan.vms)
@@ -183,8 +188,8 @@ def run(plan: Plan) -> Result:
                 elif event == "pause":
                     _pass_with_a_pause(hosts, env, LEASE_SECONDS + 1)
                     result.pauses += 1
-                else:
-                    _passes_at_once(hosts, env)
+                else:  # in an outage the work fails and comes back: no use waiting long for it
+                    _passes_at_once(hosts, env, OUTAGE_SETTLE if event.endswith("down") else SETTLE_SECONDS)
                 bridge.sync()
                 phases = {r.instance_id: r.phase.value for r in store.all()}
                 if (
@@ -280,7 +285,7 @@ def _scheduled(plan: Plan, round_number: int, kills_left: int) -> str:
     return event
 
 
-def _passes_at_once(hosts: list[Host], env: dict[str, str]) -> None:
+def _passes_at_once(hosts: list[Host], env: dict[str, str], settle: float = SETTLE_SECONDS) -> None:
     """Every host's reconcile timer at once (each fans a pass out on the queue), then the hosts work
     the queue until it is empty or the round's time is up."""
     threads = [
@@ -290,7 +295,7 @@ def _passes_at_once(hosts: list[Host], env: dict[str, str]) -> None:
         thread.start()
     for thread in threads:
         thread.join(180)
-    _settle(env)
+    _settle(env, settle)
 
 
 def _settle(env: dict[str, str], seconds: float = SETTLE_SECONDS) -> None:

@@ -7,13 +7,14 @@ a timer function on `POST /admin/functions/{name}` (with the key), as the host's
 serves every queue trigger from Azurite's Queue service with host.json's queue settings
 (`local/queue_host.py`). Several hosts on the same storage share the work, as instances do.
 
-Usage: python -m local.host --port PORT [--function-key KEY] [--message-lease SECONDS];
+Usage: python -m local.host --port PORT [--function-key KEY] [--message-lease SECONDS] [--retry-delay S];
 settings come from the environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import re
@@ -244,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a queue message being worked stays invisible; a killed host's messages reappear "
         "after it (default 600, the Functions host's)",
     )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=None,
+        help="seconds before a failed message is delivered again (default: host.json's visibilityTimeout)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -254,7 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     import function_app  # noqa: PLC0415 - importing the app checks settings; done above with a clean message
 
     key = args.function_key or secrets.token_urlsafe(24)
-    host = LocalHost(function_app.app, key, args.port, message_lease=args.message_lease).start()
+    queues = QueueSettings.from_host_json()
+    if args.retry_delay is not None:
+        queues = dataclasses.replace(queues, visibility_timeout=args.retry_delay)
+    host = LocalHost(
+        function_app.app, key, args.port, message_lease=args.message_lease, queue_settings=queues
+    ).start()
     print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
     wait_for_stop_signal()
     host.stop()

@@ -14,13 +14,16 @@ from pathlib import Path
 from local.stack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-MESSAGE_LEASE = 20  # seconds a message a host holds stays invisible: a killed host's come back then
+CHAOS_MESSAGE_LEASE = 10.0  # a killed host's messages come back this soon (the host's default: 600 s)
 
 
 class Host:
     """One Functions host process (`python -m local.host`) with the app's settings."""
 
-    def __init__(self, env: dict[str, str], key: str) -> None:
+    def __init__(
+        self, env: dict[str, str], key: str, *, message_lease: float = 600.0, retry_delay: float | None = None
+    ) -> None:
+        self.message_lease, self.retry_delay = message_lease, retry_delay
         self.env, self.key, self.port = env, key, free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -31,7 +34,8 @@ class Host:
     def start(self) -> Host:
         args = [
             *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
-            *("--message-lease", str(MESSAGE_LEASE)),
+            *("--message-lease", str(self.message_lease)),
+            *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
         ]
         self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(

@@ -12,16 +12,14 @@ from azure.data.tables import TableServiceClient
 
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
-from local.asr_simulator.model import RCM, Disk, Machine
+from local.asr_simulator.model import RCM
 from local.asr_simulator.server import Simulator
-from local.guest_stand_in import bios_uuid
+from local.fleet import launch_waiting, protect, record_waiting
 from local.stack import Azurite, LocalService, aws_client
-from shared.adapters.asr import AsrAdapter, item_name_for
+from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AwsAdapter
 from shared.guest.documents import AgentInstall
 from shared.model.facts import Policy
-from shared.model.phases import Phase
-from shared.model.records import MigrationRecord
 from shared.model.work import shard_of
 from shared.reconcile.reconciler import PassReport, Reconciler, Targets
 from shared.state.table import TableStateStore
@@ -41,48 +39,9 @@ def whole_fleet(reconciler: Reconciler, ids: list[str]) -> PassReport:
 def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = whole_fleet) -> dict[str, int]:
     """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady `run`."""
     prefix = f"pc{uuid.uuid4().hex[:6]}"
-    ec2 = aws_client(moto.url, "ec2")
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*ubuntu-xenial*"]}])
-    made = ec2.run_instances(
-        ImageId=image["Images"][0]["ImageId"],
-        MinCount=size,
-        MaxCount=size,
-        TagSpecifications=[
-            {
-                "ResourceType": "instance",
-                "Tags": [
-                    {"Key": f"{prefix}:enabled", "Value": "true"},
-                    {"Key": f"{prefix}:cutover", "Value": "approval"},
-                ],
-            }
-        ],
-    )
-    ids = [i["InstanceId"] for i in made["Instances"]]
-
+    ids = launch_waiting(aws_client(moto.url, "ec2"), size, prefix)
     vault = Vault(SUB, RG, VAULT, SimClock(scale=0, start=T0), job_seconds=0)
-    site = vault.site(RCM)
-    assert site is not None
-    for instance_id in ids:  # items already protected, as after initial replication
-        vault.register_machine(
-            Machine(bios_uuid(instance_id), instance_id, "10.0.0.1", "Linux", [Disk("d", 0, True)])
-        )
-        vault.enable(
-            site.fabric,
-            item_name_for(instance_id),
-            {
-                "properties": {
-                    "policyId": vault.policy_id(site),
-                    "providerSpecificDetails": {
-                        "instanceType": RCM,
-                        "fabricDiscoveryMachineId": vault.machine_id(bios_uuid(instance_id)),
-                        "processServerId": site.process_server_id,
-                        "targetResourceGroupId": TARGET_RG,
-                    },
-                }
-            },
-        )
-    vault.clock.advance(60)
-    vault.tick()
+    protect(vault, ids, TARGET_RG)
     sim = Simulator(vault, limits=None).start()
     table_calls: Counter[str] = Counter()
     # azure-data-tables takes no per-call policies, but every table client shares this client-level hook.
@@ -92,14 +51,7 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = w
     )
     store = TableStateStore(service, f"pc{uuid.uuid4().hex[:10]}", clock=vault.clock.now)
     store.ensure_tables()
-    store.create_many(
-        [
-            MigrationRecord.opted_in(
-                instance_id=i, account_id="123456789012", region="us-east-1", now=T0
-            ).evolve(phase=Phase.READY_FOR_CUTOVER)
-            for i in ids
-        ]
-    )
+    record_waiting(store, ids, T0)
     aws_calls: Counter[str] = Counter()
 
     def counted(service_name: str, region: str) -> Any:

@@ -1,0 +1,275 @@
+"""Fleet benchmarks for the queue-based scale-out. Each prints its figures and the command that made them.
+
+  events  the answer time of POST /api/ec2-events with N VMs in the store: one sender, then a tag
+          sweep (every VM's event, `--senders` at once). The workers are stopped: answering must not
+          depend on them. Azurite serves the tables and the queue; no cloud call is on this path.
+  pass    a steady fleet pass (every VM waits for cutover approval: nothing changes) fanned out on
+          the work queue to 1, 2 and 4 host processes: wall time, the hosts' CPU per VM, Site Recovery
+          calls per VM, and record writes (0 expected). moto's EC2 is the slowest part; its calls
+          are made by the hosts and not counted here.
+  budget  ARM writes sent by `--workers` workers against the simulator's ARM write bucket, each
+          paced by its own per-process limiter (the old design) and then by the shared Table budget:
+          writes per second achieved against the budget, and the 429s ARM answered.
+
+Usage: python -m bench.fleet events [--vms N] [--sweep N] [--senders N]
+       python -m bench.fleet pass [--vms N] [--workers 1,2,4]
+       python -m bench.fleet budget [--workers N] [--seconds S] [--per-second R]
+Figures are from this machine's stand-ins (Azurite, one Node process; the simulator in this process),
+not Azure: compare changes with them, do not predict production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import statistics
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
+from local.asr_simulator.server import Simulator
+from local.estate import ACCOUNT, REGION, RG, SUB, VAULT, app_settings, tag_event
+from local.fleet import launch_waiting, protect, record_waiting
+from local.host import LocalHost
+from local.host_process import Host
+from local.queue_host import queue_client, wait_until_empty
+from local.stack import Azurite, aws_client, free_port, running_stack, start_azurite
+from shared.adapters.ratelimit import Pacer, RateLimiter
+from shared.model.records import MigrationRecord
+from shared.state.budget import TableBudget
+from shared.state.table import TableStateStore, open_table_service
+
+ARM_WRITES = (200.0, 10.0)  # ARM's per-subscription write bucket: 200, refilled 10 a second
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    cut = statistics.quantiles(ordered, n=100, method="inclusive")
+    return (
+        f"p50 {cut[49] * 1000:6.1f} ms  p95 {cut[94] * 1000:6.1f} ms  p99 {cut[98] * 1000:6.1f} ms  "
+        f"max {ordered[-1] * 1000:6.1f} ms  over 5 s: {sum(s > 5 for s in ordered)}"
+    )
+
+
+@contextlib.contextmanager
+def _app(azurite: Azurite) -> Iterator[tuple[LocalHost, dict[str, str]]]:
+    """The app in a local host answering HTTP only (its queue workers not started)."""
+    from shared.app import wiring  # noqa: PLC0415 - the app reads its settings when wired
+
+    unused: Any = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # no cloud call on this path
+    settings = app_settings(azurite, unused, unused)
+    os.environ.update(settings)
+    wiring.clear_caches()
+    import function_app  # noqa: PLC0415
+
+    host = LocalHost(function_app.app, uuid.uuid4().hex)
+    host.server.serve_in_background("bench-host")  # HTTP only: no queue workers
+    try:
+        yield host, settings
+    finally:
+        host.server.close()
+
+
+def _post(url: str, key: str, body: bytes) -> float:
+    request = urllib.request.Request(
+        f"{url}/api/ec2-events",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "x-functions-key": key},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        if answer.status != 202:
+            raise RuntimeError(f"answered {answer.status}")
+    return time.perf_counter() - started
+
+
+def events(vms: int, sweep: int, senders: int) -> None:
+    azurite = start_azurite()
+    try:
+        with _app(azurite) as (host, settings):
+            store = TableStateStore(
+                open_table_service(connection=azurite.connection_string, account_url=None),
+                settings["AZMIGRATE_TABLE_PREFIX"],
+            )
+            now = datetime.now(UTC)
+            ids = [f"i-{n:017x}" for n in range(vms)]
+            started = time.perf_counter()
+            store.create_many(
+                [
+                    MigrationRecord.opted_in(instance_id=i, account_id=ACCOUNT, region=REGION, now=now)
+                    for i in ids
+                ]
+            )
+            print(f"store: {vms} records written in {time.perf_counter() - started:.1f} s")
+            single = [_post(host.url, host.function_key, tag_event(i)) for i in ids[:200]]
+            print(f"one sender, 200 events, {vms} VMs in the store: {_percentiles(single)}")
+            bodies = [tag_event(ids[n % vms]) for n in range(sweep)]
+            started = time.perf_counter()
+            with ThreadPoolExecutor(senders) as pool:
+                swept = list(pool.map(lambda body: _post(host.url, host.function_key, body), bodies))
+            wall = time.perf_counter() - started
+            print(
+                f"tag sweep, {sweep} events, {senders} senders: {_percentiles(swept)}  "
+                f"({sweep / wall:.0f} events/s)"
+            )
+    finally:
+        azurite.stop()
+
+
+def fleet_pass(vms: int, worker_counts: list[int]) -> None:
+    with running_stack() as stack:
+        vault = Vault(SUB, RG, VAULT, SimClock(scale=0), job_seconds=0)
+        started = time.perf_counter()
+        ids = launch_waiting(aws_client(stack.moto.url, "ec2"), vms, "azmigrate")
+        protect(vault, ids, f"/subscriptions/{SUB}/resourceGroups/rg-migrated")
+        sim = Simulator(vault, limits=None).start()
+        env = dict(os.environ) | app_settings(stack.azurite, stack.moto, sim)
+        env |= {"AZMIGRATE_CUTOVER_MODE": "approval", "AZMIGRATE_MAX_CONCURRENCY": "16"}
+        store = TableStateStore(
+            open_table_service(connection=stack.azurite.connection_string, account_url=None),
+            env["AZMIGRATE_TABLE_PREFIX"],
+        )
+        store.ensure_tables()
+        record_waiting(store, ids, datetime.now(UTC))
+        print(f"fleet: {vms} VMs in moto, the vault and the store in {time.perf_counter() - started:.0f} s")
+        work = queue_client("AZMIGRATE_QUEUE_CONNECTION", env["AZMIGRATE_WORK_QUEUE"], env)
+        hosts: list[Host] = []
+        key = uuid.uuid4().hex
+        try:
+            for count in worker_counts:
+                while len(hosts) < count:
+                    hosts.append(Host(env, key).start())
+                if count == worker_counts[0]:  # the first pass writes the status tags: not steady
+                    _timed_pass(hosts, work, sim)
+                versions = sum(r.version for r in store.all())
+                wall, cpu, calls = _timed_pass(hosts, work, sim)
+                writes = sum(r.version for r in store.all()) - versions
+                print(
+                    f"{count} worker(s): pass {wall:6.1f} s wall, hosts' CPU {cpu / vms * 1000:5.2f} ms/VM, "
+                    f"ASR calls {calls} ({calls / vms:.4f}/VM), record writes {writes}"
+                )
+        finally:
+            for host in hosts:
+                host.kill()
+            sim.stop()
+
+
+def _timed_pass(hosts: list[Host], work: Any, sim: Simulator) -> tuple[float, float, int]:
+    cpu, calls = _cpu(hosts), sum(sim.request_counts().values())
+    started = time.perf_counter()
+    if hosts[0].call("POST", "/admin/functions/reconcile_timer") != 202:
+        raise RuntimeError("the reconcile timer did not run")
+    wait_until_empty([work], 3_600)
+    wall = time.perf_counter() - started
+    return wall, _cpu(hosts) - cpu, sum(sim.request_counts().values()) - calls
+
+
+def _cpu(hosts: list[Host]) -> float:
+    """User and system CPU seconds of the host processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for host in hosts:
+        assert host.process is not None
+        fields = Path(f"/proc/{host.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def budget(workers: int, seconds: float, per_second: float) -> None:
+    azurite = start_azurite(queues=False)
+    vault = Vault(SUB, RG, VAULT, SimClock(scale=0))
+    sim = Simulator(vault, limits={"writes": (per_second * 2, per_second)}).start()
+    try:
+        service = open_table_service(connection=azurite.connection_string, account_url=None)
+        prefix = f"bench{uuid.uuid4().hex[:8]}"
+        designs: dict[str, Callable[[], Pacer]] = {
+            "per-process limiter": lambda: RateLimiter(per_second),
+            "shared Table budget": lambda: TableBudget(service, prefix, "armWrites", per_second),
+        }
+        print(f"ARM write bucket in the simulator: {per_second * 2:.0f}, refilled {per_second:g}/s")
+        for design, make in designs.items():
+            statuses = _write_storm(sim.url, [make() for _ in range(workers)], seconds)
+            sent = sum(statuses.values())
+            print(
+                f"{design:<20} {workers} workers, {seconds:.0f} s: {sent / seconds:5.1f} writes/s "
+                f"against a budget of {per_second:g}/s; 429s: {statuses.get(429, 0)}"
+            )
+    finally:
+        sim.stop()
+        azurite.stop()
+
+
+def _write_storm(url: str, pacers: list[Pacer], seconds: float) -> Counter[int]:
+    """Each pacer's worker sends ARM writes as fast as it lets it, for `seconds`."""
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    vault = f"subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+    path = f"{url}/{vault}/bench"  # any write: ARM's throttle counts it before routing
+
+    def worker(pacer: Pacer) -> None:
+        while True:
+            pacer.acquire()
+            if time.monotonic() >= deadline:
+                return
+            request = urllib.request.Request(
+                f"{path}?api-version=2025-08-01",
+                data=b"{}",
+                method="POST",
+                headers={"Authorization": "Bearer x"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    status = answer.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            with lock:
+                statuses[status] += 1
+
+    with ThreadPoolExecutor(len(pacers)) as pool:
+        list(pool.map(worker, pacers))
+    return statuses
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    ev = commands.add_parser("events", help="ec2-events answer times")
+    ev.add_argument("--vms", type=int, default=10_000)
+    ev.add_argument("--sweep", type=int, default=10_000)
+    ev.add_argument("--senders", type=int, default=20)
+    pa = commands.add_parser("pass", help="a steady fleet pass on 1, 2 and 4 workers")
+    pa.add_argument("--vms", type=int, default=1_000)
+    pa.add_argument("--workers", default="1,2,4", help="comma-separated worker counts, rising")
+    bu = commands.add_parser("budget", help="ARM writes of several workers against the budget")
+    bu.add_argument("--workers", type=int, default=4)
+    bu.add_argument("--seconds", type=float, default=20.0)
+    bu.add_argument("--per-second", type=float, default=5.0)
+    args = parser.parse_args(argv[1:])
+    print(f"command: .venv/bin/python -m bench.fleet {shlex.join(argv[1:])}")
+    if args.command == "events":
+        events(args.vms, args.sweep, args.senders)
+    elif args.command == "pass":
+        fleet_pass(args.vms, [int(n) for n in args.workers.split(",")])
+    else:
+        budget(args.workers, args.seconds, args.per_second)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
