@@ -192,8 +192,6 @@ def _cpu(hosts: list[Host]) -> float:
 
 def budget(workers: int, seconds: float, per_second: float) -> None:
     azurite = start_azurite(queues=False)
-    vault = Vault(SUB, RG, VAULT, SimClock(scale=0))
-    sim = Simulator(vault, limits={"writes": (per_second * 2, per_second)}).start()
     try:
         service = open_table_service(connection=azurite.connection_string, account_url=None)
         prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -201,16 +199,20 @@ def budget(workers: int, seconds: float, per_second: float) -> None:
             "per-process limiter": lambda: RateLimiter(per_second),
             "shared Table budget": lambda: TableBudget(service, prefix, "armWrites", per_second),
         }
-        print(f"ARM write bucket in the simulator: {per_second * 2:.0f}, refilled {per_second:g}/s")
+        print(f"ARM write bucket in the simulator: {per_second * 2:g}, refilled {per_second:g}/s")
         for design, make in designs.items():
-            statuses = _write_storm(sim.url, [make() for _ in range(workers)], seconds)
+            vault = Vault(SUB, RG, VAULT, SimClock(scale=0))  # a full bucket for each design
+            sim = Simulator(vault, limits={"writes": (per_second * 2, per_second)}).start()
+            try:
+                statuses = _write_storm(sim.url, [make() for _ in range(workers)], seconds)
+            finally:
+                sim.stop()
             sent = sum(statuses.values())
             print(
                 f"{design:<20} {workers} workers, {seconds:.0f} s: {sent / seconds:5.1f} writes/s "
                 f"against a budget of {per_second:g}/s; 429s: {statuses.get(429, 0)}"
             )
     finally:
-        sim.stop()
         azurite.stop()
 
 
