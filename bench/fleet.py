@@ -106,6 +106,7 @@ def events(vms: int, sweep: int, senders: int) -> None:
                 open_table_service(connection=azurite.connection_string, account_url=None),
                 settings["AZMIGRATE_TABLE_PREFIX"],
             )
+            store.ensure_tables()
             now = datetime.now(UTC)
             ids = [f"i-{n:017x}" for n in range(vms)]
             started = time.perf_counter()

@@ -145,14 +145,14 @@ class Reconciler:
             return report
         whole_fleet = only is None and shard is None
         snapshot.admit(self.capacity, None if whole_fleet else self._admission_view(snapshot))
+        chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         if self.slots is not None and snapshot.admitted:  # concurrent passes: a slot row per admission
-            hold = self.policy.lease_seconds
+            hold, ours = self.policy.lease_seconds, {r.instance_id for r in chosen}
             snapshot.admitted = {
                 vm
-                for vm in sorted(snapshot.admitted)
+                for vm in sorted(snapshot.admitted & ours)
                 if self.slots.claim(vm, snapshot.replicating, snapshot.queued, hold_seconds=hold)
             }
-        chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         if snapshot.asr_unreadable:
             held = [r for r in chosen if r.phase not in DECIDABLE_WITHOUT_ASR]
             for held_vm in held:

@@ -83,24 +83,16 @@ def test_plain_http_is_allowed_only_on_loopback(env):
     assert load_settings().asr_endpoint == "http://127.0.0.1:8443"
 
 
-def test_exactly_one_table_target(env):
-    env.setenv("AZMIGRATE_TABLE_ACCOUNT_URL", "https://acct.table.core.windows.net")
+@pytest.mark.parametrize("service", ["table", "queue"])
+def test_exactly_one_storage_target(env, service: str):
+    upper, url = service.upper(), f"https://acct.{service}.core.windows.net"
+    env.setenv(f"AZMIGRATE_{upper}_ACCOUNT_URL", url)
     with pytest.raises(
-        ConfigError, match="exactly one of AZMIGRATE_TABLE_CONNECTION and AZMIGRATE_TABLE_ACCOUNT_URL"
+        ConfigError, match=f"exactly one of AZMIGRATE_{upper}_CONNECTION and AZMIGRATE_{upper}_ACCOUNT_URL"
     ):
         load_settings()
-    env.delenv("AZMIGRATE_TABLE_CONNECTION")
-    assert load_settings().table_account_url == "https://acct.table.core.windows.net"
-
-
-def test_exactly_one_queue_target(env):
-    env.setenv("AZMIGRATE_QUEUE_ACCOUNT_URL", "https://acct.queue.core.windows.net")
-    with pytest.raises(
-        ConfigError, match="exactly one of AZMIGRATE_QUEUE_CONNECTION and AZMIGRATE_QUEUE_ACCOUNT_URL"
-    ):
-        load_settings()
-    env.delenv("AZMIGRATE_QUEUE_CONNECTION")
-    assert load_settings().queue_account_url == "https://acct.queue.core.windows.net"
+    env.delenv(f"AZMIGRATE_{upper}_CONNECTION")
+    assert getattr(load_settings(), f"{service}_account_url") == url
 
 
 @pytest.mark.parametrize("name", ["ab", "Work", "work--queue", "-work", "work-", "w" * 57])
