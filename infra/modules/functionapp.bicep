@@ -81,9 +81,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
         { name: 'AZMIGRATE_TABLE_CONNECTION', value: '' }
         { name: 'AZMIGRATE_TABLE_ACCOUNT_URL', value: tableEndpoint }
-        { name: 'AZMIGRATE_QUEUE_CONNECTION', value: '' }
         { name: 'AZMIGRATE_QUEUE_ACCOUNT_URL', value: queueEndpoint }
         // The queue triggers' connection (identity-based): the same queue endpoint, as the host reads it.
+        // AZMIGRATE_QUEUE_CONNECTION itself stays unset: the host would take it for a connection string.
         { name: 'AZMIGRATE_QUEUE_CONNECTION__queueServiceUri', value: queueEndpoint }
         { name: 'AZMIGRATE_WORK_QUEUE', value: 'azmigrate-work' }
         { name: 'AZMIGRATE_MANAGED_IDENTITY_CLIENT_ID', value: '' }
