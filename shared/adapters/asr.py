@@ -153,26 +153,27 @@ class AsrAdapter:
         )
 
     def items(self) -> dict[str, ItemFacts]:
-        """Every protected item of the vault, by name: one paged list, whatever the fleet size."""
+        """Every protected item of the vault, by name: one paged list (ReplicationProtectedItems_List),
+        whatever the fleet size. Read as JSON: the SDK's models cost milliseconds per item, which at
+        thousands of items per pass was most of a pass's CPU."""
+        url = f"{self.site().vault_id}/replicationProtectedItems?api-version={ASR_API_VERSION}"
         with _translated("listing protected items"):
+            pages = _pages(lambda link: self._client.send_request(HttpRequest("GET", link)), url)
             return {
-                str(item.name): item_facts(item)
-                for item in self._client.replication_protected_items.list(self._rg, self._vault)
+                str(body.get("name")): item_facts(body) for page in pages for body in page.get("value") or []
             }
 
     def item(self, name: str) -> ItemFacts | None:
         """One protected item by its name (ReplicationProtectedItems_Get); None when there is none."""
         site = self.site()
-        try:
-            with _translated(f"reading protected item {name}"):
-                found = self._client.replication_protected_items.get(
-                    self._rg, self._vault, site.fabric, site.container, name
-                )
-        except ActionRefused as refused:
-            if refused.cloud_code == "NotFound":
+        container = f"replicationFabrics/{site.fabric}/replicationProtectionContainers/{site.container}"
+        url = f"{site.vault_id}/{container}/replicationProtectedItems/{name}?api-version={ASR_API_VERSION}"
+        with _translated(f"reading protected item {name}"):
+            response = self._client.send_request(HttpRequest("GET", url))
+            if response.status_code == 404:
                 return None
-            raise
-        return item_facts(found)
+            response.raise_for_status()
+        return item_facts(response.json())
 
     def jobs_since(self, since: datetime) -> list[JobFacts]:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
@@ -406,27 +407,29 @@ def _get(model: Any, *path: str) -> Any:
     return model
 
 
-def item_facts(item: asr.ReplicationProtectedItem) -> ItemFacts:
-    props: Any = item.properties
-    details: Any = props.provider_specific_details
-    progress = getattr(details, "initial_replication_progress_percentage", None)
+def item_facts(item: Mapping[str, Any]) -> ItemFacts:
+    """A protected item's facts from its REST JSON (as recorded traffic shows it)."""
+    props: Mapping[str, Any] = item.get("properties") or {}
+    details: Mapping[str, Any] = props.get("providerSpecificDetails") or {}
+    progress = details.get("initialReplicationProgressPercentage")
     if progress is None:
-        progress = getattr(details, "resync_progress_percentage", None)
-    scenario = props.current_scenario
-    job_id = str(scenario.job_id).rstrip("/").rsplit("/", 1)[-1] if scenario and scenario.job_id else None
+        progress = details.get("resyncProgressPercentage")
+    scenario: Mapping[str, Any] = props.get("currentScenario") or {}
+    raw_job = scenario.get("jobId")
+    job_id = str(raw_job).rstrip("/").rsplit("/", 1)[-1] if raw_job else None
     # InMageRcm: internalIdentifier (recorded as its jobs' targetObjectId); classic: vmId (unconfirmed).
-    internal = getattr(details, "internal_identifier", None) or getattr(details, "vm_id", None)
+    internal = details.get("internalIdentifier") or details.get("vmId")
     return ItemFacts(
-        name=str(item.name),
-        protection_state=str(props.protection_state or ""),
-        allowed_operations=frozenset(op.lower() for op in props.allowed_operations or []),
-        test_failover_state=str(props.test_failover_state or "None"),
-        active_location=str(props.active_location or "Primary"),
-        replication_health=str(props.replication_health or "Normal"),
+        name=str(item.get("name") or ""),
+        protection_state=str(props.get("protectionState") or ""),
+        allowed_operations=frozenset(str(op).lower() for op in props.get("allowedOperations") or []),
+        test_failover_state=str(props.get("testFailoverState") or "None"),
+        active_location=str(props.get("activeLocation") or "Primary"),
+        replication_health=str(props.get("replicationHealth") or "Normal"),
         progress_percent=int(progress or 0),
         current_job_id=None if job_id in (None, "", "None") else job_id,
-        current_scenario=str(scenario.scenario_name) if scenario and scenario.scenario_name else None,
-        friendly_name=str(props.friendly_name or ""),
+        current_scenario=str(scenario["scenarioName"]) if scenario.get("scenarioName") else None,
+        friendly_name=str(props.get("friendlyName") or ""),
         internal_id=str(internal or ""),
     )
 

@@ -42,8 +42,8 @@ def recorded(seq: int, section: str = "lifecycle") -> dict[str, Any]:
     return entry
 
 
-def item(seq: int) -> asr.ReplicationProtectedItem:
-    return asr.ReplicationProtectedItem(recorded(seq)["responseBody"])
+def item(seq: int) -> dict[str, Any]:
+    return dict(recorded(seq)["responseBody"])
 
 
 # --- items ---------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_the_spec_examples_jobs_and_items_parse():
         assert job.job_id and job.scenario and job.state
     items = json.loads((VENDOR / "examples" / "ReplicationProtectedItems_List.2025-08-01.json").read_text())
     for body in items["responses"]["200"]["body"]["value"]:
-        found = item_facts(asr.ReplicationProtectedItem(body))
+        found = item_facts(body)
         assert found.name and found.protection_state and found.friendly_name
 
 
