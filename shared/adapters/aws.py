@@ -54,12 +54,13 @@ class AwsAdapter:
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def opted_in(self) -> dict[str, Ec2Facts]:
-        """Every instance carrying the opt-in tag key, whatever its value, in every region."""
+    def opted_in(self, *, detail: bool = True) -> dict[str, Ec2Facts]:
+        """Every instance carrying the opt-in tag key, whatever its value, in every region; without
+        `detail`, no disks or image names (two more reads per region: only an assessment needs them)."""
         found: dict[str, Ec2Facts] = {}
         for region in self._regions:
             filters = [{"Name": "tag-key", "Values": [f"{self._prefix}:enabled"]}]
-            found |= self._describe(region, filters=filters)
+            found |= self._describe(region, filters=filters, detail=detail)
         return found
 
     def instances(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
@@ -70,7 +71,9 @@ class AwsAdapter:
                 found |= self._describe(region, filters=[{"Name": "instance-id", "Values": chunk}])
         return found
 
-    def _describe(self, region: str, filters: list[dict[str, Any]]) -> dict[str, Ec2Facts]:
+    def _describe(
+        self, region: str, filters: list[dict[str, Any]], *, detail: bool = True
+    ) -> dict[str, Ec2Facts]:
         ec2 = self._clients("ec2", region)
         with aws_errors(f"describing instances in {region}"):
             pages = ec2.get_paginator("describe_instances").paginate(
@@ -83,8 +86,8 @@ class AwsAdapter:
                 for i in r["Instances"]
             ]
             raw = [(owner, i) for owner, i in raw if i["State"]["Name"] != "terminated"]
-            if not raw:
-                return {}
+            if not raw or not detail:
+                return {i["InstanceId"]: self._facts(region, owner, i, {}, {}) for owner, i in raw}
             disks = self._disks(ec2, [i["InstanceId"] for _, i in raw])
             images = self._image_names(ec2, {i["ImageId"] for _, i in raw if i.get("ImageId")})
         return {i["InstanceId"]: self._facts(region, owner, i, disks, images) for owner, i in raw}

@@ -49,10 +49,10 @@ class PerAccount(Generic[A]):
 class AwsFleet(PerAccount[AwsAdapter]):
     # --- fleet-wide reads: every account's answer ---------------------------------------------
 
-    def opted_in(self) -> dict[str, Ec2Facts]:
+    def opted_in(self, *, detail: bool = True) -> dict[str, Ec2Facts]:
         found: dict[str, Ec2Facts] = {}
         for adapter in self._all():
-            found |= adapter.opted_in()
+            found |= adapter.opted_in(detail=detail)
         return found
 
     @property

@@ -165,11 +165,14 @@ class Reconciler:
         return report
 
     def discover(self) -> list[str]:
-        """Takes in opted-in instances without a record (an event lost or never sent); their ids."""
-        records = {r.instance_id: r for r in self.store.in_flight()}
-        before = set(records)
-        self._take_in(records, self.aws.opted_in(), self.clock())
-        return sorted(set(records) - before)
+        """Takes in opted-in instances without a record (an event lost or never sent); their ids.
+        Reads the ids the store knows (done ones too: they are not taken in again) and the opt-in
+        listing without disks or images (ids and tags suffice)."""
+        known = self.store.instance_ids()
+        fresh = {i: f for i, f in self.aws.opted_in(detail=False).items() if i not in known}
+        taken: dict[str, MigrationRecord] = {}
+        self._take_in(taken, fresh, self.clock())
+        return sorted(taken)
 
     def _admission_view(self, snapshot: Snapshot) -> list[MigrationRecord] | None:
         """A partial pass admits against the whole fleet's queue and replication slots (one query),

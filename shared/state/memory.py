@@ -84,6 +84,10 @@ class MemoryStateStore(StateStore):
     def all(self) -> Iterator[MigrationRecord]:
         return self._matching(lambda _: True)
 
+    def instance_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._records)
+
     def in_flight(self) -> Iterator[MigrationRecord]:
         return self._matching(lambda r: not r.phase.is_terminal)
 

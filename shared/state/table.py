@@ -190,6 +190,14 @@ class TableStateStore(StateStore):
     def all(self) -> Iterator[MigrationRecord]:
         return self.scan("", {})
 
+    def instance_ids(self) -> set[str]:
+        """Every recorded instance id, any phase: the keys only (a projection, 1,000 a page)."""
+        with _translated("migration records", "ids"):
+            return {
+                str(e["RowKey"])
+                for e in self._records.list_entities(select=["RowKey"], results_per_page=PAGE_SIZE)
+            }
+
     def in_flight(self) -> Iterator[MigrationRecord]:
         return self.scan("in_flight eq true", {})
 

@@ -11,6 +11,7 @@ import pytest
 from shared.errors import AlreadyExists, ConcurrencyConflict, InvalidInput, RecordNotFound, SuspiciousEvent
 from shared.model.phases import Phase
 from shared.model.records import HistoryEntry, MigrationRecord, TargetSettings
+from shared.model.work import shard_of
 from shared.state.memory import MemoryStateStore
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore
@@ -145,6 +146,15 @@ def test_queries_select_by_phase_wave_and_flight(store: StateStore):
     assert {r.phase for r in store.in_flight()} == {Phase.PREFLIGHT, Phase.BLOCKED}
     assert sorted(r.instance_id for r in store.by_wave("w2")) == [instance_id(4), instance_id(5)]
     assert list(store.by_wave("w1' or wave ne '")) == []  # parameters are quoted, not pasted
+    assert store.instance_ids() == {instance_id(n) for n in range(1, 6)}  # done ones too
+    assert {r.instance_id for r in store.in_phases([Phase.DONE, Phase.BLOCKED])} == {
+        instance_id(3),
+        instance_id(5),
+    }
+    shard = shard_of(instance_id(1))
+    assert {r.instance_id for r in store.in_flight_in(shard)} == {
+        instance_id(n) for n in (1, 2, 5) if shard_of(instance_id(n)) == shard
+    }
 
 
 def test_create_many_reports_an_existing_record(store: StateStore):
