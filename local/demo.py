@@ -183,7 +183,10 @@ def run(
         accepted = sum(estate.post("/api/ec2-events", tag_event(vm["id"]))[0] == 202 for vm in opted)
         print(f"events: {accepted} tag events delivered to /api/ec2-events (202 Accepted)\n")
         passes = _drive(estate, [vm["id"] for vm in opted], started, deadline_seconds)
-        return _summary(estate, fleet, opted, passes=passes, started=started)
+        summary = _summary(estate, fleet, opted, passes=passes, started=started)
+        worked = [sum(listener.worked for listener in estate.host.listeners)]
+        summary["messages_by_worker"] = worked + [host.messages_settled() for host in others]
+        return summary
 
 
 @contextlib.contextmanager
@@ -281,6 +284,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if summary["unfinished"]:
         print(f"  unfinished: {summary['unfinished']}")
     print(f"  Site Recovery actions: {summary['asr_actions']}")
+    print(f"  work queue messages worked by each host: {summary['messages_by_worker']}")
 
 
 def main(argv: list[str] | None = None) -> int:

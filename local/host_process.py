@@ -37,7 +37,7 @@ class Host:
             *("--message-lease", str(self.message_lease)),
             *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
         ]
-        self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-chaos-host-", suffix=".log")  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-host-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -55,8 +55,14 @@ class Host:
             return False
         self.process.kill()
         self.process.wait(10)
-        log = Path(self.log.name).read_text(errors="replace")
-        return log.count(" started (delivery ") > log.count(" settled")
+        return self.messages_started() > self.messages_settled()
+
+    def messages_started(self) -> int:
+        """Queue messages this host started (its log since its last start)."""
+        return Path(self.log.name).read_text(errors="replace").count(" started (delivery ")
+
+    def messages_settled(self) -> int:
+        return Path(self.log.name).read_text(errors="replace").count(" settled")
 
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:

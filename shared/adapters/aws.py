@@ -63,12 +63,14 @@ class AwsAdapter:
             found |= self._describe(region, filters=filters, detail=detail)
         return found
 
-    def instances(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
-        """Instances by id (e.g. records whose tag was removed); unknown ids are simply absent."""
+    def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:
+        """Instances by id (e.g. records whose tag was removed); unknown ids are simply absent.
+        Without `detail`, no disks or image names."""
         found: dict[str, Ec2Facts] = {}
         for region, ids in ids_by_region.items():
             for chunk in _chunks(ids, FILTER_CHUNK):
-                found |= self._describe(region, filters=[{"Name": "instance-id", "Values": chunk}])
+                filters = [{"Name": "instance-id", "Values": chunk}]
+                found |= self._describe(region, filters=filters, detail=detail)
         return found
 
     def _describe(

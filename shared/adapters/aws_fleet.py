@@ -59,10 +59,10 @@ class AwsFleet(PerAccount[AwsAdapter]):
     def regions(self) -> tuple[str, ...]:
         return tuple(sorted({region for adapter in self._all() for region in adapter.regions}))
 
-    def instances(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
+    def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:
         found: dict[str, Ec2Facts] = {}
         for adapter in self._all():
-            found |= adapter.instances(ids_by_region)
+            found |= adapter.instances(ids_by_region, detail=detail)
         return found
 
     # --- one instance: its own account ---------------------------------------------------------

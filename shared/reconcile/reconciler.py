@@ -55,6 +55,8 @@ MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, 
 # How a command whose id was lost in a crash is found again: by the comment it was sent with.
 COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
 AWS_ACTIONS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE})
+# Phases whose decision runs the assessment, which reads the instance's disks and image name.
+ASSESSED_FROM_EC2 = frozenset({Phase.OPTED_IN, Phase.PREFLIGHT, Phase.BLOCKED, Phase.ASSESSED})
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,19 @@ class Reconciler:
         self._take_in(taken, fresh, self.clock())
         return sorted(taken)
 
+    def _instances(
+        self, records: Iterable[MigrationRecord], unrecorded: dict[str, list[str]] | None = None
+    ) -> dict[str, Ec2Facts]:
+        """EC2's view of these VMs (and of `unrecorded` ids, which may be taken in): with disks and
+        image names only for those being assessed, the only decisions that read them."""
+        listed = list(records)
+        detailed = _by_region(r for r in listed if r.phase in ASSESSED_FROM_EC2)
+        for region, ids in (unrecorded or {}).items():
+            detailed.setdefault(region, []).extend(ids)
+        plain = _by_region(r for r in listed if r.phase not in ASSESSED_FROM_EC2)
+        found = self.aws.instances(detailed) if detailed else {}
+        return found | (self.aws.instances(plain, detail=False) if plain else {})
+
     def _admission_view(self, snapshot: Snapshot) -> list[MigrationRecord] | None:
         """A partial pass admits against the whole fleet's queue and replication slots (one query),
         and only when it holds a queued VM."""
@@ -189,7 +204,7 @@ class Reconciler:
             source = self.store.in_flight_in(shard) if shard is not None else self.store.in_flight()
             records = {r.instance_id: r for r in source}
             if shard is not None:
-                ec2 = self.aws.instances(_by_region(records.values()))
+                ec2 = self._instances(records.values())
             else:
                 ec2 = self.aws.opted_in()
                 if discover:
@@ -221,11 +236,8 @@ class Reconciler:
         """A few VMs by id: their records (point reads) and their instances (one describe per region;
         an unrecorded VM is looked for in every region)."""
         records = {i: r for i in sorted(only) if (r := self.store.find(i)) is not None}
-        by_region = _by_region(records.values())
         unknown = sorted(only - set(records))
-        for region in self.aws.regions if unknown else ():
-            by_region.setdefault(region, []).extend(unknown)
-        ec2 = self.aws.instances(by_region) if by_region else {}
+        ec2 = self._instances(records.values(), {region: unknown for region in self.aws.regions if unknown})
         if discover:
             report.created = self._take_in(records, {i: f for i, f in ec2.items() if i in only}, now)
         return records, ec2

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_sizes(tmp_path: Path):
+    """On two hosts working one queue, as the README's `--workers 2`."""
     summary_path = tmp_path / "summary.json"
     result = run_module(
-        "local.demo", "--vms", "9", "--tagged", "8", "--summary-json", str(summary_path), timeout=240
+        *("local.demo", "--vms", "9", "--tagged", "8", "--workers", "2"),
+        *("--summary-json", str(summary_path)),
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads(summary_path.read_text())
@@ -30,6 +33,7 @@ def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_size
     assert all(c["fix"] for vm in summary["blocked"] for c in vm["checks"])
     assert [vm["name"] for vm in summary["assessed"]] == ["dry-run-04"]
     assert summary["failed"] == [] and summary["unfinished"] == {}
+    assert len(summary["messages_by_worker"]) == 2 and sum(summary["messages_by_worker"]) > 16
     assert summary["asr_actions"] == {
         "PUT": 3,
         "testFailover": 3,
