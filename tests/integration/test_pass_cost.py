@@ -112,7 +112,7 @@ def test_reads_per_pass_do_not_grow_with_the_fleet(azurite: Azurite, moto_server
 
 def test_a_work_item_for_one_vm_reads_that_vm_only(azurite: Azurite, moto_server: LocalService):
     """What an event's work costs, whatever the fleet: one record, one describe, one item by name."""
-    one = fleet_pass(azurite, moto_server, 200, lambda reconciler, ids: reconciler.reconcile(only={ids[0]}))
+    one = fleet_pass(azurite, moto_server, 60, lambda reconciler, ids: reconciler.reconcile(only={ids[0]}))
     vault = "asr GET subscriptions/resourceGroups/providers/vaults/"
     item = f"{vault}replicationFabrics/replicationProtectionContainers/replicationProtectedItems"
     assert one["examined"] == 1
@@ -131,6 +131,6 @@ def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalServic
         in_shard.extend(i for i in ids if shard_of(i) == shard_of(ids[0]))
         return reconciler.reconcile(shard=shard_of(ids[0]))
 
-    counts = fleet_pass(azurite, moto_server, 200, first_shard)
-    assert counts["examined"] == len(in_shard) < 200
+    counts = fleet_pass(azurite, moto_server, 60, first_shard)
+    assert counts["examined"] == len(in_shard) < 60
     assert counts["aws DescribeInstances"] == 1
