@@ -180,9 +180,7 @@ def run(plan: Plan) -> Result:
                 tables.down, aws.down = event == "tables down", event == "aws down"
                 if event == "kill":
                     mutations = (lambda: len(sim.vault.ledger)) if kills_left % 2 else None
-                    result.mid_pass_kills += _pass_with_a_kill(
-                        hosts[round_number % len(hosts)], env, rng, mutations
-                    )
+                    result.mid_pass_kills += _pass_with_a_kill(hosts, env, rng, mutations)
                     kills_left -= 1
                     result.kills = plan.kills - kills_left
                 elif event == "pause":
@@ -305,21 +303,27 @@ def _settle(env: dict[str, str], seconds: float = SETTLE_SECONDS) -> None:
 
 
 def _pass_with_a_kill(
-    host: Host, env: dict[str, str], rng: random.Random, mutations: Callable[[], int] | None
+    hosts: list[Host], env: dict[str, str], rng: random.Random, mutations: Callable[[], int] | None
 ) -> bool:
-    """A fleet pass queued through `host`, which is SIGKILLed right after the first ASR mutation
-    (when `mutations` counts the simulator's ledger) or at a random moment while the hosts work it;
-    whether it held a message then. It is started again; its messages come back after their lease."""
+    """A fleet pass queued through one host; then, right after the first ASR mutation (when
+    `mutations` counts the simulator's ledger) or at a random moment, the first host seen holding a
+    message is SIGKILLed; whether it held one then. It is started again; its messages come back
+    after their lease and are worked by whichever host takes them."""
     before = mutations() if mutations else 0
-    host.call("POST", "/admin/functions/reconcile_timer")
+    rng.choice(hosts).call("POST", "/admin/functions/reconcile_timer")
     deadline = time.monotonic() + 30
     if mutations is None:
-        time.sleep(rng.uniform(0.05, 1.0))  # a random moment while the pass is being worked
+        time.sleep(rng.uniform(0.0, 0.5))  # a random moment while the pass is being worked
     else:
         while mutations() == before and time.monotonic() < deadline:
             time.sleep(0.005)  # watching the ledger, bounded by the deadline
-    landed = host.kill()
-    host.start()
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        victim = next((host for host in hosts if host.holds_message()), None)
+        time.sleep(0.002)  # watching the hosts' logs, bounded by the deadline
+    victim = victim or rng.choice(hosts)
+    landed = victim.kill()
+    victim.start()
     _settle(env)
     return landed
 

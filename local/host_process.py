@@ -55,6 +55,10 @@ class Host:
             return False
         self.process.kill()
         self.process.wait(10)
+        return self.holds_message()
+
+    def holds_message(self) -> bool:
+        """A queue message started and not settled (the host's log since its last start)."""
         return self.messages_started() > self.messages_settled()
 
     def messages_started(self) -> int:
