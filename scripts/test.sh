@@ -14,9 +14,9 @@ echo "== mypy"; mypy
 echo "== import contracts (.importlinter)"; lint-imports --no-cache
 echo "== pytest"
 set +e
-# Two workers (the machines have two cores; most tests wait on stand-ins, not the CPU). A module's
+# Three workers on two cores: most tests wait on the stand-ins, not the CPU. A module's
 # tests stay on one worker, with its fixtures; each worker starts its own Azurite and moto.
-pytest -n "${AZMIGRATE_TEST_WORKERS:-2}" --dist loadfile "$@"
+pytest -n "${AZMIGRATE_TEST_WORKERS:-3}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: that is a failure, not a pass" >&2; rc=1; fi
