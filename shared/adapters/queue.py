@@ -6,6 +6,7 @@ Messages are JSON `WorkItem`s, base64-encoded: the queue trigger's default `mess
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,11 +30,8 @@ class WorkQueue:
     def ensure(self) -> None:
         """The queue and its poison queue exist (the host creates the poison queue only on first use)."""
         for queue in (self._queue, self._poison):
-            with _translated(f"creating queue {queue.queue_name}"):
-                try:
-                    queue.create_queue()
-                except ResourceExistsError:
-                    continue
+            with _translated(f"creating queue {queue.queue_name}"), contextlib.suppress(ResourceExistsError):
+                queue.create_queue()
 
     def send(self, items: Iterable[WorkItem]) -> int:
         """Each item durably queued before this returns; a failure raises (nothing is half-said:

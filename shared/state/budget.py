@@ -16,18 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
-    HttpResponseError,
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableServiceClient
 
 from shared.errors import StoreUnavailable
-from shared.state.table import UNSAFE_KEY, create_if_missing
+from shared.state.table import UNSAFE_KEY, ContendedRows
 
 CLAIM_TRIES = 5  # compare-and-swap races lost before the worker waits for the next window
 SpendHook = Callable[[str, int], None]  # (budget key, window number): one call spent
@@ -58,11 +55,10 @@ class TableBudget:
         self.window_seconds = max(1.0, 1.0 / per_second)
         self.allowance = max(1, math.floor(per_second * self.window_seconds))
         self._slice_size = max(1, self.allowance // max(1, workers_hint))
-        self._table: TableClient = service.get_table_client(f"{table_prefix}Budgets")
+        self._rows = ContendedRows(service, f"{table_prefix}Budgets")
         self._clock, self._sleep, self._on_spend = clock, sleep, on_spend
         self._slices: dict[str, _Slice] = {}
         self._lock = threading.Lock()
-        self._table_ready = False
 
     def acquire(self, key: str = "") -> float:
         """Takes one call from the budget (of `key`), waiting for the next window when this one is
@@ -100,14 +96,13 @@ class TableBudget:
         """Up to a slice of `window`'s allowance, claimed on the shared row; 0 when it is spent."""
         row = UNSAFE_KEY.sub("-", f"{self.name}~{key}" if key else self.name)  # Table keys forbid "/"
         try:
-            self._ensure_table()
             for _ in range(CLAIM_TRIES):
                 try:
-                    entity = self._table.get_entity("budget", row)
+                    entity = self._rows.table.get_entity("budget", row)
                 except ResourceNotFoundError:
                     take = min(self._slice_size, self.allowance)
                     try:
-                        self._table.create_entity(
+                        self._rows.table.create_entity(
                             {"PartitionKey": "budget", "RowKey": row, "window": window, "used": take}
                         )
                     except ResourceExistsError:
@@ -117,25 +112,9 @@ class TableBudget:
                 if int(entity["window"]) > window or used >= self.allowance:
                     return 0
                 take = min(self._slice_size, self.allowance - used)
-                try:
-                    self._table.update_entity(
-                        {"PartitionKey": "budget", "RowKey": row, "window": window, "used": used + take},
-                        mode=UpdateMode.REPLACE,
-                        etag=entity.metadata["etag"],
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                except ResourceModifiedError:
-                    continue
-                except HttpResponseError as error:
-                    if error.status_code != 412:  # another worker claimed first: read again
-                        raise
-                    continue
-                return take
+                claim = {"PartitionKey": "budget", "RowKey": row, "window": window, "used": used + take}
+                if self._rows.replace_if_unchanged(claim, str(entity.metadata["etag"])):
+                    return take  # else another worker claimed first: read again
         except AzureError as error:
             raise StoreUnavailable(f"the {self.name} budget could not be claimed: {error}") from error
         return 0  # lost every race this window: wait for the next
-
-    def _ensure_table(self) -> None:
-        if not self._table_ready:
-            create_if_missing(self._table)
-            self._table_ready = True

@@ -15,12 +15,11 @@ import contextlib
 import time
 from collections.abc import Callable, Collection
 
-from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceModifiedError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.data.tables import TableEntity, TableServiceClient
 
 from shared.errors import StoreUnavailable
-from shared.state.table import create_if_missing
+from shared.state.table import ContendedRows
 
 
 class TableSlots:
@@ -34,8 +33,7 @@ class TableSlots:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name, self.capacity, self._clock = name, capacity, clock
-        self._table: TableClient = service.get_table_client(f"{table_prefix}Slots")
-        self._table_ready = False
+        self._rows = ContendedRows(service, f"{table_prefix}Slots")
 
     def claim(
         self, instance_id: str, busy: Collection[str], starting: Collection[str] = (), *, hold_seconds: float
@@ -44,11 +42,7 @@ class TableSlots:
         the VMs replicating now, whose slots are taken whatever their age; `starting` the VMs queued,
         whose fresh claims (admitted, about to enable) are taken too."""
         try:
-            self._ensure_table()
-            rows = {
-                str(e["RowKey"]): e
-                for e in self._table.query_entities("PartitionKey eq @name", parameters={"name": self.name})
-            }
+            rows = {str(e["RowKey"]): e for e in self._stored()}
             if any(e.get("holder") == instance_id for e in rows.values()):
                 return True
             now = self._clock()
@@ -58,13 +52,13 @@ class TableSlots:
                 claim = {"PartitionKey": self.name, "RowKey": key, "holder": instance_id, "claimed_at": now}
                 if entity is None:
                     with contextlib.suppress(ResourceExistsError):
-                        self._table.create_entity(claim)
+                        self._rows.table.create_entity(claim)
                         return True
                     continue
                 holder, since = str(entity.get("holder", "")), float(entity.get("claimed_at", 0))
                 if holder in busy or (holder in starting and now - since < hold_seconds):
                     continue
-                if self._replace(claim, str(entity.metadata["etag"])):
+                if self._rows.replace_if_unchanged(claim, str(entity.metadata["etag"])):  # or another won
                     return True
             return False
         except AzureError as error:
@@ -73,26 +67,10 @@ class TableSlots:
     def holders(self) -> dict[str, str]:
         """Slot -> holder, as stored (for operators and tests)."""
         try:
-            self._ensure_table()
-            found = self._table.query_entities("PartitionKey eq @name", parameters={"name": self.name})
-            return {str(e["RowKey"]): str(e.get("holder", "")) for e in found}
+            return {str(e["RowKey"]): str(e.get("holder", "")) for e in self._stored()}
         except AzureError as error:
             raise StoreUnavailable(f"replication slots could not be read: {error}") from error
 
-    def _replace(self, claim: dict[str, object], etag: str) -> bool:
-        try:
-            self._table.update_entity(
-                claim, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-            )
-        except ResourceModifiedError:
-            return False  # another pass took it first
-        except HttpResponseError as error:
-            if error.status_code != 412:
-                raise
-            return False
-        return True
-
-    def _ensure_table(self) -> None:
-        if not self._table_ready:
-            create_if_missing(self._table)
-            self._table_ready = True
+    def _stored(self) -> list[TableEntity]:
+        query = "PartitionKey eq @name"
+        return list(self._rows.table.query_entities(query, parameters={"name": self.name}))

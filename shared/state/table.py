@@ -390,6 +390,36 @@ def create_if_missing(table: TableClient) -> None:
         table.create_table()
 
 
+class ContendedRows:
+    """A small table whose rows every worker contends for (rate budgets, replication slots): made
+    on first use; a row is replaced only while it is as it was read (its ETag)."""
+
+    def __init__(self, service: TableServiceClient, name: str) -> None:
+        self._client = service.get_table_client(name)
+        self._ready = False
+
+    @property
+    def table(self) -> TableClient:
+        if not self._ready:
+            create_if_missing(self._client)
+            self._ready = True
+        return self._client
+
+    def replace_if_unchanged(self, entity: dict[str, Any], etag: str) -> bool:
+        """True when written; False when another worker changed the row first (412)."""
+        try:
+            self.table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except ResourceModifiedError:
+            return False
+        except HttpResponseError as error:
+            if error.status_code != 412:
+                raise
+            return False
+        return True
+
+
 def open_table_service(
     *, connection: str | None, account_url: str | None, credential: TokenCredential | None = None
 ) -> TableServiceClient:
