@@ -333,7 +333,9 @@ def _pass_with_a_pause(hosts: list[Host], env: dict[str, str], seconds: float) -
     others then take over what it held; then it runs on, and must send nothing it no longer holds."""
     frozen, others = hosts[0], hosts[1:]
     frozen.call("POST", "/admin/functions/reconcile_timer")
-    time.sleep(0.2)  # into the pass
+    deadline = time.monotonic() + 30
+    while not frozen.holds_message() and time.monotonic() < deadline:
+        time.sleep(0.002)  # until it works a message (or the deadline: frozen idle, still a pause)
     frozen.signal(signal.SIGSTOP)
     time.sleep(seconds)  # the pause itself: the leases are measured in real time
     _passes_at_once(others, env)
