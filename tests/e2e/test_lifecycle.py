@@ -123,6 +123,6 @@ def test_two_concurrent_passes_and_duplicate_events_do_each_action_once(estate_w
         event = tag_event(vm)
         assert estate.post("/api/ec2-events", event)[1]["duplicate"] is False
         assert estate.post("/api/ec2-events", event)[1]["duplicate"] is True
-    drive(estate, vms, {"done"}, parallel=2)
+    drive(estate, vms, {"done"}, parallel=2, seconds=120)  # each pass waits for two fan-outs
     for vm in vms:
         assert asr_actions(estate, vm) == Counter({"PUT": 1, **dict.fromkeys(STEPS, 1)}), vm
