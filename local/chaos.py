@@ -307,25 +307,44 @@ def _pass_with_a_kill(
 ) -> bool:
     """A fleet pass queued through one host; then, right after the first ASR mutation (when
     `mutations` counts the simulator's ledger) or at a random moment, the first host seen holding a
-    message is SIGKILLed; whether it held one then. It is started again; its messages come back
-    after their lease and are worked by whichever host takes them."""
-    before = mutations() if mutations else 0
-    rng.choice(hosts).call("POST", "/admin/functions/reconcile_timer")
-    deadline = time.monotonic() + 30
-    if mutations is None:
-        time.sleep(rng.uniform(0.0, 0.5))  # a random moment while the pass is being worked
-    else:
-        while mutations() == before and time.monotonic() < deadline:
-            time.sleep(0.005)  # watching the ledger, bounded by the deadline
+    message is frozen and SIGKILLed; whether it held one then. A pass worked out before any host
+    was seen holding a message is queued again (a few times). The victim is started again; its
+    messages come back after their lease and are worked by whichever host takes them."""
     victim = None
-    while victim is None and time.monotonic() < deadline:
-        victim = next((host for host in hosts if host.holds_message()), None)
-        time.sleep(0.002)  # watching the hosts' logs, bounded by the deadline
+    for _attempt in range(3):
+        before = mutations() if mutations else 0
+        rng.choice(hosts).call("POST", "/admin/functions/reconcile_timer")
+        if mutations is None:
+            time.sleep(rng.uniform(0.0, 0.5))  # a random moment while the pass is being worked
+        else:
+            deadline = time.monotonic() + 30
+            while mutations() == before and time.monotonic() < deadline:
+                time.sleep(0.005)  # watching the ledger, bounded by the deadline
+        victim = _frozen_holding_a_message(hosts, time.monotonic() + 15)
+        if victim is not None:
+            break
     victim = victim or rng.choice(hosts)
     landed = victim.kill()
+    print(f"chaos: kill {'while holding a message' if landed else 'of an idle host'}", flush=True)
     victim.start()
     _settle(env)
     return landed
+
+
+def _frozen_holding_a_message(hosts: list[Host], deadline: float) -> Host | None:
+    """The first host seen holding a message, frozen (SIGSTOP) so it cannot settle that message
+    before the kill; a host that settled it between the look and the freeze runs on and the
+    watch goes on until the deadline."""
+    while time.monotonic() < deadline:
+        for host in hosts:
+            if not host.holds_message():
+                continue
+            host.signal(signal.SIGSTOP)
+            if host.holds_message():  # its log cannot change any more: it holds one for sure
+                return host
+            host.signal(signal.SIGCONT)
+        time.sleep(0.002)  # watching the hosts' logs, bounded by the deadline
+    return None
 
 
 def _pass_with_a_pause(hosts: list[Host], env: dict[str, str], seconds: float) -> None:
