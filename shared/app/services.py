@@ -163,8 +163,13 @@ def work(body: str, dequeue_count: int = 1) -> PassReport | None:
         wiring.work_queue().send(WorkItem.for_vms(created, "taken in by discovery"))
         log.info("discovery: %d opted-in instances taken in", len(created))
         return None
+    if item.kind == "vault":
+        listed_at = reconciler.list_vault_for_shards()
+        wiring.work_queue().send(WorkItem.shard_pass(item.reason, listed_at))
+        return None
     if item.kind == "shard":
-        report = _logged(f"{item.shard} pass", reconciler.reconcile(shard=item.shard))
+        pass_report = reconciler.reconcile(shard=item.shard, items_listed_at=item.items_listed_at)
+        report = _logged(f"{item.shard} pass", pass_report)
         if report.unread:  # nothing could be read: try this shard again; VM-level problems wait
             raise ServiceBusy(f"{item.shard}: {'; '.join(report.unfinished)}")  # for the next pass
         return report

@@ -41,6 +41,7 @@ from shared.state.budget import TableBudget
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore, open_table_service
+from shared.state.vault_view import VaultView
 
 
 @cache
@@ -212,6 +213,7 @@ def reconciler() -> Reconciler:
         clock=utc_now,
         commands=commands(),
         slots=TableSlots(table_service(), config.table_prefix, "replication", config.max_initial_replication),
+        vault_view=VaultView(table_service(), config.table_prefix),
     )
 
 

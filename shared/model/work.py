@@ -1,14 +1,16 @@
 """A unit of work on the work queue: what a worker reconciles when it takes one message.
 
-Three kinds: `vms` (a few VMs an event, alert, approval or job change named: targeted reads of just
-those), `shard` (one of the state table's 16 partitions: a fleet pass spread over workers, each
-making the bulk reads for its shard only) and `discover` (the tag-filtered EC2 listing that takes in
-opt-ins no event announced). The shard of a record is a stable hash of its instance id.
+Four kinds: `vms` (a few VMs an event, alert, approval or job change named: targeted reads of just
+those), `discover` (the tag-filtered EC2 listing that takes in opt-ins no event announced), `vault`
+(a fleet pass's one listing of the vault's protected items, kept for the shards, which it then
+queues) and `shard` (one of the state table's 16 partitions: a fleet pass spread over workers, each
+making the bulk reads for its shard only). The shard of a record is a stable hash of its instance id.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,9 +31,10 @@ def shard_of(instance_id: str) -> str:
 class WorkItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["vms", "shard", "discover"]
+    kind: Literal["vms", "shard", "discover", "vault"]
     instances: Annotated[list[InstanceId], Field(max_length=MAX_VMS_PER_MESSAGE)] = []
     shard: Shard | None = None
+    items_listed_at: datetime | None = None  # a shard item: when the pass listed the vault's items
     discover: bool = False  # a `vms` item may take in its VMs when they are opted in but unrecorded
     reason: Annotated[str, Field(max_length=200)] = ""
 
@@ -41,6 +44,8 @@ class WorkItem(BaseModel):
             raise ValueError("a vms item names its instances, and only a vms item does")
         if (self.kind == "shard") != (self.shard is not None):
             raise ValueError("a shard item names its shard, and only a shard item does")
+        if self.items_listed_at is not None and self.kind != "shard":
+            raise ValueError("only a shard item reads a listing of the vault")
         return self
 
     @classmethod
@@ -54,7 +59,14 @@ class WorkItem(BaseModel):
 
     @classmethod
     def fleet_pass(cls, reason: str) -> list[WorkItem]:
-        """A pass over the fleet: one discovery, then one item per shard."""
-        return [cls(kind="discover", reason=reason)] + [
-            cls(kind="shard", shard=shard, reason=reason) for shard in SHARDS
+        """A pass over the fleet: one discovery and one listing of the vault, whose worker then
+        queues the shards (`shard_pass`)."""
+        return [cls(kind="discover", reason=reason), cls(kind="vault", reason=reason)]
+
+    @classmethod
+    def shard_pass(cls, reason: str, items_listed_at: datetime | None) -> list[WorkItem]:
+        """One item per shard; each reads the vault's items as listed at `items_listed_at` (None:
+        the listing failed, each shard lists the vault itself)."""
+        return [
+            cls(kind="shard", shard=shard, reason=reason, items_listed_at=items_listed_at) for shard in SHARDS
         ]

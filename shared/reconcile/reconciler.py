@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.adapters.asr import AsrAdapter, Submitted, Target, item_name_for
+from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
@@ -36,9 +36,10 @@ from shared.errors import (
     LeaseExpired,
 )
 from shared.guest.documents import AgentInstall
-from shared.model.facts import CommandFacts, Ec2Facts, Policy
+from shared.model.facts import CommandFacts, Ec2Facts, ItemFacts, Policy
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
+from shared.model.work import SHARDS, shard_of
 from shared.reconcile.assessing import AssessmentReads
 from shared.reconcile.snapshot import (
     DECIDABLE_WITHOUT_ASR,
@@ -49,6 +50,7 @@ from shared.reconcile.snapshot import (
 )
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
+from shared.state.vault_view import VaultView
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
@@ -113,8 +115,9 @@ class Reconciler:
         clock: Callable[[], datetime],
         commands: Commands | None = None,
         slots: TableSlots | None = None,
+        vault_view: VaultView | None = None,
     ) -> None:
-        self.store, self.asr, self.slots = store, asr, slots
+        self.store, self.asr, self.slots, self.vault_view = store, asr, slots, vault_view
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
@@ -129,17 +132,23 @@ class Reconciler:
     # --- a pass ----------------------------------------------------------------------------------
 
     def reconcile(
-        self, only: set[str] | None = None, *, discover: bool = False, shard: str | None = None
+        self,
+        only: set[str] | None = None,
+        *,
+        discover: bool = False,
+        shard: str | None = None,
+        items_listed_at: datetime | None = None,
     ) -> PassReport:
         """One pass over the VMs in flight, one `shard` of them, or just `only` (read by id, not in
-        bulk); `discover` also takes in new opted-in ones (with `only`: those VMs only).
+        bulk); `discover` also takes in new opted-in ones (with `only`: those VMs only). A shard
+        takes the vault's items from the fleet pass's listing at `items_listed_at` when given.
 
         A pass degrades, never aborts: a read that fails marks the VMs it concerns (reported in
         `errors`, decided again next pass) and the pass completes the rest. Without the records or
         EC2's view nothing can be decided safely, so such a pass reports and ends."""
         report = PassReport()
         try:
-            snapshot = self._read(discover, report, only, shard)
+            snapshot = self._read(discover, report, only, shard, items_listed_at)
         except AutopilotError as error:
             report.problem(f"pass: {error}", retryable=error.retryable)
             report.unread = True
@@ -196,7 +205,28 @@ class Reconciler:
             return None
         return list(self.store.in_phases(REPLICATING | {Phase.QUEUED}))
 
-    def _read(self, discover: bool, report: PassReport, only: set[str] | None, shard: str | None) -> Snapshot:
+    def list_vault_for_shards(self) -> datetime | None:
+        """A fleet pass's one listing of the vault's items, each shard's part kept for its worker;
+        when it was listed (None: not listed or not kept, each shard lists the vault itself)."""
+        if self.vault_view is None:
+            return None
+        listed_at = self.clock()  # before the listing: an item listed is at least this new
+        try:
+            items = self.asr.items()
+        except (CloudUnavailable, ActionRefused) as error:
+            log.warning("vault not listed for the shards: %s", error)
+            return None
+        kept = self.vault_view.write(listed_at, items, _shard_of_item, SHARDS)
+        return listed_at if kept else None
+
+    def _read(
+        self,
+        discover: bool,
+        report: PassReport,
+        only: set[str] | None,
+        shard: str | None,
+        items_listed_at: datetime | None = None,
+    ) -> Snapshot:
         now = self.clock()
         if only is not None:
             records, ec2 = self._read_vms(only, discover, report, now)
@@ -216,9 +246,17 @@ class Reconciler:
             # Jobs before items: an item read after its jobs is at least as new as they are.
             since = jobs_window_start(records, now)
             jobs = self.asr.jobs_since(since) if since is not None else []
+            listed = None
+            if shard is not None and items_listed_at is not None and self.vault_view is not None:
+                listed = self.vault_view.read(shard, items_listed_at)
             if only is not None:
-                named = {item_name_for(i): self.asr.item(item_name_for(i)) for i in records}
-                items = {name: item for name, item in named.items() if item is not None}
+                items = self._items_by_name(records)
+            elif listed is not None:
+                assert items_listed_at is not None
+                moved = [i for i, r in records.items() if _moved_since(r, items_listed_at)]
+                fresh = self._items_by_name(moved)
+                stale = {item_name_for(i) for i in moved}
+                items = {name: item for name, item in listed.items() if name not in stale} | fresh
             else:
                 items = self.asr.items()
             wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
@@ -229,6 +267,10 @@ class Reconciler:
         AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
         self._read_operations(snapshot, only, report)
         return snapshot
+
+    def _items_by_name(self, instance_ids: Iterable[str]) -> dict[str, ItemFacts]:
+        named = {item_name_for(i): self.asr.item(item_name_for(i)) for i in instance_ids}
+        return {name: item for name, item in named.items() if item is not None}
 
     def _read_vms(
         self, only: set[str], discover: bool, report: PassReport, now: datetime
@@ -446,3 +488,17 @@ def _wave(value: str | None) -> str | None:
         return None
     cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in value.strip())[:63].strip("-._")
     return cleaned or None
+
+
+def _moved_since(record: MigrationRecord, listed_at: datetime) -> bool:
+    """A VM whose record changed since the vault was listed (or whose action is open) may know more
+    than the listing: its item is read by name instead, after the jobs."""
+    pending = record.pending_action
+    if pending is not None and (pending.done_at is None or pending.done_at >= listed_at):
+        return True
+    return record.phase_entered_at >= listed_at or (pending is not None and pending.started_at >= listed_at)
+
+
+def _shard_of_item(name: str) -> str | None:
+    """The shard of the VM an item protects; None for an item the app did not name (not ours)."""
+    return shard_of(name.removeprefix(ITEM_PREFIX)) if name.startswith(ITEM_PREFIX) else None

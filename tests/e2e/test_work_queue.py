@@ -16,6 +16,7 @@ from local.estate import Estate, running_estate, tag_event
 from local.queue_host import QueueSettings
 from local.stack import Azurite, LocalService, aws_client
 from shared.adapters.queue import WorkQueue, open_queue_service
+from shared.app import services
 from shared.model.work import SHARD_COUNT, WorkItem
 from tests.integration.aws_support import launch_rhel
 
@@ -54,15 +55,19 @@ def test_queued_work_is_done_by_the_workers(estate: Estate):
     assert record["phase"] == "preflight" and record["pending_action"]["action"] == "guest_check"
 
 
-def test_the_reconcile_timer_fans_out_one_message_per_shard_and_a_discovery(estate: Estate):
+def test_the_reconcile_timer_fans_out_a_discovery_and_one_vault_listing_which_queues_every_shard(
+    estate: Estate,
+):
     for listener in estate.host.listeners:
         listener.stop()
     estate.run_timer("reconcile_timer", settle=False)
-    kinds = [WorkItem.model_validate_json(_decoded(m.content)) for m in _all_messages(estate)]
-    assert sorted(str(item.shard) for item in kinds if item.kind == "shard") == [
-        f"shard-{n:02d}" for n in range(SHARD_COUNT)
-    ]
-    assert [item.kind for item in kinds].count("discover") == 1
+    fanned = [WorkItem.model_validate_json(_decoded(m.content)) for m in _all_messages(estate)]
+    assert sorted(item.kind for item in fanned) == ["discover", "vault"]
+    services.work(next(item for item in fanned if item.kind == "vault").model_dump_json())  # a worker takes it
+    shards = [WorkItem.model_validate_json(_decoded(m.content)) for m in _all_messages(estate)]
+    assert sorted(str(item.shard) for item in shards) == [f"shard-{n:02d}" for n in range(SHARD_COUNT)]
+    listed_at = {item.items_listed_at for item in shards}
+    assert len(listed_at) == 1 and None not in listed_at  # every shard reads the one listing
 
 
 def test_work_that_keeps_failing_is_poisoned_and_the_record_says_so(estate: Estate):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from shared.model.facts import Policy
 from shared.model.work import shard_of
 from shared.reconcile.reconciler import PassReport, Reconciler, Targets
 from shared.state.table import TableStateStore
+from shared.state.vault_view import VaultView
 from tests.conftest import T0
 from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, sdk_client
 
@@ -36,8 +38,15 @@ def whole_fleet(reconciler: Reconciler, ids: list[str]) -> PassReport:
     return reconciler.reconcile()
 
 
-def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = whole_fleet) -> dict[str, int]:
-    """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady `run`."""
+def fleet_pass(
+    azurite: Azurite,
+    moto: LocalService,
+    size: int,
+    run: PassRun = whole_fleet,
+    prepare: Callable[[Reconciler, TableStateStore, Vault], None] | None = None,
+) -> dict[str, int]:
+    """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady `run`
+    (after `prepare`, whose calls are not counted)."""
     prefix = f"pc{uuid.uuid4().hex[:6]}"
     ids = launch_waiting(aws_client(moto.url, "ec2"), size, prefix)
     vault = Vault(SUB, RG, VAULT, SimClock(scale=0, start=T0), job_seconds=0)
@@ -49,7 +58,8 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = w
         azurite.connection_string,
         raw_request_hook=lambda request: table_calls.update([request.http_request.method]),
     )
-    store = TableStateStore(service, f"pc{uuid.uuid4().hex[:10]}", clock=vault.clock.now)
+    table_prefix = f"pc{uuid.uuid4().hex[:10]}"
+    store = TableStateStore(service, table_prefix, clock=vault.clock.now)
     store.ensure_tables()
     record_waiting(store, ids, T0)
     aws_calls: Counter[str] = Counter()
@@ -69,9 +79,12 @@ def fleet_pass(azurite: Azurite, moto: LocalService, size: int, run: PassRun = w
         install=AgentInstall("10.0.0.250", "/p", "s3://a/l", "s3://a/w", "CSPrime"),
         capacity=10,
         clock=vault.clock.now,
+        vault_view=VaultView(service, table_prefix),
     )
     try:
         reconciler.reconcile()  # the first pass writes the status tags
+        if prepare is not None:
+            prepare(reconciler, store, vault)
         before_asr = Counter(sim.request_counts())
         aws_calls.clear()
         table_calls.clear()
@@ -134,3 +147,30 @@ def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalServic
     counts = fleet_pass(azurite, moto_server, 60, first_shard)
     assert counts["examined"] == len(in_shard) < 60
     assert counts["aws DescribeInstances"] == 1
+
+
+def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(azurite: Azurite, moto_server: LocalService):
+    """The vault is listed once per fleet pass, not once per shard: a shard reads its part of that
+    listing (one Table row) and reads by name only the item of a VM that moved since."""
+    listed: list[datetime | None] = []
+    in_shard: list[str] = []
+
+    def prepare(reconciler: Reconciler, store: TableStateStore, vault: Vault) -> None:
+        ids = sorted(r.instance_id for r in store.all())
+        in_shard.extend(i for i in ids if shard_of(i) == shard_of(ids[0]))
+        vault.clock.advance(60)  # the records were written before the listing
+        listed.append(reconciler.list_vault_for_shards())
+        moved = store.get(in_shard[0])
+        store.update(moved.evolve(phase_entered_at=vault.clock.advance(1)))
+
+    def shard_with_listing(reconciler: Reconciler, ids: list[str]) -> PassReport:
+        return reconciler.reconcile(shard=shard_of(in_shard[0]), items_listed_at=listed[0])
+
+    counts = fleet_pass(azurite, moto_server, 60, shard_with_listing, prepare)
+    vault_get = "asr GET subscriptions/resourceGroups/providers/vaults/"
+    by_name = f"{vault_get}replicationFabrics/replicationProtectionContainers/replicationProtectedItems"
+    assert listed[0] is not None
+    assert counts["examined"] == len(in_shard) > 1
+    assert f"{vault_get}replicationProtectedItems" not in counts  # the vault is not listed again
+    assert counts[by_name] == 1  # only the VM that moved since the listing
+    assert counts["table GET"] == 2  # the shard's records and its part of the listing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import ValidationError
 
@@ -18,10 +20,13 @@ def test_many_vms_are_cut_into_messages_small_enough_to_finish_in_time():
     assert WorkItem.for_vms([], "nothing") == []
 
 
-def test_a_fleet_pass_is_one_discovery_and_one_item_per_shard():
-    items = WorkItem.fleet_pass("timer")
-    assert [item.kind for item in items].count("discover") == 1
-    assert [item.shard for item in items if item.kind == "shard"] == list(SHARDS)
+def test_a_fleet_pass_is_one_discovery_and_one_vault_listing_which_queues_every_shard():
+    assert [item.kind for item in WorkItem.fleet_pass("timer")] == ["discover", "vault"]
+    listed_at = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    shards = WorkItem.shard_pass("timer", listed_at)
+    assert [item.shard for item in shards] == list(SHARDS)
+    assert {item.items_listed_at for item in shards} == {listed_at}
+    assert {item.items_listed_at for item in WorkItem.shard_pass("timer", None)} == {None}
     assert {shard_of(instance_id(n)) for n in range(500)} == set(SHARDS)
 
 
@@ -35,6 +40,7 @@ def test_a_fleet_pass_is_one_discovery_and_one_item_per_shard():
         '{"kind": "discover", "shard": "shard-01"}',
         '{"kind": "purge"}',
         '{"kind": "discover", "extra": 1}',
+        '{"kind": "vault", "items_listed_at": "2026-11-28T12:00:00Z"}',
         "not json",
     ],
 )
