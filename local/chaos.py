@@ -180,7 +180,7 @@ def run(plan: Plan) -> Result:
                 tables.down, aws.down = event == "tables down", event == "aws down"
                 if event == "kill":
                     mutations = (lambda: len(sim.vault.ledger)) if kills_left % 2 else None
-                    result.mid_pass_kills += _pass_with_a_kill(hosts, env, rng, mutations)
+                    result.mid_pass_kills += _pass_with_a_kill(hosts, env, mutations, (tables, aws))
                     kills_left -= 1
                     result.kills = plan.kills - kills_left
                 elif event == "pause":
@@ -303,28 +303,34 @@ def _settle(env: dict[str, str], seconds: float = SETTLE_SECONDS) -> None:
 
 
 def _pass_with_a_kill(
-    hosts: list[Host], env: dict[str, str], rng: random.Random, mutations: Callable[[], int] | None
+    hosts: list[Host],
+    env: dict[str, str],
+    mutations: Callable[[], int] | None,
+    stand_ins: tuple[FaultProxy, FaultProxy],
 ) -> bool:
-    """A fleet pass queued through one host; then, right after the first ASR mutation (when
-    `mutations` counts the simulator's ledger) or at a random moment, the first host seen holding a
-    message is frozen and SIGKILLed; whether it held one then. A pass worked out before any host
-    was seen holding a message is queued again (a few times). The victim is started again; its
-    messages come back after their lease and are worked by whichever host takes them."""
-    victim = None
-    for _attempt in range(3):
-        before = mutations() if mutations else 0
-        rng.choice(hosts).call("POST", "/admin/functions/reconcile_timer")
-        if mutations is None:
-            time.sleep(rng.uniform(0.0, 0.5))  # a random moment while the pass is being worked
-        else:
-            deadline = time.monotonic() + 30
-            while mutations() == before and time.monotonic() < deadline:
-                time.sleep(0.005)  # watching the ledger, bounded by the deadline
-        victim = _frozen_holding_a_message(hosts, time.monotonic() + 15)
-        if victim is not None:
-            break
-    victim = victim or rng.choice(hosts)
+    """A fleet pass queued through one host, and a host SIGKILLed while it holds a message: when
+    `mutations` counts the simulator's ledger, right after the first ASR mutation, Table Storage
+    hanging (the effect sent, its record not yet written); otherwise with AWS hanging (a read in
+    flight). Whether the host held a message when killed. It is started again; its messages come
+    back after their lease and are worked by whichever host takes them."""
+    tables, aws = stand_ins
+    hanging = aws if mutations is None else tables
+    before = mutations() if mutations else 0
+    if mutations is None:
+        aws.hold()
+    hosts[0].call("POST", "/admin/functions/reconcile_timer")
+    deadline = time.monotonic() + 30
+    while mutations is not None and mutations() == before and time.monotonic() < deadline:
+        time.sleep(0.005)  # watching the ledger, bounded by the deadline
+    hanging.hold()
+    victim = _frozen_holding_a_message(hosts, time.monotonic() + 5)
+    if victim is None:  # the pass was worked out before the hang: the next one hangs in it
+        hosts[0].call("POST", "/admin/functions/reconcile_timer")
+        victim = _frozen_holding_a_message(hosts, time.monotonic() + 30)
+    victim = victim or hosts[-1]
     landed = victim.kill()
+    tables.release()
+    aws.release()
     print(f"chaos: kill {'while holding a message' if landed else 'of an idle host'}", flush=True)
     victim.start()
     _settle(env)

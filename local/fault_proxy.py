@@ -1,16 +1,19 @@
 """An outage on demand: a loopback HTTP proxy in front of a stand-in (Azurite, moto) that forwards
-every request while up and answers 503 while down, as a cloud in trouble does. The chaos suite
-points the app's hosts at proxies and takes them down and up again; the stand-ins keep their state.
+every request while up and answers 503 while down, as a cloud in trouble does, or holds every request
+unanswered while held, as a hanging one does. The chaos suite points the app's hosts at proxies and
+takes them down and up again; the stand-ins keep their state.
 """
 
 from __future__ import annotations
 
 import http.client
+import threading
 from urllib.parse import urlsplit
 
 from local.loopback_server import LoopbackHandler, LoopbackServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
+HOLD_LIMIT = 120.0  # seconds a held request waits at most (a chaos run that forgot to release)
 
 
 class FaultProxy:
@@ -20,6 +23,8 @@ class FaultProxy:
             raise ValueError("the proxy forwards to a loopback stand-in only")
         self.target_port, self.down = target.port, False
         self.refused = 0  # requests answered 503 while down
+        self._flowing = threading.Event()
+        self._flowing.set()
         handler = type("Handler", (_Forward,), {"proxy": self})
         self.server = LoopbackServer(port, handler)
 
@@ -32,7 +37,18 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        self.release()
         self.server.close()
+
+    def hold(self) -> None:
+        """Requests wait unanswered until `release` (a caller working a message is stuck in it)."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
+
+    def wait_while_held(self) -> None:
+        self._flowing.wait(HOLD_LIMIT)
 
 
 class _Forward(LoopbackHandler):
@@ -40,6 +56,7 @@ class _Forward(LoopbackHandler):
 
     def _dispatch(self, method: str) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.proxy.wait_while_held()
         if self.proxy.down:
             self.proxy.refused += 1
             self._send(503, {"error": {"code": "ServiceUnavailable", "message": "outage (chaos)"}})

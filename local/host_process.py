@@ -26,6 +26,7 @@ class Host:
         self.message_lease, self.retry_delay = message_lease, retry_delay
         self.env, self.key, self.port = env, key, free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._read_to = self._started = self._settled = 0  # the log read so far, and its counts
 
     @property
     def url(self) -> str:
@@ -38,6 +39,7 @@ class Host:
             *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
         ]
         self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-host-", suffix=".log")  # noqa: SIM115
+        self._read_to = self._started = self._settled = 0
         self.process = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -63,10 +65,22 @@ class Host:
 
     def messages_started(self) -> int:
         """Queue messages this host started (its log since its last start)."""
-        return Path(self.log.name).read_text(errors="replace").count(" started (delivery ")
+        return self._log_counts()[0]
 
     def messages_settled(self) -> int:
-        return Path(self.log.name).read_text(errors="replace").count(" settled")
+        return self._log_counts()[1]
+
+    def _log_counts(self) -> tuple[int, int]:
+        """Messages started and settled, counted on the log's complete lines, reading only what was
+        written since the last look (a watcher polls this every few milliseconds)."""
+        with open(self.log.name, "rb") as log:
+            log.seek(self._read_to)
+            fresh = log.read()
+        complete = fresh[: fresh.rfind(b"\n") + 1]
+        self._read_to += len(complete)
+        self._started += complete.count(b" started (delivery ")
+        self._settled += complete.count(b" settled")
+        return self._started, self._settled
 
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:
