@@ -25,7 +25,7 @@ from shared.guest.documents import (
     guest_check_parameters,
 )
 from shared.guest.scripts import checked_address
-from shared.model.facts import CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
+from shared.model.facts import TRUE_VALUES, CommandFacts, Disk, Ec2Facts, InstanceTypeFacts
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 FILTER_CHUNK = 200  # EC2 filter values per call
@@ -61,6 +61,29 @@ class AwsAdapter:
         for region in self._regions:
             filters = [{"Name": "tag-key", "Values": [f"{self._prefix}:enabled"]}]
             found |= self._describe(region, filters=filters, detail=detail)
+        return found
+
+    def opted_in_ids(self) -> dict[str, str]:
+        """The instances whose opt-in tag says yes, by id, with their region: one paged
+        `describe_tags` per region, four fields per instance where `describe_instances` returns
+        dozens (discovery only needs to know which ones are new)."""
+        found: dict[str, str] = {}
+        filters = [
+            {"Name": "resource-type", "Values": ["instance"]},
+            {"Name": "key", "Values": [f"{self._prefix}:enabled"]},
+        ]
+        for region in self._regions:
+            ec2 = self._clients("ec2", region)
+            with aws_errors(f"listing opt-in tags in {region}"):
+                pages = ec2.get_paginator("describe_tags").paginate(
+                    Filters=filters, PaginationConfig={"PageSize": 1000}
+                )
+                found |= {
+                    tag["ResourceId"]: region
+                    for page in pages
+                    for tag in page["Tags"]
+                    if str(tag.get("Value", "")).strip().lower() in TRUE_VALUES
+                }
         return found
 
     def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:

@@ -55,6 +55,12 @@ class AwsFleet(PerAccount[AwsAdapter]):
             found |= adapter.opted_in(detail=detail)
         return found
 
+    def opted_in_ids(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for adapter in self._all():
+            found |= adapter.opted_in_ids()
+        return found
+
     @property
     def regions(self) -> tuple[str, ...]:
         return tuple(sorted({region for adapter in self._all() for region in adapter.regions}))

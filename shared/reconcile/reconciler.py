@@ -178,11 +178,15 @@ class Reconciler:
     def discover(self) -> list[str]:
         """Takes in opted-in instances without a record (an event lost or never sent); their ids.
         Reads the ids the store knows (done ones too: they are not taken in again) and the opt-in
-        listing without disks or images (ids and tags suffice)."""
+        tags, then describes only the instances that are new (without disks or images)."""
         known = self.store.instance_ids()
-        fresh = {i: f for i, f in self.aws.opted_in(detail=False).items() if i not in known}
+        fresh: dict[str, list[str]] = {}
+        for instance_id, region in sorted(self.aws.opted_in_ids().items()):
+            if instance_id not in known:
+                fresh.setdefault(region, []).append(instance_id)
         taken: dict[str, MigrationRecord] = {}
-        self._take_in(taken, fresh, self.clock())
+        if fresh:
+            self._take_in(taken, self.aws.instances(fresh, detail=False), self.clock())
         return sorted(taken)
 
     def _instances(

@@ -63,7 +63,8 @@ def test_the_reconcile_timer_fans_out_a_discovery_and_one_vault_listing_which_qu
     estate.run_timer("reconcile_timer", settle=False)
     fanned = [WorkItem.model_validate_json(_decoded(m.content)) for m in _all_messages(estate)]
     assert sorted(item.kind for item in fanned) == ["discover", "vault"]
-    services.work(next(item for item in fanned if item.kind == "vault").model_dump_json())  # a worker takes it
+    vault = next(item for item in fanned if item.kind == "vault")
+    services.work(vault.model_dump_json())  # as a worker taking it does
     shards = [WorkItem.model_validate_json(_decoded(m.content)) for m in _all_messages(estate)]
     assert sorted(str(item.shard) for item in shards) == [f"shard-{n:02d}" for n in range(SHARD_COUNT)]
     listed_at = {item.items_listed_at for item in shards}

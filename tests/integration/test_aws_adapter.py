@@ -66,6 +66,18 @@ def fleet(moto_server: LocalService) -> tuple[AwsAdapter, dict[str, str]]:
     return adapter, made
 
 
+def test_opted_in_ids_are_the_instances_whose_tag_says_yes_read_from_the_tags_alone(fleet, moto_server):
+    adapter, made = fleet
+    ec2 = aws_client(moto_server.url, "ec2")
+    ec2.create_tags(Resources=[made["plain"]], Tags=[{"Key": f"{adapter._prefix}:enabled", "Value": " YES "}])
+    calls: list[str] = []
+    ec2_client = aws_client(moto_server.url, "ec2")
+    ec2_client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    counted = AwsAdapter(lambda service, region: ec2_client, ["us-east-1"], adapter._prefix)
+    assert counted.opted_in_ids() == {made["on"]: "us-east-1", made["plain"]: "us-east-1"}  # not "false"
+    assert calls == ["DescribeTags"]  # no instance described to find them
+
+
 def test_opted_in_lists_every_instance_with_the_tag_key_with_its_facts(fleet):
     adapter, made = fleet
     found = adapter.opted_in()

@@ -149,7 +149,9 @@ def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalServic
     assert counts["aws DescribeInstances"] == 1
 
 
-def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(azurite: Azurite, moto_server: LocalService):
+def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(
+    azurite: Azurite, moto_server: LocalService
+):
     """The vault is listed once per fleet pass, not once per shard: a shard reads its part of that
     listing (one Table row) and reads by name only the item of a VM that moved since."""
     listed: list[datetime | None] = []
