@@ -22,7 +22,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AwsAdapter, ClientFactory
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
-from shared.adapters.aws_identity import role_arn, web_identity_session
+from shared.adapters.aws_identity import default_session, role_arn, web_identity_session
 from shared.adapters.azure_http import LoopbackHttpPolicy, is_loopback
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.eventgrid import EventGridTopic
@@ -109,7 +109,7 @@ def aws_session(config: Settings, account: str | None) -> boto3.session.Session:
     """With a role: that account's role credentials, assumed with the managed identity's token (no
     AWS keys). Without (account None): boto3's default chain (local development, the moto stand-in)."""
     if account is None:
-        return boto3.session.Session()
+        return default_session()
     scope = f"{config.aws_web_identity_audience}/.default"
     credential = identity()
     return web_identity_session(
