@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
+MAX_HOLD_SECONDS = 300.0  # a throttled cloud's Retry-After beyond this is taken as this (a bad header)
 
 
 class ErrorCode(StrEnum):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
-from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+DEFAULT_RETRY_AFTER = 10.0  # seconds, for a 429 that names no wait
 
 _LOOPBACK_NAMES = {"localhost"}
 
@@ -32,3 +38,31 @@ class LoopbackHttpPolicy(SansIOHTTPPolicy[Any, Any]):
         host = urlsplit(request.http_request.url).hostname or ""
         if is_loopback(host):
             request.context["enforce_https"] = False
+
+
+class ThrottleReport(SansIOHTTPPolicy[Any, Any]):
+    """Tells the write budget when ARM throttles a write (429, Retry-After), so every worker holds
+    its writes, not only the one azure-core's retry policy makes wait. Sits among the per-retry
+    policies: each attempt's answer passes here."""
+
+    def __init__(self, on_throttled: Callable[[float], None]) -> None:
+        self._on_throttled = on_throttled
+
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
+        if response.http_response.status_code == 429 and request.http_request.method != "GET":
+            self._on_throttled(retry_after_seconds(response.http_response.headers))
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float:
+    """The wait a throttled answer asks for: `retry-after-ms`, `x-ms-retry-after-ms`, or `Retry-After`
+    in seconds or as an HTTP date; DEFAULT_RETRY_AFTER when it names none."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        with contextlib.suppress(KeyError, ValueError):
+            return max(0.0, float(lowered[name]) / 1000)
+    value = lowered.get("retry-after", "").strip()
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(value))
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, (parsedate_to_datetime(value) - (now or datetime.now(UTC))).total_seconds())
+    return DEFAULT_RETRY_AFTER

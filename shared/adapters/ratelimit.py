@@ -8,11 +8,17 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from shared.errors import MAX_HOLD_SECONDS
+
 
 class Pacer(Protocol):
     def acquire(self, key: str = "") -> float:
         """Takes one call from the budget of `key` (e.g. an AWS account and region), waiting for it;
         returns how long it waited."""
+        ...
+
+    def hold(self, seconds: float, key: str = "") -> None:
+        """The cloud said "too many requests, retry after `seconds`": no call of `key` until then."""
         ...
 
 
@@ -31,6 +37,7 @@ class RateLimiter:
         self._rate, self._capacity = per_second, burst if burst is not None else max(1.0, per_second)
         self._tokens, self._clock, self._sleep = self._capacity, clock, sleep
         self._updated = clock()
+        self._held_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self, key: str = "") -> float:
@@ -40,7 +47,11 @@ class RateLimiter:
             self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
             self._tokens -= 1
-            wait = max(0.0, -self._tokens / self._rate)
+            wait = max(0.0, -self._tokens / self._rate, self._held_until - now)
         if wait:
             self._sleep(wait)
         return wait
+
+    def hold(self, seconds: float, key: str = "") -> None:
+        with self._lock:
+            self._held_until = max(self._held_until, self._clock() + min(seconds, MAX_HOLD_SECONDS))

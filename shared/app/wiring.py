@@ -23,7 +23,7 @@ from shared.adapters.asr import AsrAdapter
 from shared.adapters.aws import AwsAdapter, ClientFactory
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.aws_identity import default_session, role_arn, web_identity_session
-from shared.adapters.azure_http import LoopbackHttpPolicy, is_loopback
+from shared.adapters.azure_http import LoopbackHttpPolicy, ThrottleReport, is_loopback
 from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.eventgrid import EventGridTopic
 from shared.adapters.queue import WorkQueue, open_queue_service
@@ -101,6 +101,7 @@ def asr_adapter() -> AsrAdapter:
         str(config.asr_subscription_id),
         base_url=config.asr_endpoint,
         per_call_policies=[LoopbackHttpPolicy()],
+        per_retry_policies=[ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
     )
     return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
 

@@ -4,12 +4,17 @@ Table row; a worker claims a slice of the window's allowance by compare-and-swap
 and spends it locally, so however many instances run, the calls in a window never exceed the
 allowance. A slice unspent when its window ends is lost: the budget errs on the side of fewer calls.
 
+When the cloud answers 429 with Retry-After anyway (another client shares the limit, or the real
+limit is lower than the setting), `hold` stamps the row: no worker claims from it until then.
+
 Table `<prefix>Budgets`: PartitionKey `budget`, RowKey `<name>` or `<name>~<key>` (e.g. the account
-and region); fields `window` (window number since the epoch) and `used` (allowance claimed in it).
+and region); fields `window` (window number since the epoch), `used` (allowance claimed in it) and
+`held_until` (epoch seconds before which nothing is claimed).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,9 +28,10 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableServiceClient
 
-from shared.errors import StoreUnavailable
+from shared.errors import MAX_HOLD_SECONDS, StoreUnavailable
 from shared.state.table import UNSAFE_KEY, ContendedRows
 
+log = logging.getLogger(__name__)
 CLAIM_TRIES = 5  # compare-and-swap races lost before the worker waits for the next window
 SpendHook = Callable[[str, int], None]  # (budget key, window number): one call spent
 
@@ -58,6 +64,7 @@ class TableBudget:
         self._rows = ContendedRows(service, f"{table_prefix}Budgets")
         self._clock, self._sleep, self._on_spend = clock, sleep, on_spend
         self._slices: dict[str, _Slice] = {}
+        self._held: dict[str, float] = {}  # key -> epoch seconds before which nothing is claimed
         self._lock = threading.Lock()
 
     def acquire(self, key: str = "") -> float:
@@ -84,9 +91,40 @@ class TableBudget:
                     held.left -= 1
                     self._spent(key, window)
                     return waited
-            pause = (window + 1) * self.window_seconds - now
+            pause = max((window + 1) * self.window_seconds, self._held.get(key, 0.0)) - now
             self._sleep(pause)
             waited += pause
+
+    def hold(self, seconds: float, key: str = "") -> None:
+        """No call of `key` from any worker for `seconds` (a 429's Retry-After): this worker drops
+        its slice, and the shared row says when claiming may start again."""
+        until = self._clock() + min(max(seconds, 0.0), MAX_HOLD_SECONDS)
+        with self._lock:
+            self._held[key] = max(self._held.get(key, 0.0), until)
+            self._slices.pop(key, None)
+        row = self._row(key)
+        try:
+            for _ in range(CLAIM_TRIES):
+                try:
+                    entity = self._rows.table.get_entity("budget", row)
+                except ResourceNotFoundError:
+                    fresh = {"PartitionKey": "budget", "RowKey": row, "window": 0, "used": 0}
+                    fresh["held_until"] = until
+                    try:
+                        self._rows.table.create_entity(fresh)
+                    except ResourceExistsError:
+                        continue
+                    return
+                if float(entity.get("held_until") or 0.0) >= until:
+                    return
+                held = {**_fields(entity), "held_until": until}
+                if self._rows.replace_if_unchanged(held, str(entity.metadata["etag"])):
+                    return
+        except AzureError as error:  # this worker holds anyway; the others learn from their own 429s
+            log.warning("the %s budget's hold was not shared: %s", self.name, type(error).__name__)
+
+    def _row(self, key: str) -> str:
+        return UNSAFE_KEY.sub("-", f"{self.name}~{key}" if key else self.name)  # Table keys forbid "/"
 
     def _spent(self, key: str, window: int) -> None:
         if self._on_spend is not None:
@@ -94,7 +132,7 @@ class TableBudget:
 
     def _claim(self, key: str, window: int) -> int:
         """Up to a slice of `window`'s allowance, claimed on the shared row; 0 when it is spent."""
-        row = UNSAFE_KEY.sub("-", f"{self.name}~{key}" if key else self.name)  # Table keys forbid "/"
+        row = self._row(key)
         try:
             for _ in range(CLAIM_TRIES):
                 try:
@@ -108,13 +146,29 @@ class TableBudget:
                     except ResourceExistsError:
                         continue
                     return take
+                held_until = float(entity.get("held_until") or 0.0)
+                if held_until > self._clock():
+                    with self._lock:
+                        self._held[key] = max(self._held.get(key, 0.0), held_until)
+                    return 0
                 used = int(entity["used"]) if int(entity["window"]) == window else 0
                 if int(entity["window"]) > window or used >= self.allowance:
                     return 0
                 take = min(self._slice_size, self.allowance - used)
-                claim = {"PartitionKey": "budget", "RowKey": row, "window": window, "used": used + take}
+                claim = {**_fields(entity), "window": window, "used": used + take}
                 if self._rows.replace_if_unchanged(claim, str(entity.metadata["etag"])):
                     return take  # else another worker claimed first: read again
         except AzureError as error:
             raise StoreUnavailable(f"the {self.name} budget could not be claimed: {error}") from error
         return 0  # lost every race this window: wait for the next
+
+
+def _fields(entity: dict[str, object]) -> dict[str, object]:
+    """A budget row's fields to write back (a claim keeps the hold, a hold keeps the claims)."""
+    return {
+        "PartitionKey": "budget",
+        "RowKey": entity["RowKey"],
+        "window": entity["window"],
+        "used": entity["used"],
+        "held_until": float(entity.get("held_until") or 0.0),  # type: ignore[arg-type]
+    }

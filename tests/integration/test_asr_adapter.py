@@ -11,6 +11,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from shared.adapters.asr import AsrAdapter, Target, item_name_for
+from shared.adapters.azure_http import ThrottleReport
 from shared.errors import ActionRefused, CloudUnavailable
 from tests.conftest import T0
 from tests.integration.asr_support import (
@@ -145,6 +146,28 @@ def test_a_vault_without_the_providers_fabric_is_refused_clearly():
         client = sdk_client(simulator)
         with pytest.raises(ActionRefused, match="no VMware fabric"):
             AsrAdapter(client, RG, VAULT, CLASSIC).site()
+        client.close()
+    finally:
+        simulator.stop()
+
+
+def test_a_throttled_write_is_reported_with_its_retry_after_and_then_retried():
+    """ARM's 429 on a write reaches the write budget (ThrottleReport) with its Retry-After, so every
+    worker holds; azure-core's retry policy still waits and sends it again."""
+    vault = Vault(SUB, RG, VAULT, SimClock(scale=0, start=T0), providers=(RCM,))
+    simulator = Simulator(vault, limits={"writes": (1.0, 0.5)}).start()  # one write, then one per 2 s
+    reported: list[float] = []
+    try:
+        client = sdk_client(simulator, per_retry_policies=[ThrottleReport(reported.append)])
+        adapter = AsrAdapter(client, RG, VAULT, RCM)
+        register(simulator, 1, RCM)
+        register(simulator, 2, RCM)
+        first, second = adapter.discovered()
+        adapter.enable(item_name_for("i-0123456789abcdef0"), first, TARGET)
+        assert reported == []  # reads are never reported, and the first write had its token
+        adapter.enable(item_name_for("i-0123456789abcdef1"), second, TARGET)
+        assert reported == [2.0]  # the simulator's Retry-After for the second write
+        assert set(adapter.items()) == {item_name_for(f"i-0123456789abcdef{n}") for n in (0, 1)}
         client.close()
     finally:
         simulator.stop()

@@ -65,3 +65,29 @@ def test_a_rate_under_one_a_second_spreads_calls_over_longer_windows(azurite: Az
         TableServiceClient.from_connection_string(azurite.connection_string), "bud0", "slow", 0.5
     )
     assert (budget.window_seconds, budget.allowance) == (2.0, 1)
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_429_one_worker_saw_holds_every_worker_until_its_retry_after(azurite: Azurite):
+    time = FakeTime()
+    prefix = f"bud{uuid.uuid4().hex[:8]}"
+
+    def worker() -> TableBudget:
+        service = TableServiceClient.from_connection_string(azurite.connection_string)
+        return TableBudget(service, prefix, "armWrites", 5.0, clock=time.clock, sleep=time.sleep)
+
+    throttled, other = worker(), worker()
+    assert throttled.acquire() == 0.0 and other.acquire() == 0.0  # each spends its slice (one call)
+    throttled.hold(7.0)  # ARM said 429, Retry-After: 7
+    assert other.acquire() == pytest.approx(7.0)  # the other worker read the hold on the row
+    assert throttled.acquire() == 0.0  # by now the hold is over for the throttled worker too

@@ -39,3 +39,11 @@ def test_idle_time_refills_up_to_the_burst_only():
 def test_a_rate_must_be_positive():
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(per_second=0)
+
+
+def test_a_hold_delays_the_next_call_until_its_retry_after():
+    now = [0.0]
+    limiter = RateLimiter(10, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    limiter.hold(3.0)
+    assert limiter.acquire() == 3.0
+    assert limiter.acquire() == 0.0  # the hold is over; the bucket still had tokens
