@@ -306,3 +306,35 @@ def test_the_connection_reads_the_key_from_secrets_manager_only():
     assert value == {"Fn::Sub": "{{resolve:secretsmanager:${FunctionKeySecretName}:SecretString}}"}
     parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
     assert not {"ec2EventsKey", "appliancePassphrase"} & set(parameters), "secure parameters in a file"
+
+
+AWS_ADAPTERS = (REPO / "shared" / "adapters" / "aws.py", REPO / "shared" / "adapters" / "cloudwatch.py")
+
+
+def aws_operations_called() -> set[str]:
+    """`service:Operation` for every boto3 call the AWS adapters make (read from their source:
+    `x = self._clients("ec2", ...)` then `x.op(` or `x.get_paginator("op")`, or a direct call)."""
+    called: set[str] = set()
+    for path in AWS_ADAPTERS:
+        text = path.read_text()
+        services = dict(re.findall(r"(\w+) = self\._clients\(\"(\w+)\"", text))
+        pairs = re.findall(r"self\._clients\(\"(\w+)\"[^)]*\)\.(\w+)\(", text)
+        for variable, operation in re.findall(r"\b(\w+)\.get_paginator\(\"(\w+)\"\)", text):
+            pairs.append((services[variable], operation))
+        for variable, operation in re.findall(r"\b(\w+)\.(\w+)\(", text):
+            if variable in services and operation != "get_paginator":
+                pairs.append((services[variable], operation))
+        called |= {f"{service}:{''.join(p.title() for p in op.split('_'))}" for service, op in pairs}
+    return called
+
+
+def test_the_role_grants_every_aws_call_the_app_makes():
+    policy = template("account.yaml")["Resources"]["AppRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = {
+        action
+        for statement in policy["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    called = aws_operations_called()
+    assert {"ec2:DescribeTags", "ec2:DescribeInstances", "ssm:SendCommand"} <= called  # the scan works
+    assert called - granted == set(), "the app calls these without the role granting them"
