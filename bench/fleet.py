@@ -149,6 +149,10 @@ def fleet_pass(vms: int, worker_counts: list[int]) -> None:
         store.ensure_tables()
         record_waiting(store, ids, datetime.now(UTC))
         print(f"fleet: {vms} VMs in moto, the vault and the store in {time.perf_counter() - started:.0f} s")
+        print(
+            f"a naive per-VM poller (each VM's instance, item, job and record read one by one) makes "
+            f"{4 * vms} reads a pass (4/VM; counted from its design, not run)"
+        )
         work = queue_client("AZMIGRATE_QUEUE_CONNECTION", env["AZMIGRATE_WORK_QUEUE"], env)
         hosts: list[Host] = []
         key = uuid.uuid4().hex
@@ -156,14 +160,23 @@ def fleet_pass(vms: int, worker_counts: list[int]) -> None:
             for count in worker_counts:
                 while len(hosts) < count:
                     hosts.append(Host(env, key).start())
-                if count == worker_counts[0]:  # the first pass writes the status tags: not steady
+                if count == worker_counts[0]:  # a first pass warms the hosts (clients, the site read)
                     _timed_pass(hosts, work, sim)
                 versions = sum(r.version for r in store.all())
+                stand_ins = {"moto": [stack.moto.pid], "Azurite": _azurite_pids(stack.azurite)}
+                before = {name: _cpu(pids) for name, pids in stand_ins.items()} | {
+                    "simulator": time.process_time()
+                }
                 wall, cpu, calls = _timed_pass(hosts, work, sim)
+                spent = {name: _cpu(pids) - before[name] for name, pids in stand_ins.items()}
+                spent["simulator"] = time.process_time() - before["simulator"]  # in this process
                 writes = sum(r.version for r in store.all()) - versions
                 print(
                     f"{count} worker(s): pass {wall:6.1f} s wall, hosts' CPU {cpu / vms * 1000:5.2f} ms/VM, "
                     f"ASR calls {calls} ({calls / vms:.4f}/VM), record writes {writes}"
+                )
+                print(
+                    "    stand-ins' CPU in the pass: " + ", ".join(f"{n} {c:.1f} s" for n, c in spent.items())
                 )
         finally:
             for host in hosts:
@@ -172,24 +185,39 @@ def fleet_pass(vms: int, worker_counts: list[int]) -> None:
 
 
 def _timed_pass(hosts: list[Host], work: Any, sim: Simulator) -> tuple[float, float, int]:
-    cpu, calls = _cpu(hosts), sum(sim.request_counts().values())
+    pids = [host.process.pid for host in hosts if host.process is not None]
+    cpu, calls = _cpu(pids), sum(sim.request_counts().values())
     started = time.perf_counter()
     if hosts[0].call("POST", "/admin/functions/reconcile_timer") != 202:
         raise RuntimeError("the reconcile timer did not run")
     wait_until_empty([work], 3_600)
     wall = time.perf_counter() - started
-    return wall, _cpu(hosts) - cpu, sum(sim.request_counts().values()) - calls
+    return wall, _cpu(pids) - cpu, sum(sim.request_counts().values()) - calls
 
 
-def _cpu(hosts: list[Host]) -> float:
-    """User and system CPU seconds of the host processes (Linux /proc)."""
+def _cpu(pids: list[int]) -> float:
+    """User and system CPU seconds of these processes (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for host in hosts:
-        assert host.process is not None
-        fields = Path(f"/proc/{host.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def _azurite_pids(azurite: Azurite) -> list[int]:
+    """Azurite's processes (Tables, and Queues when started) and their children (npm's node)."""
+    roots = {azurite.pid} | ({azurite.queues.pid} if azurite.queues is not None else set())
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, grew = set(roots), True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= more
+        grew = bool(more)
+    return sorted(found)
 
 
 def budget(workers: int, seconds: float, per_second: float) -> None:

@@ -19,7 +19,8 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 def launch_waiting(ec2: Any, count: int, prefix: str) -> list[str]:
-    """`count` opted-in instances whose cutover waits for approval (up to 1,000 per call)."""
+    """`count` opted-in instances whose cutover waits for approval (up to 1,000 per call), their
+    status tag already saying so (as after an earlier pass)."""
     image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["*ubuntu-xenial*"]}])
     ids: list[str] = []
     while len(ids) < count:
@@ -34,6 +35,7 @@ def launch_waiting(ec2: Any, count: int, prefix: str) -> list[str]:
                     "Tags": [
                         {"Key": f"{prefix}:enabled", "Value": "true"},
                         {"Key": f"{prefix}:cutover", "Value": "approval"},
+                        {"Key": f"{prefix}:status", "Value": Phase.READY_FOR_CUTOVER.value},
                     ],
                 }
             ],

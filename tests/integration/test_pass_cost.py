@@ -82,7 +82,7 @@ def fleet_pass(
         vault_view=VaultView(service, table_prefix),
     )
     try:
-        reconciler.reconcile()  # the first pass writes the status tags
+        reconciler.reconcile()  # a first pass warms the adapters (the site read is cached)
         if prepare is not None:
             prepare(reconciler, store, vault)
         before_asr = Counter(sim.request_counts())
