@@ -9,7 +9,7 @@ import azure.functions as func
 import pytest
 
 from shared.app.http import http_errors, instance_id_of
-from shared.app.startup import APP_LOGGERS, apply_log_level
+from shared.app.startup import APP_LOGGERS, SDK_WIRE_LOGGERS, apply_log_level
 from shared.errors import (
     CloudUnavailable,
     CommandRefused,
@@ -73,13 +73,15 @@ def test_a_route_id_must_be_a_whole_instance_id(value):
 
 
 def test_the_log_level_setting_applies_to_the_apps_loggers():
-    before = {name: logging.getLogger(name).level for name in APP_LOGGERS}
+    before = {name: logging.getLogger(name).level for name in (*APP_LOGGERS, *SDK_WIRE_LOGGERS)}
     try:
         apply_log_level("WARNING")
         assert all(logging.getLogger(name).getEffectiveLevel() == logging.WARNING for name in APP_LOGGERS)
         assert logging.getLogger("shared.reconcile.reconciler").isEnabledFor(logging.INFO) is False
         apply_log_level("DEBUG")
         assert logging.getLogger("functions.ec2_events").isEnabledFor(logging.DEBUG)
+        wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+        assert not wire.isEnabledFor(logging.INFO)  # no log record per Azure request, even at DEBUG
     finally:
         for name, level in before.items():
             logging.getLogger(name).setLevel(level)
