@@ -20,13 +20,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     AzureError,
     ResourceExistsError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableServiceClient
+from azure.data.tables import TableEntity, TableServiceClient
 
 from shared.errors import MAX_HOLD_SECONDS, StoreUnavailable
 from shared.state.table import UNSAFE_KEY, ContendedRows
@@ -34,6 +35,8 @@ from shared.state.table import UNSAFE_KEY, ContendedRows
 log = logging.getLogger(__name__)
 CLAIM_TRIES = 5  # compare-and-swap races lost before the worker waits for the next window
 SpendHook = Callable[[str, int], None]  # (budget key, window number): one call spent
+T = TypeVar("T")
+Change = Callable[[TableEntity | None], tuple[dict[str, Any] | None, T]]  # row -> (new row, answer)
 
 
 @dataclass
@@ -102,24 +105,17 @@ class TableBudget:
         with self._lock:
             self._held[key] = max(self._held.get(key, 0.0), until)
             self._slices.pop(key, None)
-        row = self._row(key)
+
+        def held(entity: TableEntity | None) -> tuple[dict[str, Any] | None, None]:
+            if entity is not None and float(entity.get("held_until") or 0.0) >= until:
+                return None, None  # another worker holds it as long already
+            return {
+                **(_fields(entity) if entity is not None else {"window": 0, "used": 0}),
+                "held_until": until,
+            }, None
+
         try:
-            for _ in range(CLAIM_TRIES):
-                try:
-                    entity = self._rows.table.get_entity("budget", row)
-                except ResourceNotFoundError:
-                    fresh = {"PartitionKey": "budget", "RowKey": row, "window": 0, "used": 0}
-                    fresh["held_until"] = until
-                    try:
-                        self._rows.table.create_entity(fresh)
-                    except ResourceExistsError:
-                        continue
-                    return
-                if float(entity.get("held_until") or 0.0) >= until:
-                    return
-                held = {**_fields(entity), "held_until": until}
-                if self._rows.replace_if_unchanged(held, str(entity.metadata["etag"])):
-                    return
+            self._swap(key, held, None)
         except AzureError as error:  # this worker holds anyway; the others learn from their own 429s
             log.warning("the %s budget's hold was not shared: %s", self.name, type(error).__name__)
 
@@ -132,43 +128,55 @@ class TableBudget:
 
     def _claim(self, key: str, window: int) -> int:
         """Up to a slice of `window`'s allowance, claimed on the shared row; 0 when it is spent."""
-        row = self._row(key)
+
+        def claimed(entity: TableEntity | None) -> tuple[dict[str, Any] | None, int]:
+            if entity is None:
+                take = min(self._slice_size, self.allowance)
+                return {"window": window, "used": take, "held_until": 0.0}, take
+            held_until = float(entity.get("held_until") or 0.0)
+            if held_until > self._clock():
+                with self._lock:
+                    self._held[key] = max(self._held.get(key, 0.0), held_until)
+                return None, 0
+            used = int(entity["used"]) if int(entity["window"]) == window else 0
+            if int(entity["window"]) > window or used >= self.allowance:
+                return None, 0
+            take = min(self._slice_size, self.allowance - used)
+            return {**_fields(entity), "window": window, "used": used + take}, take
+
         try:
-            for _ in range(CLAIM_TRIES):
-                try:
-                    entity = self._rows.table.get_entity("budget", row)
-                except ResourceNotFoundError:
-                    take = min(self._slice_size, self.allowance)
-                    try:
-                        self._rows.table.create_entity(
-                            {"PartitionKey": "budget", "RowKey": row, "window": window, "used": take}
-                        )
-                    except ResourceExistsError:
-                        continue
-                    return take
-                held_until = float(entity.get("held_until") or 0.0)
-                if held_until > self._clock():
-                    with self._lock:
-                        self._held[key] = max(self._held.get(key, 0.0), held_until)
-                    return 0
-                used = int(entity["used"]) if int(entity["window"]) == window else 0
-                if int(entity["window"]) > window or used >= self.allowance:
-                    return 0
-                take = min(self._slice_size, self.allowance - used)
-                claim = {**_fields(entity), "window": window, "used": used + take}
-                if self._rows.replace_if_unchanged(claim, str(entity.metadata["etag"])):
-                    return take  # else another worker claimed first: read again
+            return self._swap(key, claimed, 0)  # 0 after losing every race: wait for the next window
         except AzureError as error:
             raise StoreUnavailable(f"the {self.name} budget could not be claimed: {error}") from error
-        return 0  # lost every race this window: wait for the next
+
+    def _swap(self, key: str, change: Change[T], lost: T) -> T:
+        """Reads the key's row (None: not made yet) and writes what `change` makes of it (None: no
+        write) only while the row is as read; `change`'s answer, or `lost` after CLAIM_TRIES races."""
+        row = self._row(key)
+        for _ in range(CLAIM_TRIES):
+            try:
+                entity: TableEntity | None = self._rows.table.get_entity("budget", row)
+            except ResourceNotFoundError:
+                entity = None
+            wanted, answer = change(entity)
+            if wanted is None:
+                return answer
+            wanted |= {"PartitionKey": "budget", "RowKey": row}
+            if entity is None:
+                try:
+                    self._rows.table.create_entity(wanted)
+                except ResourceExistsError:
+                    continue
+                return answer
+            if self._rows.replace_if_unchanged(wanted, str(entity.metadata["etag"])):
+                return answer
+        return lost
 
 
-def _fields(entity: dict[str, object]) -> dict[str, object]:
+def _fields(entity: TableEntity) -> dict[str, Any]:
     """A budget row's fields to write back (a claim keeps the hold, a hold keeps the claims)."""
     return {
-        "PartitionKey": "budget",
-        "RowKey": entity["RowKey"],
         "window": entity["window"],
         "used": entity["used"],
-        "held_until": float(entity.get("held_until") or 0.0),  # type: ignore[arg-type]
+        "held_until": float(entity.get("held_until") or 0.0),
     }
