@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
@@ -54,6 +54,7 @@ from shared.state.vault_view import VaultView
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+LISTING_MAX_AGE = timedelta(minutes=10)  # a shard worked later than this lists the vault itself
 # How a command whose id was lost in a crash is found again: by the comment it was sent with.
 COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
 AWS_ACTIONS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE})
@@ -252,7 +253,8 @@ class Reconciler:
             jobs = self.asr.jobs_since(since) if since is not None else []
             listed = None
             if shard is not None and items_listed_at is not None and self.vault_view is not None:
-                listed = self.vault_view.read(shard, items_listed_at)
+                fresh_enough = now - items_listed_at <= LISTING_MAX_AGE
+                listed = self.vault_view.read(shard, items_listed_at) if fresh_enough else None
             if only is not None:
                 items = self._items_by_name(records)
             elif listed is not None:

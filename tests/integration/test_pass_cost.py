@@ -149,11 +149,13 @@ def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalServic
     assert counts["aws DescribeInstances"] == 1
 
 
+@pytest.mark.parametrize("late", [False, True], ids=["on time", "worked 11 minutes after the listing"])
 def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(
-    azurite: Azurite, moto_server: LocalService
+    azurite: Azurite, moto_server: LocalService, late: bool
 ):
     """The vault is listed once per fleet pass, not once per shard: a shard reads its part of that
-    listing (one Table row) and reads by name only the item of a VM that moved since."""
+    listing (one Table row) and reads by name only the item of a VM that moved since; a shard worked
+    long after the listing (a backlog) lists the vault itself rather than trust an old listing."""
     listed: list[datetime | None] = []
     in_shard: list[str] = []
 
@@ -164,6 +166,7 @@ def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(
         listed.append(reconciler.list_vault_for_shards())
         moved = store.get(in_shard[0])
         store.update(moved.evolve(phase_entered_at=vault.clock.advance(1)))
+        vault.clock.advance(660 if late else 1)
 
     def shard_with_listing(reconciler: Reconciler, ids: list[str]) -> PassReport:
         return reconciler.reconcile(shard=shard_of(in_shard[0]), items_listed_at=listed[0])
@@ -173,6 +176,10 @@ def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(
     by_name = f"{vault_get}replicationFabrics/replicationProtectionContainers/replicationProtectedItems"
     assert listed[0] is not None
     assert counts["examined"] == len(in_shard) > 1
+    if late:
+        assert counts[f"{vault_get}replicationProtectedItems"] == 1  # listed again, one page
+        assert by_name not in counts
+        return
     assert f"{vault_get}replicationProtectedItems" not in counts  # the vault is not listed again
     assert counts[by_name] == 1  # only the VM that moved since the listing
     assert counts["table GET"] == 2  # the shard's records and its part of the listing
