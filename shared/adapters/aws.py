@@ -86,6 +86,30 @@ class AwsAdapter:
                 }
         return found
 
+    def tagged(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
+        """Instances by id as their tags alone show them (`described` False: no state, addresses or
+        disks): `describe_tags` by resource id, a few fields a tag where `describe_instances` returns
+        about a hundred an instance. Ids without tags are absent; account ids are left blank."""
+        found: dict[str, dict[str, str]] = {}
+        for region, ids in ids_by_region.items():
+            ec2 = self._clients("ec2", region)
+            for chunk in _chunks(ids, FILTER_CHUNK):
+                filters = [
+                    {"Name": "resource-type", "Values": ["instance"]},
+                    {"Name": "resource-id", "Values": chunk},
+                ]
+                with aws_errors(f"listing tags in {region}"):
+                    pages = ec2.get_paginator("describe_tags").paginate(
+                        Filters=filters, PaginationConfig={"PageSize": 1000}
+                    )
+                    for tag in (t for page in pages for t in page["Tags"]):
+                        found.setdefault(tag["ResourceId"], {})[tag["Key"]] = str(tag.get("Value", ""))
+        regions = {i: region for region, ids in ids_by_region.items() for i in ids}
+        return {
+            i: Ec2Facts(i, state="", tags=tags, region=regions[i], tag_prefix=self._prefix, described=False)
+            for i, tags in found.items()
+        }
+
     def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:
         """Instances by id (e.g. records whose tag was removed); unknown ids are simply absent.
         Without `detail`, no disks or image names."""

@@ -55,6 +55,12 @@ class AwsFleet(PerAccount[AwsAdapter]):
             found |= adapter.opted_in(detail=detail)
         return found
 
+    def tagged(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
+        found: dict[str, Ec2Facts] = {}
+        for adapter in self._all():
+            found |= adapter.tagged(ids_by_region)
+        return found
+
     def opted_in_ids(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for adapter in self._all():

@@ -46,6 +46,7 @@ class Ec2Facts:
     nic_count: int = 1
     ipv6_only: bool = False  # IPv6 addresses and no private IPv4 address
     security_groups: tuple[str, ...] = ()
+    described: bool = True  # False: read from its tags alone (no state, addresses or disks)
 
     def tag(self, name: str) -> str | None:
         return self.tags.get(f"{self.tag_prefix}:{name}")

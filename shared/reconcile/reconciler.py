@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, Submitted, Target, item_name_for
@@ -55,6 +55,9 @@ from shared.state.vault_view import VaultView
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
 LISTING_MAX_AGE = timedelta(minutes=10)  # a shard worked later than this lists the vault itself
+# Phases whose decisions read the instance's tags (opt-out, approval, cutover mode, not-before) and
+# nothing else of it: a fleet pass reads their tags, not their description.
+DECIDED_ON_TAGS = frozenset({Phase.INITIAL_REPLICATION, Phase.PROTECTED, Phase.READY_FOR_CUTOVER})
 # How a command whose id was lost in a crash is found again: by the comment it was sent with.
 COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
 AWS_ACTIONS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE})
@@ -191,17 +194,29 @@ class Reconciler:
         return sorted(taken)
 
     def _instances(
-        self, records: Iterable[MigrationRecord], unrecorded: dict[str, list[str]] | None = None
+        self,
+        records: Iterable[MigrationRecord],
+        unrecorded: dict[str, list[str]] | None = None,
+        *,
+        tags_will_do: bool = False,
     ) -> dict[str, Ec2Facts]:
         """EC2's view of these VMs (and of `unrecorded` ids, which may be taken in): with disks and
-        image names only for those being assessed, the only decisions that read them."""
+        image names only for those being assessed, the only decisions that read them; with
+        `tags_will_do`, only the tags of VMs whose phase decides on tags alone (a fleet pass)."""
         listed = list(records)
         detailed = _by_region(r for r in listed if r.phase in ASSESSED_FROM_EC2)
         for region, ids in (unrecorded or {}).items():
             detailed.setdefault(region, []).extend(ids)
-        plain = _by_region(r for r in listed if r.phase not in ASSESSED_FROM_EC2)
+        tags_only = [r for r in listed if tags_will_do and _decided_on_tags(r)]
+        on_tags = {r.instance_id for r in tags_only}
+        plain = _by_region(
+            r for r in listed if r.phase not in ASSESSED_FROM_EC2 and r.instance_id not in on_tags
+        )
         found = self.aws.instances(detailed) if detailed else {}
-        return found | (self.aws.instances(plain, detail=False) if plain else {})
+        found |= self.aws.instances(plain, detail=False) if plain else {}
+        tagged = self.aws.tagged(_by_region(tags_only)) if tags_only else {}
+        accounts = {r.instance_id: r.account_id for r in tags_only}
+        return found | {i: replace(facts, account_id=accounts[i]) for i, facts in tagged.items()}
 
     def _admission_view(self, snapshot: Snapshot) -> list[MigrationRecord] | None:
         """A partial pass admits against the whole fleet's queue and replication slots (one query),
@@ -239,7 +254,7 @@ class Reconciler:
             source = self.store.in_flight_in(shard) if shard is not None else self.store.in_flight()
             records = {r.instance_id: r for r in source}
             if shard is not None:
-                ec2 = self._instances(records.values())
+                ec2 = self._instances(records.values(), tags_will_do=True)
             else:
                 ec2 = self.aws.opted_in()
                 if discover:
@@ -335,6 +350,8 @@ class Reconciler:
         outcome = PassReport()
         try:
             for _ in range(MAX_STEPS_PER_PASS):
+                if not _described_enough(record, snapshot.ec2.get(record.instance_id)):
+                    break  # it moved on to a phase that reads the instance: the next pass describes it
                 now = self.clock()
                 facts = snapshot.facts(record, self._command, in_cutover_window=in_window(now, self.windows))
                 decision = decide(record, facts, self.policy, now)
@@ -508,3 +525,15 @@ def _moved_since(record: MigrationRecord, listed_at: datetime) -> bool:
 def _shard_of_item(name: str) -> str | None:
     """The shard of the VM an item protects; None for an item the app did not name (not ours)."""
     return shard_of(name.removeprefix(ITEM_PREFIX)) if name.startswith(ITEM_PREFIX) else None
+
+
+def _decided_on_tags(record: MigrationRecord) -> bool:
+    """A VM whose phase decides on the instance's tags alone (opt-out, approval, cutover tags) and
+    no instance state: no description needed in a fleet pass (an event about it describes it)."""
+    pending = record.pending_action
+    restarting = pending is not None and pending.action == Act.START_SOURCE
+    return record.phase in DECIDED_ON_TAGS and not restarting
+
+
+def _described_enough(record: MigrationRecord, ec2: Ec2Facts | None) -> bool:
+    return ec2 is None or ec2.described or _decided_on_tags(record)

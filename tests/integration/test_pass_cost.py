@@ -44,6 +44,8 @@ def fleet_pass(
     size: int,
     run: PassRun = whole_fleet,
     prepare: Callable[[Reconciler, TableStateStore, Vault], None] | None = None,
+    *,
+    steady: bool = True,
 ) -> dict[str, int]:
     """Builds `size` VMs waiting for cutover approval, then counts the calls of one steady `run`
     (after `prepare`, whose calls are not counted)."""
@@ -89,7 +91,7 @@ def fleet_pass(
         aws_calls.clear()
         table_calls.clear()
         report = run(reconciler, ids)
-        assert report.transitions == 0 and not report.errors
+        assert (report.transitions == 0 or not steady) and not report.errors
         counts = {"examined": report.examined}
         asr = Counter(sim.request_counts()) - before_asr
     finally:
@@ -137,7 +139,8 @@ def test_a_work_item_for_one_vm_reads_that_vm_only(azurite: Azurite, moto_server
 
 
 def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalService):
-    """One shard's pass examines that shard's VMs only, and reads EC2 for them only."""
+    """One shard's pass examines that shard's VMs only, and reads EC2 for them only: their tags,
+    when their phase decides on tags alone."""
     in_shard: list[str] = []
 
     def first_shard(reconciler: Reconciler, ids: list[str]) -> PassReport:
@@ -146,7 +149,9 @@ def test_a_shard_pass_reads_its_shard(azurite: Azurite, moto_server: LocalServic
 
     counts = fleet_pass(azurite, moto_server, 60, first_shard)
     assert counts["examined"] == len(in_shard) < 60
-    assert counts["aws DescribeInstances"] == 1
+    # VMs waiting for their cutover decide on tags (approval, opt-out): their tags are read, one
+    # call, and no instance is described (about a hundred XML elements each)
+    assert counts["aws DescribeTags"] == 1 and "aws DescribeInstances" not in counts
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["on time", "worked 11 minutes after the listing"])
@@ -183,3 +188,30 @@ def test_a_shard_pass_takes_the_vault_from_the_fleet_pass_listing(
     assert f"{vault_get}replicationProtectedItems" not in counts  # the vault is not listed again
     assert counts[by_name] == 1  # only the VM that moved since the listing
     assert counts["table GET"] == 2  # the shard's records and its part of the listing
+
+
+def test_a_shard_pass_sees_approval_and_opt_out_in_the_tags_and_describes_before_stopping(
+    azurite: Azurite, moto_server: LocalService
+):
+    """Read from tags alone, a VM still moves on what its tags say: approved, it leaves for the
+    stop (which is then decided on a described instance, the next pass); opted out, it opts out."""
+    in_shard: list[str] = []
+    phases: dict[str, str] = {}
+
+    def prepare(reconciler: Reconciler, store: TableStateStore, vault: Vault) -> None:
+        ids = sorted(r.instance_id for r in store.all())
+        in_shard.extend(i for i in ids if shard_of(i) == shard_of(ids[0]))
+        ec2 = aws_client(moto_server.url, "ec2")
+        tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [in_shard[0]]}])["Tags"]
+        prefix = next(t["Key"] for t in tags if t["Key"].endswith(":enabled")).removesuffix(":enabled")
+        ec2.create_tags(Resources=[in_shard[0]], Tags=[{"Key": f"{prefix}:approved", "Value": "true"}])
+        ec2.delete_tags(Resources=[in_shard[1]], Tags=[{"Key": f"{prefix}:enabled"}])
+
+    def shard_pass(reconciler: Reconciler, ids: list[str]) -> PassReport:
+        report = reconciler.reconcile(shard=shard_of(in_shard[0]))
+        phases.update({i: reconciler.store.get(i).phase.value for i in in_shard[:2]})
+        return report
+
+    counts = fleet_pass(azurite, moto_server, 60, shard_pass, prepare, steady=False)
+    assert phases == {in_shard[0]: "stopping_source", in_shard[1]: "opting_out"}
+    assert "aws DescribeInstances" not in counts  # all of it read from the tags
