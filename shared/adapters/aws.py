@@ -67,24 +67,13 @@ class AwsAdapter:
         """The instances whose opt-in tag says yes, by id, with their region: one paged
         `describe_tags` per region, four fields per instance where `describe_instances` returns
         dozens (discovery only needs to know which ones are new)."""
-        found: dict[str, str] = {}
-        filters = [
-            {"Name": "resource-type", "Values": ["instance"]},
-            {"Name": "key", "Values": [f"{self._prefix}:enabled"]},
-        ]
-        for region in self._regions:
-            ec2 = self._clients("ec2", region)
-            with aws_errors(f"listing opt-in tags in {region}"):
-                pages = ec2.get_paginator("describe_tags").paginate(
-                    Filters=filters, PaginationConfig={"PageSize": 1000}
-                )
-                found |= {
-                    tag["ResourceId"]: region
-                    for page in pages
-                    for tag in page["Tags"]
-                    if str(tag.get("Value", "")).strip().lower() in TRUE_VALUES
-                }
-        return found
+        key = [{"Name": "key", "Values": [f"{self._prefix}:enabled"]}]
+        return {
+            tag["ResourceId"]: region
+            for region in self._regions
+            for tag in self._tags(region, key)
+            if str(tag.get("Value", "")).strip().lower() in TRUE_VALUES
+        }
 
     def tagged(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
         """Instances by id as their tags alone show them (`described` False: no state, addresses or
@@ -92,23 +81,25 @@ class AwsAdapter:
         about a hundred an instance. Ids without tags are absent; account ids are left blank."""
         found: dict[str, dict[str, str]] = {}
         for region, ids in ids_by_region.items():
-            ec2 = self._clients("ec2", region)
             for chunk in _chunks(ids, FILTER_CHUNK):
-                filters = [
-                    {"Name": "resource-type", "Values": ["instance"]},
-                    {"Name": "resource-id", "Values": chunk},
-                ]
-                with aws_errors(f"listing tags in {region}"):
-                    pages = ec2.get_paginator("describe_tags").paginate(
-                        Filters=filters, PaginationConfig={"PageSize": 1000}
-                    )
-                    for tag in (t for page in pages for t in page["Tags"]):
-                        found.setdefault(tag["ResourceId"], {})[tag["Key"]] = str(tag.get("Value", ""))
+                for tag in self._tags(region, [{"Name": "resource-id", "Values": chunk}]):
+                    found.setdefault(tag["ResourceId"], {})[tag["Key"]] = str(tag.get("Value", ""))
         regions = {i: region for region, ids in ids_by_region.items() for i in ids}
         return {
             i: Ec2Facts(i, state="", tags=tags, region=regions[i], tag_prefix=self._prefix, described=False)
             for i, tags in found.items()
         }
+
+    def _tags(self, region: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Instance tags matching `filters`, every page (DescribeTags: ResourceId, Key, Value)."""
+        instances = [{"Name": "resource-type", "Values": ["instance"]}, *filters]
+        with aws_errors(f"listing instance tags in {region}"):
+            pages = (
+                self._clients("ec2", region)
+                .get_paginator("describe_tags")
+                .paginate(Filters=instances, PaginationConfig={"PageSize": 1000})
+            )
+            return [tag for page in pages for tag in page["Tags"]]
 
     def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:
         """Instances by id (e.g. records whose tag was removed); unknown ids are simply absent.

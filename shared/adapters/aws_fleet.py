@@ -7,7 +7,7 @@ Fleet-wide reads merge every account's answer; anything about one instance goes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Generic, Self, TypeVar
 
@@ -18,6 +18,7 @@ from shared.guest.documents import AgentInstall
 from shared.model.facts import Ec2Facts, Utilisation
 
 A = TypeVar("A", AwsAdapter, MetricsAdapter)
+V = TypeVar("V")
 
 
 class PerAccount(Generic[A]):
@@ -50,31 +51,26 @@ class AwsFleet(PerAccount[AwsAdapter]):
     # --- fleet-wide reads: every account's answer ---------------------------------------------
 
     def opted_in(self, *, detail: bool = True) -> dict[str, Ec2Facts]:
-        found: dict[str, Ec2Facts] = {}
-        for adapter in self._all():
-            found |= adapter.opted_in(detail=detail)
-        return found
+        return self._merged(lambda adapter: adapter.opted_in(detail=detail))
 
     def tagged(self, ids_by_region: dict[str, list[str]]) -> dict[str, Ec2Facts]:
-        found: dict[str, Ec2Facts] = {}
-        for adapter in self._all():
-            found |= adapter.tagged(ids_by_region)
-        return found
+        return self._merged(lambda adapter: adapter.tagged(ids_by_region))
 
     def opted_in_ids(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for adapter in self._all():
-            found |= adapter.opted_in_ids()
-        return found
+        return self._merged(lambda adapter: adapter.opted_in_ids())
 
     @property
     def regions(self) -> tuple[str, ...]:
         return tuple(sorted({region for adapter in self._all() for region in adapter.regions}))
 
     def instances(self, ids_by_region: dict[str, list[str]], *, detail: bool = True) -> dict[str, Ec2Facts]:
-        found: dict[str, Ec2Facts] = {}
+        return self._merged(lambda adapter: adapter.instances(ids_by_region, detail=detail))
+
+    def _merged(self, read: Callable[[AwsAdapter], dict[str, V]]) -> dict[str, V]:
+        """Every account's answer to `read`, merged by instance id."""
+        found: dict[str, V] = {}
         for adapter in self._all():
-            found |= adapter.instances(ids_by_region, detail=detail)
+            found |= read(adapter)
         return found
 
     # --- one instance: its own account ---------------------------------------------------------

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.adapters.asr import ITEM_PREFIX, AsrAdapter, Submitted, Target, item_name_for
+from shared.adapters.asr import AsrAdapter, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
@@ -41,6 +41,7 @@ from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
 from shared.model.work import SHARDS, shard_of
 from shared.reconcile.assessing import AssessmentReads
+from shared.reconcile.jobwatch import instance_of
 from shared.reconcile.snapshot import (
     DECIDABLE_WITHOUT_ASR,
     NEEDS_DISCOVERY,
@@ -516,15 +517,16 @@ def _wave(value: str | None) -> str | None:
 def _moved_since(record: MigrationRecord, listed_at: datetime) -> bool:
     """A VM whose record changed since the vault was listed (or whose action is open) may know more
     than the listing: its item is read by name instead, after the jobs."""
-    pending = record.pending_action
+    pending = record.pending_action  # done at or after its start: a late start is a late finish
     if pending is not None and (pending.done_at is None or pending.done_at >= listed_at):
         return True
-    return record.phase_entered_at >= listed_at or (pending is not None and pending.started_at >= listed_at)
+    return record.phase_entered_at >= listed_at
 
 
 def _shard_of_item(name: str) -> str | None:
     """The shard of the VM an item protects; None for an item the app did not name (not ours)."""
-    return shard_of(name.removeprefix(ITEM_PREFIX)) if name.startswith(ITEM_PREFIX) else None
+    instance = instance_of(name)
+    return shard_of(instance) if instance else None
 
 
 def _decided_on_tags(record: MigrationRecord) -> bool:
