@@ -67,6 +67,9 @@ def fleet(moto_server: LocalService) -> tuple[AwsAdapter, dict[str, str]]:
 
 
 def test_opted_in_ids_are_the_instances_whose_tag_says_yes_read_from_the_tags_alone(fleet, moto_server):
+    """DescribeTags as AWS documents it (EC2 API Reference, DescribeTags: filters `resource-type`,
+    `key`, `resource-id`; each tag's ResourceId, ResourceType, Key, Value; MaxResults 5-1000),
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTags.html; moto answers it."""
     adapter, made = fleet
     ec2 = aws_client(moto_server.url, "ec2")
     ec2.create_tags(Resources=[made["plain"]], Tags=[{"Key": f"{adapter._prefix}:enabled", "Value": " YES "}])

@@ -38,5 +38,10 @@ def test_https_is_relaxed_only_for_loopback(url: str, relaxed: bool):
     ],
 )
 def test_the_wait_a_throttled_answer_asks_for(headers: dict[str, str], seconds: float):
+    """ARM answers 429 with Retry-After in seconds (../shared/docs/reliability.md; Microsoft Learn,
+    "Understand how Azure Resource Manager throttles requests"). The ms headers and the HTTP-date form
+    are those azure-core's RetryPolicy reads (Azure/azure-sdk-for-python, sdk/core/azure-core,
+    azure/core/pipeline/policies/_utils.py, get_retry_after), which retries the same answer; unlike
+    it, a ms header here wins over Retry-After when both come."""
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     assert retry_after_seconds(headers, now) == seconds
