@@ -314,15 +314,15 @@ def _pass_with_a_kill(
     flight). Whether the host held a message when killed. It is started again; its messages come
     back after their lease and are worked by whichever host takes them."""
     tables, aws = stand_ins
-    hanging = aws if mutations is None else tables
     before = mutations() if mutations else 0
     if mutations is None:
-        aws.hold()
+        aws.hold()  # every read of the pass hangs: a worker that takes a message holds it
     hosts[0].call("POST", "/admin/functions/reconcile_timer")
-    deadline = time.monotonic() + 30
-    while mutations is not None and mutations() == before and time.monotonic() < deadline:
-        time.sleep(0.005)  # watching the ledger, bounded by the deadline
-    hanging.hold()
+    if mutations is not None:
+        deadline = time.monotonic() + 30
+        while mutations() == before and time.monotonic() < deadline:
+            time.sleep(0.005)  # watching the ledger, bounded by the deadline
+        tables.hold()  # the worker that mutated hangs writing its record
     victim = _frozen_holding_a_message(hosts, time.monotonic() + 5)
     if victim is None:  # the pass was worked out before the hang: the next one hangs in it
         hosts[0].call("POST", "/admin/functions/reconcile_timer")

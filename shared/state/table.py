@@ -391,8 +391,8 @@ def create_if_missing(table: TableClient) -> None:
 
 
 class ContendedRows:
-    """A small table whose rows every worker contends for (rate budgets, replication slots): made
-    on first use; a row is replaced only while it is as it was read (its ETag)."""
+    """A small table the workers share (rate budgets and replication slots, whose rows they contend
+    for; the vault view): made on first use; a row is replaced only while it is as it was read."""
 
     def __init__(self, service: TableServiceClient, name: str) -> None:
         self._client = service.get_table_client(name)
