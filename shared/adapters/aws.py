@@ -94,10 +94,9 @@ class AwsAdapter:
         """Instance tags matching `filters`, every page (DescribeTags: ResourceId, Key, Value)."""
         instances = [{"Name": "resource-type", "Values": ["instance"]}, *filters]
         with aws_errors(f"listing instance tags in {region}"):
-            pages = (
-                self._clients("ec2", region)
-                .get_paginator("describe_tags")
-                .paginate(Filters=instances, PaginationConfig={"PageSize": 1000})
+            ec2 = self._clients("ec2", region)
+            pages = ec2.get_paginator("describe_tags").paginate(
+                Filters=instances, PaginationConfig={"PageSize": 1000}
             )
             return [tag for page in pages for tag in page["Tags"]]
 

@@ -313,17 +313,20 @@ AWS_ADAPTERS = (REPO / "shared" / "adapters" / "aws.py", REPO / "shared" / "adap
 
 def aws_operations_called() -> set[str]:
     """`service:Operation` for every boto3 call the AWS adapters make (read from their source:
-    `x = self._clients("ec2", ...)` then `x.op(` or `x.get_paginator("op")`, or a direct call)."""
+    `x = self._clients("ec2", ...)` then `x.op(` or `x.get_paginator("op")`, or the same straight
+    on `self._clients("ec2", ...)`)."""
     called: set[str] = set()
     for path in AWS_ADAPTERS:
         text = path.read_text()
         services = dict(re.findall(r"(\w+) = self\._clients\(\"(\w+)\"", text))
-        pairs = re.findall(r"self\._clients\(\"(\w+)\"[^)]*\)\.(\w+)\(", text)
+        pairs = re.findall(r"self\._clients\(\"(\w+)\"[^)]*\)\s*\.(\w+)\(", text)
+        pairs += re.findall(r"self\._clients\(\"(\w+)\"[^)]*\)\s*\.get_paginator\(\"(\w+)\"\)", text)
         for variable, operation in re.findall(r"\b(\w+)\.get_paginator\(\"(\w+)\"\)", text):
             pairs.append((services[variable], operation))
         for variable, operation in re.findall(r"\b(\w+)\.(\w+)\(", text):
             if variable in services and operation != "get_paginator":
                 pairs.append((services[variable], operation))
+        pairs = [(service, op) for service, op in pairs if op != "get_paginator"]
         called |= {f"{service}:{''.join(p.title() for p in op.split('_'))}" for service, op in pairs}
     return called
 
