@@ -195,6 +195,7 @@ def run(plan: Plan) -> Result:
                     and set(phases.values()) <= ENDED
                     and not tables.down
                     and not aws.down
+                    and not kills_left  # every planned kill happens, however fast the fleet migrated
                 ):
                     break
             tables.down = aws.down = False
