@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import azure.functions as func
 from azure.functions.timer import TimerRequest
 
-from local.loopback_server import LoopbackHandler, LoopbackServer, wait_for_stop_signal
+from local.loopback_server import LoopbackHandler, LoopbackServer, stop_signal
 from local.queue_host import QueueListener, QueueSettings, queue_client, resolve
 from shared.app.config import load_settings
 from shared.errors import ConfigError
@@ -264,11 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     queues = QueueSettings.from_host_json()
     if args.retry_delay is not None:
         queues = dataclasses.replace(queues, visibility_timeout=args.retry_delay)
+    stopped = stop_signal()
     host = LocalHost(
         function_app.app, key, args.port, message_lease=args.message_lease, queue_settings=queues
     ).start()
     print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
-    wait_for_stop_signal()
+    stopped.wait()
     host.stop()
     return 0
 

@@ -89,8 +89,9 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def wait_for_stop_signal() -> None:
-    """Blocks a stand-in's main thread until SIGTERM or SIGINT."""
+def stop_signal() -> threading.Event:
+    """Set on SIGTERM or SIGINT. Call it before a stand-in says it is ready: a stop sent as soon as
+    it answers (a busy machine, a quick test) must find the handler, not kill it with the default."""
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -98,4 +99,4 @@ def wait_for_stop_signal() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    return stopped

@@ -12,7 +12,7 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, FaultProfile
 from local.asr_simulator.model import PROVIDERS, Disk, Machine
 from local.asr_simulator.server import Simulator
-from local.loopback_server import wait_for_stop_signal
+from local.loopback_server import stop_signal
 
 
 def _pair(text: str) -> tuple[str, float]:
@@ -243,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         sim = build(args)
     except (ValueError, OSError) as error:
         p.error(str(error))
+    stopped = stop_signal()
     sim.start()
     bridge = sim.bridge
     if isinstance(bridge, MotoBridge) and args.bridge_interval > 0:
         bridge.start_polling(args.bridge_interval)
     print(f"ASR simulator listening on {sim.url} for {sim.vault.prefix}", flush=True)
-    wait_for_stop_signal()
+    stopped.wait()
     if isinstance(bridge, MotoBridge):
         bridge.stop()
     sim.stop()
