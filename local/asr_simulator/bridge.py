@@ -101,16 +101,14 @@ class MotoBridge:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._clients: dict[str, tuple[Any, Any]] = {}  # per region: made once, not on every poll
 
     def sync(self) -> list[str]:
         """Reads commands sent since the last sync; returns the instance ids it registered."""
         registered: list[str] = []
         with self._lock:
             for region in self.regions:
-                ssm, ec2 = (
-                    aws_client(self._endpoint, "ssm", region),
-                    aws_client(self._endpoint, "ec2", region),
-                )
+                ssm, ec2 = self._region_clients(region)
                 for command in ssm.list_commands()["Commands"]:
                     if command["CommandId"] in self._seen:
                         continue
@@ -120,6 +118,14 @@ class MotoBridge:
                         continue  # moto hiccuped: the command is read again on the next sync
                     self._seen.add(command["CommandId"])  # only once its registration is done
         return registered
+
+    def _region_clients(self, region: str) -> tuple[Any, Any]:
+        if region not in self._clients:
+            self._clients[region] = (
+                aws_client(self._endpoint, "ssm", region),
+                aws_client(self._endpoint, "ec2", region),
+            )
+        return self._clients[region]
 
     def _register(self, ssm: Any, ec2: Any, command: dict[str, Any]) -> list[str]:
         if not command.get("InstanceIds"):

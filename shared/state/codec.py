@@ -13,6 +13,7 @@ import json
 import types
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -27,6 +28,7 @@ SYSTEM_PROPERTIES = frozenset({"PartitionKey", "RowKey", "Timestamp"})
 M = TypeVar("M", bound=BaseModel)
 
 
+@cache  # per model class: worked out once, not for every entity of a page
 def nested_fields(model: type[BaseModel]) -> frozenset[str]:
     """Fields whose values are models, dicts or lists, and therefore travel as JSON strings."""
     nested = set()
@@ -65,9 +67,17 @@ def to_entity(model: BaseModel, partition_key: str, row_key: str, **derived: Any
     return entity
 
 
-def from_entity(model: type[M], entity: dict[str, Any], *, drop: frozenset[str] = frozenset()) -> M:
+def from_entity(
+    model: type[M],
+    entity: dict[str, Any],
+    *,
+    drop: frozenset[str] = frozenset(),
+    add: dict[str, Any] | None = None,
+) -> M:
+    """`add` sets fields the entity does not carry (e.g. the ETag from its metadata) in the same
+    validation, rather than in a second one."""
     nested = nested_fields(model)
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(add or {})
     for name, value in entity.items():
         if name in SYSTEM_PROPERTIES or name in drop:
             continue

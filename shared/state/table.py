@@ -368,8 +368,7 @@ def _record_entity(record: MigrationRecord) -> dict[str, Any]:
 
 
 def _record_from(entity: TableEntity) -> MigrationRecord:
-    record = from_entity(MigrationRecord, entity, drop=_DERIVED)
-    return record.evolve(etag=_etag_of(entity))
+    return from_entity(MigrationRecord, entity, drop=_DERIVED, add={"etag": _etag_of(entity)})
 
 
 def _etag_of(entity: TableEntity) -> str:
