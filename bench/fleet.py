@@ -1,8 +1,9 @@
 """Fleet benchmarks for the queue-based scale-out. Each prints its figures and the command that made them.
 
   events  the answer time of POST /api/ec2-events with N VMs in the store: one sender, then a tag
-          sweep (every VM's event, `--senders` at once). The workers are stopped: answering must not
-          depend on them. Azurite serves the tables and the queue; no cloud call is on this path.
+          sweep (every VM's event, `--senders` at once, spread over `--hosts` host processes). The
+          hosts answer HTTP only (no queue workers): answering must not depend on them. Azurite
+          serves the tables and the queue; no cloud call is on this path.
   pass    a steady fleet pass (every VM waits for cutover approval: nothing changes) fanned out on
           the work queue to 1, 2 and 4 host processes: wall time, the hosts' CPU per VM, Site Recovery
           calls per VM, and record writes (0 expected). moto's EC2 is the slowest part; its calls
@@ -11,7 +12,7 @@
           paced by its own per-process limiter (the old design) and then by the shared Table budget:
           writes per second achieved against the budget, and the 429s ARM answered.
 
-Usage: python -m bench.fleet events [--vms N] [--sweep N] [--senders N]
+Usage: python -m bench.fleet events [--vms N] [--sweep N] [--senders N] [--hosts N]
        python -m bench.fleet pass [--vms N] [--workers 1,2,4]
        python -m bench.fleet budget [--workers N] [--seconds S] [--per-second R]
 Figures are from this machine's stand-ins (Azurite, one Node process; the simulator in this process),
@@ -44,7 +45,6 @@ from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.estate import ACCOUNT, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fleet import launch_waiting, protect, record_waiting
-from local.host import LocalHost
 from local.host_process import Host
 from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, aws_client, free_port, running_stack, start_azurite
@@ -67,22 +67,20 @@ def _percentiles(samples: list[float]) -> str:
 
 
 @contextlib.contextmanager
-def _app(azurite: Azurite) -> Iterator[tuple[LocalHost, dict[str, str]]]:
-    """The app in a local host answering HTTP only (its queue workers not started)."""
-    from shared.app import wiring  # noqa: PLC0415 - the app reads its settings when wired
-
+def _http_hosts(azurite: Azurite, count: int) -> Iterator[tuple[list[Host], dict[str, str]]]:
+    """`count` host processes answering HTTP only (no queue workers), on the same tables and queue,
+    as the Functions HTTP trigger scales out over instances; the senders stay in this process."""
     unused: Any = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # no cloud call on this path
     settings = app_settings(azurite, unused, unused)
-    os.environ.update(settings)
-    wiring.clear_caches()
-    import function_app  # noqa: PLC0415
-
-    host = LocalHost(function_app.app, uuid.uuid4().hex)
-    host.server.serve_in_background("bench-host")  # HTTP only: no queue workers
+    key = uuid.uuid4().hex
+    hosts: list[Host] = []
     try:
-        yield host, settings
+        for _ in range(count):
+            hosts.append(Host(dict(os.environ) | settings, key, http_only=True).start())
+        yield hosts, settings
     finally:
-        host.server.close()
+        for host in hosts:
+            host.kill()
 
 
 def _post(url: str, key: str, body: bytes) -> float:
@@ -99,10 +97,10 @@ def _post(url: str, key: str, body: bytes) -> float:
     return time.perf_counter() - started
 
 
-def events(vms: int, sweep: int, senders: int) -> None:
+def events(vms: int, sweep: int, senders: int, host_count: int = 1) -> None:
     azurite = start_azurite()
     try:
-        with _app(azurite) as (host, settings):
+        with _http_hosts(azurite, host_count) as (hosts, settings):
             store = TableStateStore(
                 open_table_service(connection=azurite.connection_string, account_url=None),
                 settings["AZMIGRATE_TABLE_PREFIX"],
@@ -118,16 +116,17 @@ def events(vms: int, sweep: int, senders: int) -> None:
                 ]
             )
             print(f"store: {vms} records written in {time.perf_counter() - started:.1f} s")
-            single = [_post(host.url, host.function_key, tag_event(i)) for i in ids[:200]]
+            first = hosts[0]
+            single = [_post(first.url, first.key, tag_event(i)) for i in ids[:200]]
             print(f"one sender, 200 events, {vms} VMs in the store: {_percentiles(single)}")
-            bodies = [tag_event(ids[n % vms]) for n in range(sweep)]
+            bodies = [(hosts[n % host_count], tag_event(ids[n % vms])) for n in range(sweep)]
             started = time.perf_counter()
             with ThreadPoolExecutor(senders) as pool:
-                swept = list(pool.map(lambda body: _post(host.url, host.function_key, body), bodies))
+                swept = list(pool.map(lambda sent: _post(sent[0].url, sent[0].key, sent[1]), bodies))
             wall = time.perf_counter() - started
             print(
-                f"tag sweep, {sweep} events, {senders} senders: {_percentiles(swept)}  "
-                f"({sweep / wall:.0f} events/s)"
+                f"tag sweep, {sweep} events, {senders} senders, {host_count} host process(es): "
+                f"{_percentiles(swept)}  ({sweep / wall:.0f} events/s)"
             )
     finally:
         azurite.stop()
@@ -296,6 +295,7 @@ def main(argv: list[str]) -> int:
     ev.add_argument("--vms", type=int, default=10_000)
     ev.add_argument("--sweep", type=int, default=10_000)
     ev.add_argument("--senders", type=int, default=20)
+    ev.add_argument("--hosts", type=int, default=1, help="host processes answering the sweep")
     pa = commands.add_parser("pass", help="a steady fleet pass on 1, 2 and 4 workers")
     pa.add_argument("--vms", type=int, default=1_000)
     pa.add_argument("--workers", default="1,2,4", help="comma-separated worker counts, rising")
@@ -307,7 +307,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     print(f"command: .venv/bin/python -m bench.fleet {shlex.join(argv[1:])}")
     if args.command == "events":
-        events(args.vms, args.sweep, args.senders)
+        events(args.vms, args.sweep, args.senders, args.hosts)
     elif args.command == "pass":
         fleet_pass(args.vms, [int(n) for n in args.workers.split(",")], args.passes)
     else:

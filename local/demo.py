@@ -96,8 +96,9 @@ COLUMNS = {
 }
 
 
-def create_fleet(ec2: Any, cloudwatch: Any, vms: int, tagged: int) -> list[dict[str, str]]:
-    """`vms` instances; the first `tagged` opted in over two waves, the special cases first."""
+def create_fleet(ec2: Any, cloudwatch: Any | None, vms: int, tagged: int) -> list[dict[str, str]]:
+    """`vms` instances; the first `tagged` opted in over two waves, the special cases first. Without
+    `cloudwatch`, no metrics (each VM is then sized like for like)."""
     images = {kind: _image(ec2, fragment) for kind, (fragment, _) in KINDS.items()}
     fleet = []
     for n in range(vms):
@@ -120,7 +121,8 @@ def create_fleet(ec2: Any, cloudwatch: Any, vms: int, tagged: int) -> list[dict[
             ],
         )
         instance_id = made["Instances"][0]["InstanceId"]
-        _put_metrics(cloudwatch, instance_id, *LOAD.get(kind, IDLE))
+        if cloudwatch is not None:
+            _put_metrics(cloudwatch, instance_id, *LOAD.get(kind, IDLE))
         fleet.append({"id": instance_id, "name": name, "kind": kind, "tagged": str(n < tagged)})
     return fleet
 

@@ -79,6 +79,7 @@ class LocalHost:
         self.timers: dict[str, Any] = {}
         self.event_grid: dict[str, Any] = {}
         self.listeners: list[QueueListener] = []
+        self._working: list[QueueListener] = []  # the listeners started
         queue_settings = queue_settings or QueueSettings.from_host_json()
         self.delivered: list[dict[str, Any]] = []  # every event the topic stand-in delivered, in order
         for function in functions_of(app):
@@ -122,14 +123,14 @@ class LocalHost:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> LocalHost:
+    def start(self, *, queues: bool = True) -> LocalHost:
+        """Serves HTTP and, with `queues`, works the queue triggers' messages."""
         self.server.serve_in_background("local-host")
-        for listener in self.listeners:
-            listener.start()
+        self._working = [listener.start() for listener in self.listeners] if queues else []
         return self
 
     def stop(self) -> None:
-        for listener in self.listeners:
+        for listener in self._working:
             listener.stop()
         self.server.close()
 
@@ -251,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="seconds before a failed message is delivered again (default: host.json's visibilityTimeout)",
     )
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="answer HTTP only; leave the queues to other hosts (e.g. to time the HTTP triggers alone)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     stopped = stop_signal()
     host = LocalHost(
         function_app.app, key, args.port, message_lease=args.message_lease, queue_settings=queues
-    ).start()
+    ).start(queues=not args.http_only)
     print(f"local Functions host on {host.url}/api/ (function key {key})", flush=True)
     stopped.wait()
     host.stop()

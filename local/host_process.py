@@ -21,9 +21,15 @@ class Host:
     """One Functions host process (`python -m local.host`) with the app's settings."""
 
     def __init__(
-        self, env: dict[str, str], key: str, *, message_lease: float = 600.0, retry_delay: float | None = None
+        self,
+        env: dict[str, str],
+        key: str,
+        *,
+        message_lease: float = 600.0,
+        retry_delay: float | None = None,
+        http_only: bool = False,
     ) -> None:
-        self.message_lease, self.retry_delay = message_lease, retry_delay
+        self.message_lease, self.retry_delay, self.http_only = message_lease, retry_delay, http_only
         self.env, self.key, self.port = env, key, free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._read_to = self._started = self._settled = 0  # the log read so far, and its counts
@@ -37,6 +43,7 @@ class Host:
             *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
             *("--message-lease", str(self.message_lease)),
             *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
+            *(("--http-only",) if self.http_only else ()),
         ]
         self.log = tempfile.NamedTemporaryFile(prefix="azmigrate-host-", suffix=".log")  # noqa: SIM115
         self._read_to = self._started = self._settled = 0

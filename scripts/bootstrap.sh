@@ -37,7 +37,6 @@ ensure_infra_tools() {
   # checkov and cfn-lint for the infra checks, in their own venv: their pins must not move the app's.
   install_pins "$ROOT/.venv-infra" "infra checkers (checkov, cfn-lint)" \
     "$ROOT/requirements-infra.txt" "$ROOT/constraints-infra.txt"
-  export AZMIGRATE_INFRA_VENV="$ROOT/.venv-infra"
 }
 
 ensure_azurite() {
@@ -52,7 +51,15 @@ ensure_azurite() {
   fi
 }
 
+# The installs run side by side (on a clean machine they are most of the set-up time); any failing
+# fails the whole. AZMIGRATE_BOOTSTRAP_INFRA=1 (the test command) adds the infra checkers.
+installs=()
+ensure_azurite & installs+=("$!")
+if [ "${AZMIGRATE_BOOTSTRAP_INFRA:-0}" = 1 ]; then
+  ensure_infra_tools & installs+=("$!")
+  export AZMIGRATE_INFRA_VENV="$ROOT/.venv-infra"
+fi
 ensure_python
-ensure_azurite
+for install in "${installs[@]}"; do wait "$install"; done
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"

@@ -2,8 +2,7 @@
 # The whole test suite: lint, types, import contracts, tests (the infra checks among them, with
 # checkov and cfn-lint from .venv-infra); then proof that no process the tests started survives.
 # Usage: bash scripts/test.sh [extra pytest args]
-source "$(dirname "$0")/bootstrap.sh"
-ensure_infra_tools
+AZMIGRATE_BOOTSTRAP_INFRA=1 source "$(dirname "$0")/bootstrap.sh"
 
 # Every process started below inherits this id; the leak check afterwards looks for it.
 AZMIGRATE_TEST_RUN_ID="test-$$-$(date +%s%N)"
