@@ -7,13 +7,15 @@
   pass    a steady fleet pass (every VM waits for cutover approval: nothing changes) fanned out on
           the work queue to 1, 2 and 4 host processes: wall time, the hosts' CPU per VM, Site Recovery
           calls per VM, and record writes (0 expected). moto's EC2 is the slowest part; its calls
-          are made by the hosts and not counted here.
+          are made by the hosts and not counted here. `--latency-ms` puts a proxy before each
+          stand-in that answers that much later, as services over a network do: the pass then
+          waits on answers, as in Azure, rather than on this machine's two cores.
   budget  ARM writes sent by `--workers` workers against the simulator's ARM write bucket, each
           paced by its own per-process limiter (the old design) and then by the shared Table budget:
           writes per second achieved against the budget, and the 429s ARM answered.
 
 Usage: python -m bench.fleet events [--vms N] [--sweep N] [--senders N] [--hosts N]
-       python -m bench.fleet pass [--vms N] [--workers 1,2,4]
+       python -m bench.fleet pass [--vms N] [--workers 1,2,4] [--passes N] [--latency-ms L]
        python -m bench.fleet budget [--workers N] [--seconds S] [--per-second R]
 Figures are from this machine's stand-ins (Azurite, one Node process; the simulator in this process),
 not Azure: compare changes with them, do not predict production.
@@ -44,6 +46,7 @@ from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
 from local.estate import ACCOUNT, REGION, RG, SUB, VAULT, app_settings, tag_event
+from local.fault_proxy import FaultProxy
 from local.fleet import launch_waiting, protect, record_waiting
 from local.host_process import Host
 from local.queue_host import queue_client, wait_until_empty
@@ -132,8 +135,8 @@ def events(vms: int, sweep: int, senders: int, host_count: int = 1) -> None:
         azurite.stop()
 
 
-def fleet_pass(vms: int, worker_counts: list[int], passes: int = 1) -> None:
-    with running_stack() as stack:
+def fleet_pass(vms: int, worker_counts: list[int], passes: int = 1, latency_ms: float = 0.0) -> None:
+    with running_stack() as stack, contextlib.ExitStack() as proxies:
         vault = Vault(SUB, RG, VAULT, SimClock(scale=0), job_seconds=0)
         started = time.perf_counter()
         ids = launch_waiting(aws_client(stack.moto.url, "ec2"), vms, "azmigrate")
@@ -141,6 +144,9 @@ def fleet_pass(vms: int, worker_counts: list[int], passes: int = 1) -> None:
         sim = Simulator(vault, limits=None).start()
         env = dict(os.environ) | app_settings(stack.azurite, stack.moto, sim)
         env |= {"AZMIGRATE_CUTOVER_MODE": "approval", "AZMIGRATE_MAX_CONCURRENCY": "16"}
+        if latency_ms:
+            env |= _behind_latency(proxies, stack.azurite, stack.moto.url, sim.url, latency_ms / 1000)
+            print(f"every answer of Table Storage, the queue, AWS and Site Recovery {latency_ms:g} ms later")
         store = TableStateStore(
             open_table_service(connection=stack.azurite.connection_string, account_url=None),
             env["AZMIGRATE_TABLE_PREFIX"],
@@ -182,6 +188,28 @@ def fleet_pass(vms: int, worker_counts: list[int], passes: int = 1) -> None:
             for host in hosts:
                 host.kill()
             sim.stop()
+
+
+def _behind_latency(
+    proxies: contextlib.ExitStack, azurite: Azurite, moto_url: str, sim_url: str, latency: float
+) -> dict[str, str]:
+    """The app's settings pointing at a proxy before each stand-in that answers `latency` later."""
+
+    def proxy(url: str) -> str:
+        started = FaultProxy(url, latency=latency).start()
+        proxies.callback(started.stop)
+        return started.url
+
+    if azurite.queues is None:
+        raise RuntimeError("Azurite runs without its queue service: the hosts have no work queue")
+    connection = azurite.connection_string.replace(azurite.url, proxy(azurite.url))
+    connection = connection.replace(azurite.queues.url, proxy(azurite.queues.url))
+    return {
+        "AZMIGRATE_TABLE_CONNECTION": connection,
+        "AZMIGRATE_QUEUE_CONNECTION": connection,
+        "AZMIGRATE_AWS_ENDPOINT_URL": proxy(moto_url),
+        "AZMIGRATE_ASR_ENDPOINT": proxy(sim_url),
+    }
 
 
 def _timed_pass(hosts: list[Host], work: Any, sim: Simulator) -> tuple[float, float, int]:
@@ -300,6 +328,9 @@ def main(argv: list[str]) -> int:
     pa.add_argument("--vms", type=int, default=1_000)
     pa.add_argument("--workers", default="1,2,4", help="comma-separated worker counts, rising")
     pa.add_argument("--passes", type=int, default=1, help="timed passes per worker count (median shown)")
+    pa.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every answer of every stand-in (a network)"
+    )
     bu = commands.add_parser("budget", help="ARM writes of several workers against the budget")
     bu.add_argument("--workers", type=int, default=4)
     bu.add_argument("--seconds", type=float, default=20.0)
@@ -309,7 +340,7 @@ def main(argv: list[str]) -> int:
     if args.command == "events":
         events(args.vms, args.sweep, args.senders, args.hosts)
     elif args.command == "pass":
-        fleet_pass(args.vms, [int(n) for n in args.workers.split(",")], args.passes)
+        fleet_pass(args.vms, [int(n) for n in args.workers.split(",")], args.passes, args.latency_ms)
     else:
         budget(args.workers, args.seconds, args.per_second)
     return 0

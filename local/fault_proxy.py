@@ -1,13 +1,15 @@
 """An outage on demand: a loopback HTTP proxy in front of a stand-in (Azurite, moto) that forwards
 every request while up and answers 503 while down, as a cloud in trouble does, or holds every request
 unanswered while held, as a hanging one does. The chaos suite points the app's hosts at proxies and
-takes them down and up again; the stand-ins keep their state.
+takes them down and up again; the stand-ins keep their state. With `latency`, every answer comes
+that much later, as a cloud service's does over a real network (the fleet benchmark's `--latency-ms`).
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from urllib.parse import urlsplit
 
 from local.loopback_server import LoopbackHandler, LoopbackServer
@@ -17,11 +19,13 @@ HOLD_LIMIT = 120.0  # seconds a held request waits at most (a chaos run that for
 
 
 class FaultProxy:
-    def __init__(self, target_url: str, port: int = 0) -> None:
+    def __init__(self, target_url: str, port: int = 0, *, latency: float = 0.0) -> None:
         target = urlsplit(target_url)
         if target.hostname != "127.0.0.1" or target.port is None:
             raise ValueError("the proxy forwards to a loopback stand-in only")
-        self.target_port, self.down = target.port, False
+        if latency < 0:
+            raise ValueError("latency must be zero or more seconds")
+        self.target_port, self.down, self.latency = target.port, False, latency
         self.refused = 0  # requests answered 503 while down
         self._flowing = threading.Event()
         self._flowing.set()
@@ -61,6 +65,8 @@ class _Forward(LoopbackHandler):
             self.proxy.refused += 1
             self._send(503, {"error": {"code": "ServiceUnavailable", "message": "outage (chaos)"}})
             return
+        if self.proxy.latency:
+            time.sleep(self.proxy.latency)  # the network's round trip, not a wait for state
         upstream = http.client.HTTPConnection("127.0.0.1", self.proxy.target_port, timeout=60)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
