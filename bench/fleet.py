@@ -6,10 +6,11 @@
           serves the tables and the queue; no cloud call is on this path.
   pass    a steady fleet pass (every VM waits for cutover approval: nothing changes) fanned out on
           the work queue to 1, 2 and 4 host processes: wall time, the hosts' CPU per VM, Site Recovery
-          calls per VM, and record writes (0 expected), after a naive per-VM poller run for real. moto's EC2 is the slowest part; its calls
-          are made by the hosts and not counted here. `--latency-ms` puts a proxy before each
-          stand-in that answers that much later, as services over a network do: the pass then
-          waits on answers, as in Azure, rather than on this machine's two cores.
+          calls per VM, and record writes (0 expected), after a naive per-VM poller run for real.
+          moto's EC2 is the slowest part; its calls are made by the hosts and not counted here.
+          `--latency-ms` puts a proxy before each stand-in that answers that much later, as
+          services over a network do: the pass then waits on answers, as in Azure, rather than on
+          this machine's two cores.
   budget  ARM writes sent by `--workers` workers against the simulator's ARM write bucket, each
           paced by its own per-process limiter (the old design) and then by the shared Table budget:
           writes per second achieved against the budget, and the 429s ARM answered.
