@@ -176,12 +176,14 @@ def fleet_pass(
                     _timed_pass(hosts, work, sim)
                 versions = sum(r.version for r in store.all())
                 stand_ins = {"moto": [stack.moto.pid], "Azurite": _azurite_pids(stack.azurite)}
-                before = {name: _cpu(pids) for name, pids in stand_ins.items()} | {
+                before = {name: cpu_seconds(pids) for name, pids in stand_ins.items()} | {
                     "simulator": time.process_time()
                 }
                 timed = [_timed_pass(hosts, work, sim) for _ in range(passes)]
                 wall, cpu, calls = (statistics.median(figures) for figures in zip(*timed, strict=True))
-                spent = {name: (_cpu(pids) - before[name]) / passes for name, pids in stand_ins.items()}
+                spent = {
+                    name: (cpu_seconds(pids) - before[name]) / passes for name, pids in stand_ins.items()
+                }
                 spent["simulator"] = (time.process_time() - before["simulator"]) / passes  # this process
                 writes = sum(r.version for r in store.all()) - versions
                 print(
@@ -248,16 +250,16 @@ def _behind_latency(
 
 def _timed_pass(hosts: list[Host], work: Any, sim: Simulator) -> tuple[float, float, int]:
     pids = [host.process.pid for host in hosts if host.process is not None]
-    cpu, calls = _cpu(pids), sum(sim.request_counts().values())
+    cpu, calls = cpu_seconds(pids), sum(sim.request_counts().values())
     started = time.perf_counter()
     if hosts[0].call("POST", "/admin/functions/reconcile_timer") != 202:
         raise RuntimeError("the reconcile timer did not run")
     wait_until_empty([work], 3_600)
     wall = time.perf_counter() - started
-    return wall, _cpu(pids) - cpu, sum(sim.request_counts().values()) - calls
+    return wall, cpu_seconds(pids) - cpu, sum(sim.request_counts().values()) - calls
 
 
-def _cpu(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU seconds of these processes (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0

@@ -25,8 +25,8 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.fleet import _cpu
-from local.demo import COLUMNS, FINISHED, _more_workers, create_fleet
+from bench.fleet import cpu_seconds
+from local.demo import COLUMNS, FINISHED, create_fleet, more_workers
 from local.estate import REGION, Estate, running_estate
 from local.stack import aws_client, running_stack
 from shared.state.table import TableStateStore, open_table_service
@@ -37,7 +37,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=0, settings=settings) as estate,
-        _more_workers(workers - 1, estate.key) as others,
+        more_workers(workers - 1, estate.key) as others,
     ):
         fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), None, vms, vms)
         store = TableStateStore(
@@ -49,9 +49,10 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
         )
         print(f"{'pass':>4} {'sim':>7} {'wall':>6} " + " ".join(f"{short:>5}" for short in COLUMNS.values()))
         pids = [os.getpid()] + [host.process.pid for host in others if host.process is not None]
-        cpu, calls = _cpu(pids), sum(estate.sim.request_counts().values())
+        cpu, calls = cpu_seconds(pids), sum(estate.sim.request_counts().values())
         started, passes = time.monotonic(), 0
         done_in_pass: dict[str, int] = {}  # instance id: the pass that saw it done
+        phases: dict[str, str] = {}
         while time.monotonic() - started < deadline_seconds:
             passes += 1
             _pass(estate)
@@ -74,7 +75,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
             passes=passes,
             interval=interval,
             wall=wall,
-            cpu=_cpu(pids) - cpu,
+            cpu=cpu_seconds(pids) - cpu,
             calls=sum(estate.sim.request_counts().values()) - calls,
         )
         return 0 if all(p in FINISHED for p in phases.values()) else 1
@@ -103,12 +104,18 @@ def _report(
 ) -> None:
     finished = Counter(p for p in phases.values() if p in FINISHED)
     print(f"\nmigrated {finished.get('done', 0)} of {fleet_size} (finished: {dict(finished)})")
+    if len(phases) < fleet_size or sum(finished.values()) < len(phases):
+        print(f"stopped at the deadline: {fleet_size - sum(finished.values())} VMs unfinished")
     if done_in_pass:
         took = sorted(done_in_pass.values())
         last = took[-1] * interval
         median = statistics.median(took) * interval
+        unfinished = sum(p not in FINISHED for p in phases.values())
+        which = (
+            "all migrated" if not unfinished else f"{len(took)} migrated ({unfinished} unfinished), the last"
+        )
         print(
-            f"simulated time: all migrated after {_hours(last)} ({took[-1]} passes of {interval}); "
+            f"simulated time: {which} after {_hours(last)} ({took[-1]} passes of {interval}); "
             f"half of them by {_hours(median)}"
         )
     print(
@@ -133,8 +140,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     if not 6 <= args.vms <= 10_000 or not 1 <= args.slots <= 1_000 or not 1 <= args.workers <= 8:
         parser.error("need 6 <= --vms <= 10000, 1 <= --slots <= 1000, 1 <= --workers <= 8")
-    if args.interval_minutes <= 0:
-        parser.error("--interval-minutes must be positive")
+    if args.interval_minutes <= 0 or args.deadline <= 0:
+        parser.error("--interval-minutes and --deadline must be positive")
     print(f"command: .venv/bin/python -m bench.migrate {shlex.join(argv[1:])}")
     interval = timedelta(minutes=args.interval_minutes)
     return migrate(args.vms, args.slots, interval, args.workers, args.deadline)

@@ -166,7 +166,7 @@ def run(
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate,
-        _more_workers(workers - 1, estate.key) as others,
+        more_workers(workers - 1, estate.key) as others,
     ):
         print(
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
@@ -192,7 +192,7 @@ def run(
 
 
 @contextlib.contextmanager
-def _more_workers(count: int, key: str) -> Iterator[list[Host]]:
+def more_workers(count: int, key: str) -> Iterator[list[Host]]:
     """`count` more host processes with this process's app settings: the same tables and queue."""
     hosts = [Host(dict(os.environ), key) for _ in range(count)]
     try:
