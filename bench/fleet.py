@@ -49,7 +49,7 @@ from local.asr_simulator.server import Simulator
 from local.estate import ACCOUNT, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
 from local.fleet import launch_waiting, protect, record_waiting
-from local.host_process import Host
+from local.host_process import Host, running_hosts
 from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, aws_client, free_port, running_stack, start_azurite
 from shared.adapters.asr import item_name_for
@@ -77,15 +77,8 @@ def _http_hosts(azurite: Azurite, count: int) -> Iterator[tuple[list[Host], dict
     as the Functions HTTP trigger scales out over instances; the senders stay in this process."""
     unused: Any = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # no cloud call on this path
     settings = app_settings(azurite, unused, unused)
-    key = uuid.uuid4().hex
-    hosts: list[Host] = []
-    try:
-        for _ in range(count):
-            hosts.append(Host(dict(os.environ) | settings, key, http_only=True).start())
+    with running_hosts(count, dict(os.environ) | settings, uuid.uuid4().hex, http_only=True) as hosts:
         yield hosts, settings
-    finally:
-        for host in hosts:
-            host.kill()
 
 
 def _post(url: str, key: str, body: bytes) -> float:
@@ -123,7 +116,7 @@ def events(vms: int, sweep: int, senders: int, host_count: int = 1) -> None:
             print(f"store: {vms} records written in {time.perf_counter() - started:.1f} s")
             first = hosts[0]
             single = [_post(first.url, first.key, tag_event(i)) for i in ids[:200]]
-            print(f"one sender, 200 events, {vms} VMs in the store: {_percentiles(single)}")
+            print(f"one sender, {len(single)} events, {vms} VMs in the store: {_percentiles(single)}")
             bodies = [(hosts[n % host_count], tag_event(ids[n % vms])) for n in range(sweep)]
             started = time.perf_counter()
             with ThreadPoolExecutor(senders) as pool:

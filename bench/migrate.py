@@ -26,8 +26,9 @@ from collections import Counter
 from datetime import timedelta
 
 from bench.fleet import cpu_seconds
-from local.demo import COLUMNS, FINISHED, create_fleet, more_workers
+from local.demo import COLUMNS, FINISHED, create_fleet
 from local.estate import REGION, Estate, running_estate
+from local.host_process import running_hosts
 from local.stack import aws_client, running_stack
 from shared.state.table import TableStateStore, open_table_service
 
@@ -37,7 +38,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=0, settings=settings) as estate,
-        more_workers(workers - 1, estate.key) as others,
+        running_hosts(workers - 1, dict(os.environ), estate.key) as others,
     ):
         fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), None, vms, vms)
         store = TableStateStore(

@@ -15,19 +15,17 @@ Usage: python -m local.demo [--vms N] [--tagged N] [--workers N] [--summary-json
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from local.estate import REGION, Estate, running_estate, tag_event
-from local.host_process import Host
+from local.host_process import running_hosts
 from local.stack import aws_client, running_stack
 
 # Each kind: a fragment of the moto AMI it runs, and the guest image the stand-in answers checks with.
@@ -166,7 +164,7 @@ def run(
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate,
-        more_workers(workers - 1, estate.key) as others,
+        running_hosts(workers - 1, dict(os.environ), estate.key) as others,
     ):
         print(
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
@@ -189,19 +187,6 @@ def run(
         worked = [sum(listener.worked for listener in estate.host.listeners)]
         summary["messages_by_worker"] = worked + [host.messages_settled() for host in others]
         return summary
-
-
-@contextlib.contextmanager
-def more_workers(count: int, key: str) -> Iterator[list[Host]]:
-    """`count` more host processes with this process's app settings: the same tables and queue."""
-    hosts = [Host(dict(os.environ), key) for _ in range(count)]
-    try:
-        for host in hosts:
-            host.start()
-        yield hosts
-    finally:
-        for host in hosts:
-            host.kill()
 
 
 def _drive(estate: Estate, ids: list[str], started: float, deadline_seconds: float) -> int:

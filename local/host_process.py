@@ -3,12 +3,14 @@ the same storage: the demo's `--workers`, and the chaos run, which kills and fre
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from local.stack import free_port
@@ -105,3 +107,18 @@ class Host:
             return int(error.code)
         except (urllib.error.URLError, OSError):
             return None
+
+
+@contextlib.contextmanager
+def running_hosts(
+    count: int, env: dict[str, str], key: str, *, http_only: bool = False
+) -> Iterator[list[Host]]:
+    """`count` host processes with these app settings (the same tables and queue), killed after."""
+    hosts = [Host(env, key, http_only=http_only) for _ in range(count)]
+    try:
+        for host in hosts:
+            host.start()
+        yield hosts
+    finally:
+        for host in hosts:
+            host.kill()
