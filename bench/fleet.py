@@ -49,6 +49,7 @@ from local.asr_simulator.server import Simulator
 from local.estate import ACCOUNT, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
 from local.fleet import launch_waiting, protect, record_waiting
+from local.front_end import HostKeys
 from local.host_process import Host, running_hosts
 from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, aws_client, free_port, running_stack, start_azurite
@@ -59,6 +60,7 @@ from shared.model.records import MigrationRecord
 from shared.state.budget import TableBudget
 from shared.state.table import TableStateStore, open_table_service
 
+EVENTS = "/api/ec2-events"
 ARM_WRITES = (200.0, 10.0)  # ARM's per-subscription write bucket: 200, refilled 10 a second
 
 
@@ -77,13 +79,13 @@ def _http_hosts(azurite: Azurite, count: int) -> Iterator[tuple[list[Host], dict
     as the Functions HTTP trigger scales out over instances; the senders stay in this process."""
     unused: Any = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # no cloud call on this path
     settings = app_settings(azurite, unused, unused)
-    with running_hosts(count, dict(os.environ) | settings, uuid.uuid4().hex, http_only=True) as hosts:
+    with running_hosts(count, dict(os.environ) | settings, HostKeys.random(), http_only=True) as hosts:
         yield hosts, settings
 
 
 def _post(url: str, key: str, body: bytes) -> float:
     request = urllib.request.Request(
-        f"{url}/api/ec2-events",
+        f"{url}{EVENTS}",
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "x-functions-key": key},
@@ -115,12 +117,17 @@ def events(vms: int, sweep: int, senders: int, host_count: int = 1) -> None:
             )
             print(f"store: {vms} records written in {time.perf_counter() - started:.1f} s")
             first = hosts[0]
-            single = [_post(first.url, first.key, tag_event(i)) for i in ids[:200]]
+            single = [_post(first.url, first.keys.for_call("POST", EVENTS), tag_event(i)) for i in ids[:200]]
             print(f"one sender, {len(single)} events, {vms} VMs in the store: {_percentiles(single)}")
             bodies = [(hosts[n % host_count], tag_event(ids[n % vms])) for n in range(sweep)]
             started = time.perf_counter()
             with ThreadPoolExecutor(senders) as pool:
-                swept = list(pool.map(lambda sent: _post(sent[0].url, sent[0].key, sent[1]), bodies))
+                swept = list(
+                    pool.map(
+                        lambda sent: _post(sent[0].url, sent[0].keys.for_call("POST", EVENTS), sent[1]),
+                        bodies,
+                    )
+                )
             wall = time.perf_counter() - started
             print(
                 f"tag sweep, {sweep} events, {senders} senders, {host_count} host process(es): "
@@ -160,11 +167,11 @@ def fleet_pass(
             )
         work = queue_client("AZMIGRATE_QUEUE_CONNECTION", env["AZMIGRATE_WORK_QUEUE"], env)
         hosts: list[Host] = []
-        key = uuid.uuid4().hex
+        keys = HostKeys.random()
         try:
             for count in worker_counts:
                 while len(hosts) < count:
-                    hosts.append(Host(env, key).start())
+                    hosts.append(Host(env, keys).start())
                 if count == worker_counts[0]:  # a first pass warms the hosts (clients, the site read)
                     _timed_pass(hosts, work, sim)
                 versions = sum(r.version for r in store.all())

@@ -38,7 +38,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=0, settings=settings) as estate,
-        running_hosts(workers - 1, dict(os.environ), estate.key) as others,
+        running_hosts(workers - 1, dict(os.environ), estate.keys) as others,
     ):
         fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), None, vms, vms)
         store = TableStateStore(

@@ -17,11 +17,13 @@ def job_watch(timer: func.TimerRequest) -> None:
 
 @blueprint.event_grid_trigger(arg_name="event")
 def asr_job_event(event: func.EventGridEvent) -> None:
-    services.job_event(event.get_json(), event.subject or "")
+    """Malformed or foreign events are logged and dropped; only a queue outage raises (Event Grid retries).
+    The Python library fills `event_type` from Event Grid's schema only: None for a CloudEvent."""
+    services.job_event(event.id or "", event.event_type or "", event.subject or "", event.get_json())
 
 
 @blueprint.route(route="asr-alerts", methods=["POST"])
 @http_errors
 def asr_alerts(req: func.HttpRequest) -> func.HttpResponse:
     """Azure Monitor action-group webhooks (common alert schema) about Site Recovery."""
-    return json_response(services.accept_alert(req.get_body()), 202)
+    return json_response(*services.accept_alert(req.get_body()))

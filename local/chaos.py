@@ -33,6 +33,7 @@ from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
 from local.estate import APPLIANCE, PASSPHRASE_PARAMETER, REGION, RG, SUB, VAULT, app_settings, tag_event
 from local.fault_proxy import FaultProxy
+from local.front_end import HostKeys
 from local.host_process import CHAOS_MESSAGE_LEASE, Host
 from local.queue_host import queue_client, wait_until_empty
 from local.stack import Azurite, LocalService, aws_client, install_documents, running_stack
@@ -158,11 +159,11 @@ def run(plan: Plan) -> Result:
     with running_stack() as stack, _world(plan, stack.azurite, stack.moto) as world:
         azurite, moto = stack.azurite, stack.moto
         sim, bridge, tables, aws, env = world
-        key = uuid.uuid4().hex
+        keys = HostKeys.random()
         hosts: list[Host] = []
         try:
             hosts += [
-                Host(env, key, message_lease=CHAOS_MESSAGE_LEASE, retry_delay=RETRY_DELAY)
+                Host(env, keys, message_lease=CHAOS_MESSAGE_LEASE, retry_delay=RETRY_DELAY)
                 for _ in range(plan.hosts)
             ]
             for host in hosts:

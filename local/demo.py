@@ -164,7 +164,7 @@ def run(
     with (
         running_stack() as stack,
         running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate,
-        running_hosts(workers - 1, dict(os.environ), estate.key) as others,
+        running_hosts(workers - 1, dict(os.environ), estate.keys) as others,
     ):
         print(
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"

@@ -4,6 +4,7 @@ in the local Functions host, configured through its real settings. Used by the d
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
 from local.asr_simulator.bridge import MotoBridge, appliance_config
@@ -21,6 +23,7 @@ from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.model import CLASSIC, RCM
 from local.asr_simulator.server import Simulator
+from local.front_end import BODY_TIMEOUT_SECONDS, HostKeys
 from local.host import LocalHost
 from local.queue_host import QueueSettings, queue_client, wait_until_empty
 from local.stack import Azurite, LocalService, aws_client, free_port, install_documents
@@ -36,19 +39,19 @@ class Estate:
     sim: Simulator
     bridge: MotoBridge
     host: LocalHost
-    key: str
+    keys: HostKeys
     moto: LocalService
 
     def post(self, path: str, body: bytes = b"", *, key: str | None = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if key is not None or self.key:
-            headers["x-functions-key"] = self.key if key is None else key
+        """POSTs with the key of the route's role (`key` sends that one instead)."""
+        key = key or self.keys.for_call("POST", path)
+        headers = {"Content-Type": "application/json", "x-functions-key": key}
         request = urllib.request.Request(f"{self.host.url}{path}", data=body, method="POST", headers=headers)
         return _call(request)
 
     def get(self, path: str) -> tuple[int, Any]:
-        request = urllib.request.Request(f"{self.host.url}{path}", headers={"x-functions-key": self.key})
-        return _call(request)
+        headers = {"x-functions-key": self.keys.for_call("GET", path)}
+        return _call(urllib.request.Request(f"{self.host.url}{path}", headers=headers))
 
     def record(self, instance_id: str) -> dict[str, Any]:
         status, body = self.get(f"/api/migrations/{instance_id}")
@@ -68,6 +71,15 @@ class Estate:
         """Waits until the work queue and its poison queue are empty: every message queued so far
         worked, or poisoned and noted on its VMs."""
         wait_until_empty([self.work, self.poison], timeout)
+
+    def queued(self) -> list[dict[str, Any]]:
+        """The work items waiting on the work queue (peeked, not taken; base64 JSON, as the app sends);
+        none before the queue exists."""
+        try:
+            messages = self.work.peek_messages(32)
+        except ResourceNotFoundError:
+            return []
+        return [json.loads(base64.b64decode(m.content)) for m in messages]
 
     @property
     def work(self) -> QueueClient:
@@ -136,10 +148,14 @@ def running_estate(
     settings: dict[str, str] | None = None,
     event_grid: bool = False,
     queue_settings: QueueSettings | None = None,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+    queues: bool = True,
 ) -> Iterator[Estate]:
     """The simulator, its bridge and the app's host for the block; the process's settings restored after.
 
     With `event_grid`, the host also stands in for the Event Grid topic the job watcher publishes to.
+    `body_timeout`: how long the host waits for a request body that stops arriving (then 408).
+    Without `queues`, nothing works the queue: what a request queued stays there to be looked at.
     """
     from shared.app import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
 
@@ -180,11 +196,12 @@ def running_estate(
     import function_app  # noqa: PLC0415 - the app reads its settings when imported
 
     topic_key = values.get("AZMIGRATE_EVENTGRID_TOPIC_KEY")
+    keys = HostKeys.random()
     host = LocalHost(
-        function_app.app, uuid.uuid4().hex, port=port, topic_key=topic_key, queue_settings=queue_settings
-    ).start()
+        function_app.app, keys, port, topic_key, queue_settings=queue_settings, body_timeout=body_timeout
+    ).start(queues=queues)
     try:
-        yield Estate(sim, bridge, host, host.function_key, moto)
+        yield Estate(sim, bridge, host, keys, moto)
     finally:
         host.stop()
         bridge.stop()

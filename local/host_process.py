@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from local.front_end import HostKeys
 from local.stack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,14 +26,14 @@ class Host:
     def __init__(
         self,
         env: dict[str, str],
-        key: str,
+        keys: HostKeys,
         *,
         message_lease: float = 600.0,
         retry_delay: float | None = None,
         http_only: bool = False,
     ) -> None:
         self.message_lease, self.retry_delay, self.http_only = message_lease, retry_delay, http_only
-        self.env, self.key, self.port = env, key, free_port()
+        self.env, self.keys, self.port = env, keys, free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._read_to = self._started = self._settled = 0  # the log read so far, and its counts
 
@@ -42,7 +43,8 @@ class Host:
 
     def start(self) -> Host:
         args = [
-            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--function-key", self.key),
+            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--master-key", self.keys.master),
+            *(arg for role, key in self.keys.roles.items() for arg in ("--key", f"{role}={key}")),
             *("--message-lease", str(self.message_lease)),
             *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
             *(("--http-only",) if self.http_only else ()),
@@ -98,7 +100,10 @@ class Host:
     def call(self, method: str, path: str, body: bytes | None = None, timeout: float = 120) -> int | None:
         """The answer's status, or None when the host did not answer (dead, or killed mid-request)."""
         request = urllib.request.Request(
-            f"{self.url}{path}", data=body, method=method, headers={"x-functions-key": self.key}
+            f"{self.url}{path}",
+            data=body,
+            method=method,
+            headers={"x-functions-key": self.keys.for_call(method, path)},
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -111,10 +116,10 @@ class Host:
 
 @contextlib.contextmanager
 def running_hosts(
-    count: int, env: dict[str, str], key: str, *, http_only: bool = False
+    count: int, env: dict[str, str], keys: HostKeys, *, http_only: bool = False
 ) -> Iterator[list[Host]]:
     """`count` host processes with these app settings (the same tables and queue), killed after."""
-    hosts = [Host(env, key, http_only=http_only) for _ in range(count)]
+    hosts = [Host(env, keys, http_only=http_only) for _ in range(count)]
     try:
         for host in hosts:
             host.start()

@@ -29,7 +29,7 @@ from shared.errors import (
 )
 from shared.model.facts import Ec2Facts
 from shared.model.phases import Phase
-from shared.model.records import HistoryEntry, MigrationRecord, to_token
+from shared.model.records import HistoryEntry, MigrationRecord, to_actor, to_token
 from shared.state.store import StateStore, Watermark
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ class Commands:
                 from_phase=source,
                 to_phase=record.phase if phase == "as written" else phase,
                 reason=reason,
-                actor=to_token(actor),
+                actor=to_actor(actor),
                 job_id=job_id,
                 record_version=record.version,
             )

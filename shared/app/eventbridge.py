@@ -7,20 +7,42 @@ deliveries we subscribe to is refused with a reason (the sender must not retry a
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.errors import ErrorCode, InvalidInput, PayloadTooLarge
-from shared.model.ids import INSTANCE_ID_PATTERN, is_instance_id
+from shared.app.bodies import read_model, refuse
+from shared.errors import ErrorCode, InvalidInput
+from shared.model.ids import INSTANCE_ID_PATTERN, AccountId, InstanceId, Region
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit
 _INSTANCE_ARN = re.compile(rf"arn:aws[\w-]*:ec2:([a-z0-9-]+):(\d{{12}}):instance/({INSTANCE_ID_PATTERN})")
 TAG_CHANGE = "Tag Change on Resource"
 STATE_CHANGE = "EC2 Instance State-change Notification"
+D = TypeVar("D", bound=BaseModel)
+
+
+class TagChangeDetail(BaseModel):
+    """`detail` of a "Tag Change on Resource" event (AWS's documented sample, tests/e2e)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    service: str = Field(max_length=64)
+    resource_type: str = Field(alias="resource-type", max_length=64)
+    changed_tag_keys: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list, alias="changed-tag-keys", max_length=50
+    )
+
+
+class StateChangeDetail(BaseModel):
+    """`detail` of an "EC2 Instance State-change Notification" event."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    instance_id: InstanceId = Field(alias="instance-id")
+    state: str = Field(max_length=32)
 
 
 class EventBridgeEvent(BaseModel):
@@ -28,11 +50,11 @@ class EventBridgeEvent(BaseModel):
 
     id: str = Field(min_length=1, max_length=512)
     source: Literal["aws.tag", "aws.ec2"]
-    detail_type: str = Field(alias="detail-type")
-    account: str = Field(pattern=r"^\d{12}$")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-    time: str = ""
-    resources: list[str] = Field(default_factory=list)
+    detail_type: str = Field(alias="detail-type", max_length=128)
+    account: AccountId
+    region: Region
+    time: str = Field(default="", max_length=64)
+    resources: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=100)
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -49,29 +71,33 @@ class Ec2Hint:
 
 
 def parse_ec2_event(body: bytes, tag_prefix: str) -> Ec2Hint:
-    if len(body) > MAX_EVENT_BYTES:
-        raise PayloadTooLarge(f"event is {len(body)} bytes; at most {MAX_EVENT_BYTES}")
-    try:
-        event = EventBridgeEvent.model_validate(json.loads(body))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _invalid(f"body is not JSON: {error}") from None
-    except ValidationError as error:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise _invalid(f"not an EventBridge EC2 event: {fields}") from None
+    event = read_model(
+        body,
+        EventBridgeEvent,
+        max_bytes=MAX_EVENT_BYTES,
+        code=ErrorCode.INVALID_EVENT,
+        what="an EventBridge EC2 event",
+    )
     fingerprint = hashlib.sha256(body).hexdigest()
     if event.source == "aws.tag" and event.detail_type == TAG_CHANGE:
-        return _tag_change(event, fingerprint, tag_prefix)
+        return _tag_change(event, _detail(event, TagChangeDetail), fingerprint, tag_prefix)
     if event.source == "aws.ec2" and event.detail_type == STATE_CHANGE:
-        instance_id = str(event.detail.get("instance-id", ""))
-        if not is_instance_id(instance_id):
-            raise _invalid("state-change event without a valid detail.instance-id")
-        return Ec2Hint(event.id, fingerprint, event.account, event.region, instance_id, relevant=True)
+        state = _detail(event, StateChangeDetail)
+        return Ec2Hint(event.id, fingerprint, event.account, event.region, state.instance_id, relevant=True)
     raise _invalid(f"unsupported event: {event.source} / {event.detail_type}")
 
 
-def _tag_change(event: EventBridgeEvent, fingerprint: str, tag_prefix: str) -> Ec2Hint:
-    detail = event.detail
-    if detail.get("service") != "ec2" or detail.get("resource-type") != "instance":
+def _detail(event: EventBridgeEvent, model: type[D]) -> D:
+    try:
+        return model.model_validate(event.detail)
+    except ValidationError as error:
+        refuse(error, code=ErrorCode.INVALID_EVENT, what=f"the detail of a {event.detail_type} event")
+
+
+def _tag_change(
+    event: EventBridgeEvent, detail: TagChangeDetail, fingerprint: str, tag_prefix: str
+) -> Ec2Hint:
+    if detail.service != "ec2" or detail.resource_type != "instance":
         raise _invalid("tag change is not about an EC2 instance")
     arns = [m for arn in event.resources if (m := _INSTANCE_ARN.fullmatch(arn))]
     if len(arns) != 1:
@@ -79,8 +105,7 @@ def _tag_change(event: EventBridgeEvent, fingerprint: str, tag_prefix: str) -> E
     region, account, instance_id = arns[0].groups()
     if (region, account) != (event.region, event.account):
         raise _invalid("the instance ARN's account or region differs from the event's")
-    changed = detail.get("changed-tag-keys") or []
-    relevant = any(str(key).startswith(f"{tag_prefix}:") for key in changed)
+    relevant = any(key.startswith(f"{tag_prefix}:") for key in detail.changed_tag_keys)
     return Ec2Hint(event.id, fingerprint, account, region, instance_id, relevant)
 
 

@@ -9,7 +9,6 @@ and answer; the queue-triggered worker (`work`) reconciles. Errors are the app's
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from typing import Any
@@ -17,18 +16,19 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from shared.app import wiring
+from shared.app.alerts import read_alert
 from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
+from shared.app.job_events import vm_of_job_event
 from shared.assessment.export import to_csv, to_json
 from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RecordNotFound, ServiceBusy
 from shared.model.clock import utc_now
-from shared.model.ids import Wave, is_instance_id
+from shared.model.ids import Wave
 from shared.model.work import WorkItem
-from shared.reconcile.jobwatch import instance_of, watch
+from shared.reconcile.jobwatch import watch
 from shared.reconcile.reconciler import PassReport
 
 log = logging.getLogger(__name__)
 EC2_EVENTS = "aws.ec2-events"  # the event dedupe table's source for EventBridge deliveries
-MAX_ALERT_BYTES = 1024 * 1024
 
 
 # --- EventBridge --------------------------------------------------------------------------------
@@ -72,41 +72,37 @@ def watch_jobs() -> int:
     return len(changes)
 
 
-def job_event(data: object, subject: str) -> None:
-    """A job changed: work for the VM it touched (events are hints; the worker re-reads the truth)."""
-    named = data.get("instanceId") if isinstance(data, dict) else None
-    instance = named if isinstance(named, str) and is_instance_id(named) else instance_of(subject)
-    if instance:
-        wiring.work_queue().send(WorkItem.for_vms([instance], "ASR job event"))
-
-
-def accept_alert(body: bytes) -> dict[str, Any]:
-    """An Azure Monitor alert (common alert schema) about Site Recovery: reconcile the VMs it names."""
-    if len(body) > MAX_ALERT_BYTES:
-        raise PayloadTooLarge(f"alerts are at most {MAX_ALERT_BYTES} bytes")
+def job_event(event_id: str, event_type: str, subject: str, data: object) -> str | None:
+    """A job changed: work for the VM it touched (events are hints; the worker re-reads the truth).
+    A malformed or foreign event is logged and dropped, never raised; returns the VM queued, if any."""
     try:
-        alert = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("body is not JSON", code=ErrorCode.INVALID_ALERT) from None
-    if not isinstance(alert, dict) or alert.get("schemaId") != "azureMonitorCommonAlertSchema":
-        raise InvalidInput("expected the Azure Monitor common alert schema", code=ErrorCode.INVALID_ALERT)
-    essentials = (alert.get("data") or {}).get("essentials") or {}
-    named = " ".join(
-        map(
-            str,
-            [
-                *(essentials.get("alertTargetIDs") or []),
-                *(essentials.get("configurationItems") or []),
-                json.dumps((alert.get("data") or {}).get("alertContext") or {}),
-            ],
-        )
+        instance = vm_of_job_event(event_type, subject, data)
+    except ValueError as reason:
+        log.warning("job event %s dropped: %s", event_id[:200], reason)
+        return None
+    wiring.work_queue().send(WorkItem.for_vms([instance], "ASR job event"))
+    return instance
+
+
+def accept_alert(body: bytes) -> tuple[dict[str, Any], int]:
+    """An Azure Monitor alert (common alert schema): reconcile the VMs of ours it targets in our vault.
+    An alert about anything else is acknowledged (200) and ignored; queued work is a 202."""
+    config = wiring.settings()
+    vault_id = (
+        f"/subscriptions/{config.asr_subscription_id}/resourceGroups/{config.asr_resource_group}"
+        f"/providers/Microsoft.RecoveryServices/vaults/{config.asr_vault_name}"
     )
-    instances = sorted({i for i in (instance_of(part) for part in named.split()) if i})
-    if instances:
-        wiring.work_queue().send(WorkItem.for_vms(instances, "Azure Monitor alert"))
-    else:  # it names none of our VMs but says something is wrong: a fleet pass now
-        wiring.work_queue().send(WorkItem.fleet_pass("Azure Monitor alert"))
-    return {"accepted": True, "instances": instances}
+    scope = read_alert(body, vault_id)
+    if not scope.instances:
+        log.info(
+            "alert %r ignored: %d of its %d targets in our vault, none of them our VMs' items",
+            scope.rule[:200],
+            scope.targets_in_vault,
+            scope.targets,
+        )
+        return {"accepted": False, "instances": [], "reason": "the alert targets none of our VMs"}, 200
+    wiring.work_queue().send(WorkItem.for_vms(scope.instances, "Azure Monitor alert"))
+    return {"accepted": True, "instances": scope.instances}, 202
 
 
 # --- operators ----------------------------------------------------------------------------------

@@ -42,10 +42,16 @@ def truncate_text(text: str, limit: int) -> str:
     return text[:keep] + TRUNCATION_MARKER.format(dropped=len(text) - keep)
 
 
-def to_token(text: str) -> str:
-    """Any code (an ARM error code, an event name) as a record token: letters, digits and . _ : - only."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "._:-" else "-" for ch in text).strip("-") or "error"
+def to_token(text: str, keep: str = "._:-") -> str:
+    """Any code (an ARM error code, an event name) as a record token: letters, digits and `keep` only."""
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in keep) else "-" for ch in text)
+    cleaned = cleaned.strip("-") or "error"
     return cleaned[:128] if cleaned[0].isalnum() else f"e{cleaned}"[:128]
+
+
+def to_actor(text: str) -> str:
+    """Who did it, as the timeline keeps it: a principal's name keeps its @."""
+    return to_token(text, keep="._:@-")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -58,6 +64,8 @@ def _truncator(limit: int) -> AfterValidator:
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+# Who did it: the app's own part, a key's role ("key:operator") or a signed-in principal (a UPN).
+Actor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")]
 ArmText = Annotated[str, StringConstraints(min_length=1, max_length=1_024)]
 
 
@@ -204,6 +212,6 @@ class HistoryEntry(Model):
     from_phase: Phase | None = None
     to_phase: Phase | None = None
     reason: Annotated[str, _truncator(MAX_REASON_CHARS)] = ""
-    actor: Token
+    actor: Actor
     job_id: ArmText | None = None
     record_version: NonNegativeInt | None = None
