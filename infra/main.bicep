@@ -2,7 +2,7 @@
 // assigned identity), its storage (identity-based, no shared keys), the Event Grid topic for ASR job
 // events, Application Insights with Log Analytics, Key Vault, the identity's least-privilege roles, and
 // Site Recovery's cache storage account in the target region (with the vault identity's roles on it).
-// Deploy: az deployment group create -g RG -f infra/main.bicep -p @infra/main.parameters.json -p ec2EventsKey=...
+// Deploy: az deployment group create -g RG -f infra/main.bicep -p @infra/main.parameters.json -p ec2EventsKey=... readerKey=... operatorKey=... alertsKey=...
 targetScope = 'resourceGroup'
 
 @description('Azure region of the app (and, by default, of the migrated VMs).')
@@ -20,9 +20,18 @@ param tags object = {
 @description('Function key the AWS API destination sends: 32+ random characters (openssl rand -hex 32). Keep it: it is also stored in AWS Secrets Manager.')
 param ec2EventsKey string
 @secure()
+@description('Function key of the reader role (GET routes: status and assessments): 32+ random characters.')
+param readerKey string
+@secure()
+@description('Function key of the operator role (control routes: approvals): 32+ random characters.')
+param operatorKey string
+@secure()
+@description('Function key of the alerts role (POST /api/asr-alerts, for an Azure Monitor action group): 32+ random characters.')
+param alertsKey string
+@secure()
 @description('Optional: the replication appliance passphrase, kept in Key Vault for operators.')
 param appliancePassphrase string = ''
-@description('Second pass, after the code is published: subscribe the app to the Event Grid topic and create the ec2_events function key (both need the published functions).')
+@description('Second pass, after the code is published: subscribe the app to the Event Grid topic and create the function keys (both need the published functions).')
 param afterPublish bool = false
 
 @description('Recovery Services vault of the Azure Migrate project: its resource ID.')
@@ -160,7 +169,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     namePrefix: namePrefix
     tags: tags
-    ec2EventsKey: ec2EventsKey
+    roleKeys: roleKeys
     appliancePassphrase: appliancePassphrase
   }
 }
@@ -204,21 +213,37 @@ module appSubscription 'modules/eventgrid.bicep' = if (afterPublish) {
   }
 }
 
-// The key AWS sends, scoped to the one function it calls (a host key would also open the approve
-// route). Created after publishing, once the function exists and the identity can write the host's
-// key store (shared keys are off, so the host keeps keys in storage through the identity).
-module eventsKey 'modules/function-key.bicep' = if (afterPublish) {
-  name: 'ec2-events-function-key'
+// Each HTTP function gets its role's key, and only that (a host key would open every function: the
+// approve route to whoever holds AWS's key). Created after publishing, once the functions exist and
+// the identity can write the host's key store (shared keys are off, so the host keeps keys in
+// storage through the identity). The list is shared/app/roles.py's ROLE_OF_FUNCTION (a test checks).
+var functionRoles = [
+  { function: 'fleet_status', role: 'reader' }
+  { function: 'migration_status', role: 'reader' }
+  { function: 'assessments', role: 'reader' }
+  { function: 'approve_cutover', role: 'operator' }
+  { function: 'ec2_events', role: 'eventbridge' }
+  { function: 'asr_alerts', role: 'alerts' }
+]
+var roleKeys = {
+  reader: readerKey
+  operator: operatorKey
+  eventbridge: ec2EventsKey
+  alerts: alertsKey
+}
+
+module functionKeys 'modules/function-key.bicep' = [for f in functionRoles: if (afterPublish) {
+  name: 'function-key-${f.function}'
   params: {
     siteName: app.outputs.siteName
-    functionName: 'ec2_events'
-    keyName: 'aws-eventbridge'
-    keyValue: ec2EventsKey
+    functionName: f.function
+    keyName: f.role
+    keyValue: roleKeys[f.role]
   }
   dependsOn: [
     localRoles
   ]
-}
+}]
 
 // The app's identity, in this resource group.
 module localRoles 'modules/local-roles.bicep' = {
@@ -300,8 +325,10 @@ module testNetworkRead 'modules/role.bicep' = {
 
 @description('The URL AWS EventBridge delivers to (infra/aws/region.yaml EventsEndpoint).')
 output ec2EventsUrl string = 'https://${app.outputs.hostName}/api/ec2-events'
-@description('Where the function key lives: copy it into AWS Secrets Manager (see infra/README.md).')
+@description('Where the eventbridge role\'s function key lives: copy it into AWS Secrets Manager (see infra/README.md).')
 output ec2EventsKeySecretUri string = keyVault.outputs.functionKeySecretUri
+@description('The Key Vault holding every role\'s function key (function-key-<role>; see README "Keys").')
+output keyVaultName string = keyVault.outputs.vaultName
 @description('The app identity: the subject AWS trusts (infra/aws/account.yaml AppPrincipalId).')
 output appPrincipalId string = app.outputs.principalId
 output tenantId string = tenant().tenantId

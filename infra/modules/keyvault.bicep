@@ -1,11 +1,13 @@
-// Secrets the deployment hands on: the function key the AWS API destination sends (AWS keeps its own
-// copy in Secrets Manager) and, optionally, the replication appliance's passphrase for operators.
+// Secrets the deployment hands on: each role's function key (function-key-<role>: reader, operator,
+// eventbridge, alerts; the AWS API destination sends the eventbridge one, and AWS keeps its own copy
+// in Secrets Manager) and, optionally, the replication appliance's passphrase for operators.
 // RBAC only; the app's identity reads secrets, nobody else is granted anything here.
 param location string
 param namePrefix string
 param tags object
 @secure()
-param ec2EventsKey string
+@description('Each role\'s function key, by role name.')
+param roleKeys object
 @secure()
 param appliancePassphrase string = ''
 @description('When the secrets were written; they expire a year later and must be rotated.')
@@ -35,17 +37,17 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource functionKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource functionKeys 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for role in items(roleKeys): {
   parent: vault
-  name: 'ec2-events-function-key'
+  name: 'function-key-${role.key}'
   properties: {
-    value: ec2EventsKey
-    contentType: 'Azure Functions key for POST /api/ec2-events (x-functions-key header)'
+    value: role.value
+    contentType: 'Azure Functions key of the ${role.key} role (x-functions-key header; README "Keys")'
     attributes: {
       exp: dateTimeToEpoch(dateTimeAdd(now, 'P1Y'))
     }
   }
-}
+}]
 
 resource passphrase 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(appliancePassphrase)) {
   // checkov:skip=CKV_AZURE_41: false positive: the secret sets exp; checkov does not read a conditional resource's body
@@ -63,4 +65,4 @@ resource passphrase 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(
 
 output vaultName string = vault.name
 output vaultId string = vault.id
-output functionKeySecretUri string = functionKey.properties.secretUri
+output functionKeySecretUri string = '${vault.properties.vaultUri}secrets/function-key-eventbridge'

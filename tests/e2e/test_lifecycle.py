@@ -98,7 +98,8 @@ def test_approval_through_the_api_releases_the_cutover(estate_with):
     status, body = estate.post(f"/api/migrations/{vm}/approve")
     assert (status, body["approved"]) == (200, True)
     drive(estate, [vm], {"done"})
-    assert [e for e in estate.get(f"/api/migrations/{vm}")[1]["timeline"] if e["event"] == "approved"]
+    approvals = [e for e in estate.get(f"/api/migrations/{vm}")[1]["timeline"] if e["event"] == "approved"]
+    assert [e["actor"] for e in approvals] == ["key:operator"]
 
 
 def test_a_failing_test_failover_then_a_failing_migration_still_end_migrated(estate_with):

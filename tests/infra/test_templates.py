@@ -153,13 +153,6 @@ def app_routes() -> tuple[set[str], set[str]]:
     return routes, grid
 
 
-def app_function_names() -> set[str]:
-    from tests.conftest import app_handlers
-
-    app_routes()  # sets valid settings for the import
-    return set(app_handlers())
-
-
 def test_every_route_the_templates_target_exists_in_the_app():
     routes, grid = app_routes()
     region = (INFRA / "aws" / "region.yaml").read_text()
@@ -170,8 +163,40 @@ def test_every_route_the_templates_target_exists_in_the_app():
     assert re.findall(r"/api/([a-z0-9-]+)'", main), "main.bicep names no route"
     targeted = re.findall(r"/functions/([a-z_]+)'", (INFRA / "modules" / "eventgrid.bicep").read_text())
     assert targeted and set(targeted) <= grid
-    keyed = re.findall(r"functionName: '([a-z0-9_]+)'", main)  # the function AWS's key opens
-    assert keyed == ["ec2_events"] and {str(f) for f in keyed} <= app_function_names()
+
+
+def test_every_http_function_gets_its_roles_key_and_only_that():
+    """main.bicep's functionRoles is the app's ROLE_OF_FUNCTION, which names every HTTP function, and
+    each role's key comes from its own secure parameter and lands in Key Vault."""
+    from shared.app.roles import ROLE_OF_FUNCTION, KeyRole
+
+    main = (INFRA / "main.bicep").read_text()
+    keyed = dict(re.findall(r"\{ function: '([a-z0-9_]+)', role: '([a-z]+)' \}", main))
+    assert keyed == {name: role.value for name, role in ROLE_OF_FUNCTION.items()}
+    assert set(keyed) == http_function_names()
+    keys = re.search(r"var roleKeys = \{(.*?)\}", main, re.DOTALL)
+    assert keys is not None
+    assert dict(re.findall(r"(\w+): (\w+)", keys[1])) == {
+        "reader": "readerKey",
+        "operator": "operatorKey",
+        "eventbridge": "ec2EventsKey",
+        "alerts": "alertsKey",
+    }
+    assert {str(r) for r in KeyRole} == set(dict(re.findall(r"(\w+): (\w+)", keys[1])))
+    vault = (INFRA / "modules" / "keyvault.bicep").read_text()
+    assert "[for role in items(roleKeys)" in vault and "name: 'function-key-${role.key}'" in vault
+
+
+def http_function_names() -> set[str]:
+    import function_app
+    from local.host import functions_of
+
+    app_routes()  # sets valid settings for the import
+    return {
+        str(f.get_function_name())
+        for f in functions_of(function_app.app)
+        if f.get_trigger().get_dict_repr()["type"] == "httpTrigger"
+    }
 
 
 _SECRETS = [

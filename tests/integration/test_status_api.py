@@ -111,3 +111,33 @@ def test_the_export_cli_writes_the_same_csv(routes, tmp_path):
     assert len(lines) == 2 and instance_id(1) in lines[1]
     bad = run_module("shared.app.export", "--wave", "no/slashes", timeout=60)
     assert bad.returncode == 2 and "--wave" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        ("True", "alice@contoso.com", "alice@contoso.com"),
+        ("", "mallory@example.com", "key:operator"),  # without Easy Auth anyone could send the header
+        ("True", "", "key:operator"),
+    ],
+)
+def test_the_approver_recorded_is_the_signed_in_caller_under_easy_auth_else_the_keys_role(
+    routes, azurite: Azurite, clean_settings_env: pytest.MonkeyPatch, caller: tuple[str, str, str]
+):
+    easy_auth, principal, actor = caller
+    clean_settings_env.setenv("AZMIGRATE_QUEUE_CONNECTION", azurite.connection_string)
+    clean_settings_env.setenv("AZMIGRATE_WORK_QUEUE", f"work-{uuid.uuid4().hex[:12]}")
+    clean_settings_env.setenv("WEBSITE_AUTH_ENABLED", easy_auth)
+    wiring.clear_caches()
+    wiring.state_store().create(record(1))
+    headers = {"X-MS-CLIENT-PRINCIPAL-NAME": principal} if principal else {}
+    request = func.HttpRequest(
+        "POST",
+        "/api/migrations/x/approve",
+        body=b"",
+        headers=headers,
+        route_params={"instance_id": instance_id(1)},
+    )
+    assert routes["approve_cutover"](request).status_code == 200
+    approvals = [e for e in wiring.state_store().history(instance_id(1)) if e.event == "approved"]
+    assert [e.actor for e in approvals] == [actor]

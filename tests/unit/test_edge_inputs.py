@@ -1,0 +1,155 @@
+"""The edge's readers without a network: the bounded JSON reader, alert scoping, job events, actors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.front_end import HostKeys, Route, _decoded
+from shared.app.alerts import read_alert
+from shared.app.bodies import read_json
+from shared.app.job_events import vm_of_job_event
+from shared.app.roles import KeyRole, actor_of
+from shared.errors import ErrorCode, InvalidInput, PayloadTooLarge
+from shared.reconcile.jobwatch import EVENT_TYPE
+
+VAULT = "/subscriptions/s/resourceGroups/rg-Migrate/providers/Microsoft.RecoveryServices/vaults/vault-1"
+ITEMS = "/replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems"
+
+
+def read(body: bytes, max_bytes: int = 1000) -> object:
+    return read_json(body, max_bytes=max_bytes, code=ErrorCode.INVALID_EVENT)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 33 + b"]" * 33,
+        b"{" + b'"a":{' * 33 + b"}" * 34,
+        b"\xff",
+        b"\xef\xbb\xbf{}",  # a byte-order mark is not JSON
+        b'{"a": 1, "a": 2}',
+        b"[NaN]",
+        b"[-Infinity]",
+        b"",
+        b"{",
+    ],
+)
+def test_the_reader_refuses_what_is_not_plain_bounded_json(body: bytes):
+    with pytest.raises(InvalidInput) as refused:
+        read(body)
+    assert refused.value.http_status == 400 and refused.value.code == ErrorCode.INVALID_EVENT
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting_and_32_levels_pass():
+    assert read(json.dumps({"text": "[[[[" * 100, "escaped": '\\"[[[['}).encode()) is not None
+    assert read(b"[" * 32 + b"]" * 32) == [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+
+
+def test_over_the_size_limit_is_a_413_before_parsing():
+    with pytest.raises(PayloadTooLarge):
+        read(b" " * 1001)
+
+
+def alert(*targets: str) -> bytes:
+    essentials = {"alertRule": "r", "severity": "Sev1", "alertTargetIDs": list(targets)}
+    return json.dumps(
+        {"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": essentials}}
+    ).encode()
+
+
+def test_an_alert_reaches_only_our_items_in_our_vault_whatever_the_case():
+    ours = f"{VAULT}{ITEMS}/azmigrate-i-0123456789abcdef0".lower()
+    twin = f"{VAULT}0{ITEMS}/azmigrate-i-0fedcba9876543210"  # vault-10 is not vault-1
+    foreign = f"{VAULT.replace('rg-Migrate', 'rg-other')}{ITEMS}/azmigrate-i-0aaaaaaaaaaaaaaa1"
+    not_our_item = f"{VAULT}{ITEMS}/web-i-0bbbbbbbbbbbbbbb2"
+    scope = read_alert(alert(ours, twin, foreign, not_our_item, VAULT), VAULT)
+    assert (scope.instances, scope.targets_in_vault, scope.targets) == (["i-0123456789abcdef0"], 3, 5)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"schemaId": "azureMonitorCommonAlertSchema"}).encode(),
+        json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": None}}).encode(),
+        json.dumps(
+            {"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": {"alertTargetIDs": [1]}}}
+        ).encode(),
+        json.dumps({"schemaId": "AIP Budget Notification", "data": {}}).encode(),
+    ],
+)
+def test_an_alert_not_in_the_common_schema_is_refused(body: bytes):
+    with pytest.raises(InvalidInput) as refused:
+        read_alert(body, VAULT)
+    assert refused.value.code == ErrorCode.INVALID_ALERT
+
+
+@pytest.mark.parametrize(
+    ("event_type", "subject", "data", "vm"),
+    [
+        (EVENT_TYPE, "", {"jobId": "j", "instanceId": "i-0123456789abcdef0"}, "i-0123456789abcdef0"),
+        ("", "", {"jobId": "j", "instanceId": "i-01234567"}, "i-01234567"),  # a CloudEvent: no type
+        ("", "", {"jobId": "j", "itemName": "azmigrate-i-0123456789abcdef0"}, "i-0123456789abcdef0"),
+        ("", "azmigrate-i-0123456789abcdef0", {"jobId": "j"}, "i-0123456789abcdef0"),
+    ],
+)
+def test_a_job_event_names_one_vm(event_type: str, subject: str, data: object, vm: str):
+    assert vm_of_job_event(event_type, subject, data) == vm
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("Microsoft.Storage.BlobCreated", {"jobId": "j", "instanceId": "i-0123456789abcdef0"}),
+        ("", {"jobId": "j", "instanceId": ["i-0123456789abcdef0"]}),
+        ("", {"jobId": "j", "instanceId": {"id": "i-0123456789abcdef0"}}),
+        ("", {"jobId": "j", "instanceId": "i-0123456789"}),
+        ("", {"jobId": "j", "instanceId": "i-0123456789abcdef0\n"}),
+        ("", {"jobId": "j"}),
+        ("", {"instanceId": "i-0123456789abcdef0"}),
+        ("", ["i-0123456789abcdef0"]),
+        ("", None),
+    ],
+)
+def test_a_foreign_or_malformed_job_event_is_refused_with_a_reason(event_type: str, data: object):
+    with pytest.raises(ValueError, match=r"\w"):
+        vm_of_job_event(event_type, "not-ours", data)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "headers", "actor"),
+    [
+        ("True", {"x-ms-client-principal-name": "alice@contoso.com"}, "alice@contoso.com"),
+        ("true", {"x-ms-client-principal-name": "  bob  "}, "bob"),
+        ("", {"x-ms-client-principal-name": "alice@contoso.com"}, "key:operator"),
+        ("False", {"x-ms-client-principal-name": "alice@contoso.com"}, "key:operator"),
+        ("True", {}, "key:operator"),
+    ],
+)
+def test_the_actor_is_the_principal_only_under_easy_auth(
+    monkeypatch: pytest.MonkeyPatch, enabled: str, headers: dict[str, str], actor: str
+):
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", enabled)
+    assert actor_of(headers, KeyRole.OPERATOR) == actor
+
+
+def test_route_values_decode_per_segment_and_keep_an_encoded_slash():
+    assert _decoded("i-0123%34") == "i-01234"
+    assert _decoded("a%2Fb%2fc") == "a%2Fb%2Fc"
+    assert _decoded("%E2%80%AE") == "\u202e"
+    route = Route(
+        "f", ("migrations", "{instance_id}", "approve"), frozenset({"POST"}), KeyRole.OPERATOR, print
+    )
+    assert route.match(["Migrations", "i-1", "APPROVE"]) == {"instance_id": "i-1"}  # literals: any case
+    assert route.match(["migrations", "", "approve"]) is None
+    assert route.match(["migrations", "i-1"]) is None
+
+
+def test_a_client_sends_the_key_of_the_routes_role():
+    keys = HostKeys({role: role.value for role in KeyRole}, "master")
+    assert keys.for_call("GET", "/api/migrations?x=1") == "reader"
+    assert keys.for_call("POST", "/api/migrations/i-1/approve") == "operator"
+    assert keys.for_call("POST", "/api/ec2-events") == "eventbridge"
+    assert keys.for_call("POST", "/api/asr-alerts") == "alerts"
+    assert keys.for_call("POST", "/admin/functions/reconcile_timer") == "master"
