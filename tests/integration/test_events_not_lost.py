@@ -24,7 +24,7 @@ from local.queue_host import queue_client
 from local.stack import Azurite, LocalService, aws_client, free_port
 from shared.app import wiring
 from shared.app.services import EC2_EVENTS
-from shared.errors import ServiceBusy
+from shared.errors import RetryableError, ServiceBusy
 from tests.conftest import app_handlers
 from tests.integration.aws_support import run_opted_in
 
@@ -103,6 +103,45 @@ def test_an_event_during_a_queue_outage_is_a_503_and_is_queued_when_delivered_ag
     status, body, _ = deliver(event)
     assert (status, body["duplicate"]) == (202, True)  # a re-delivery of a queued event
     assert work_once() == []  # ... queues nothing more
+
+
+def test_an_alert_or_job_event_during_a_queue_outage_is_retried_by_its_sender(app, azurite):
+    """The alert route answers 503 (the action group retries); the Event Grid trigger raises (Event
+    Grid retries): an outage of our own storage is the one failure a sender should see."""
+    vault = (
+        f"/subscriptions/{wiring.settings().asr_subscription_id}/resourceGroups/"
+        f"{wiring.settings().asr_resource_group}/providers/Microsoft.RecoveryServices/vaults/"
+        f"{wiring.settings().asr_vault_name}"
+    )
+    item = f"{vault}/replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems"
+    essentials = {"alertTargetIDs": [f"{item}/azmigrate-i-0123456789abcdef0"]}
+    alert = json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": essentials}})
+    job = func.EventGridEvent(
+        id="e-1",
+        data={"jobId": "j-1", "instanceId": "i-0123456789abcdef0"},
+        topic=None,  # type: ignore[arg-type]  # what the library gives for a CloudEvent
+        subject="azmigrate-i-0123456789abcdef0",
+        event_type=None,  # type: ignore[arg-type]
+        event_time=None,
+        data_version=None,  # type: ignore[arg-type]
+    )
+    unreachable = azurite.connection_string.replace(
+        azurite.queue_endpoint, f"http://127.0.0.1:{free_port()}/x"
+    )
+    app(AZMIGRATE_QUEUE_CONNECTION=unreachable)
+    response = app_handlers()["asr_alerts"](func.HttpRequest("POST", "/api/asr-alerts", body=alert.encode()))
+    assert (response.status_code, json.loads(response.get_body())["error"]["code"]) == (
+        503,
+        "ServiceUnavailable",
+    )
+    with pytest.raises(RetryableError):  # raised to the host: Event Grid delivers it again
+        app_handlers()["asr_job_event"](job)
+    app()  # the queue is back: both deliveries again queue the VM's work
+    response = app_handlers()["asr_alerts"](func.HttpRequest("POST", "/api/asr-alerts", body=alert.encode()))
+    assert response.status_code == 202
+    app_handlers()["asr_job_event"](job)
+    queued = [json.loads(base64.b64decode(m.content)) for m in work_queue().peek_messages(32)]
+    assert [w["instances"] for w in queued] == [["i-0123456789abcdef0"]] * 2
 
 
 def test_work_during_an_aws_outage_fails_and_is_done_when_delivered_again(app, moto_server):

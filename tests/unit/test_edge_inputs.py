@@ -64,8 +64,9 @@ def test_an_alert_reaches_only_our_items_in_our_vault_whatever_the_case():
     twin = f"{VAULT}0{ITEMS}/azmigrate-i-0fedcba9876543210"  # vault-10 is not vault-1
     foreign = f"{VAULT.replace('rg-Migrate', 'rg-other')}{ITEMS}/azmigrate-i-0aaaaaaaaaaaaaaa1"
     not_our_item = f"{VAULT}{ITEMS}/web-i-0bbbbbbbbbbbbbbb2"
-    scope = read_alert(alert(ours, twin, foreign, not_our_item, VAULT), VAULT)
-    assert (scope.instances, scope.targets_in_vault, scope.targets) == (["i-0123456789abcdef0"], 3, 5)
+    ten_digits = f"{VAULT}{ITEMS}/azmigrate-i-0123456789"  # the one instance-id rule: not an id
+    scope = read_alert(alert(ours, twin, foreign, not_our_item, ten_digits, VAULT), VAULT)
+    assert (scope.instances, scope.targets_in_vault, scope.targets) == (["i-0123456789abcdef0"], 4, 6)
 
 
 @pytest.mark.parametrize(
