@@ -8,7 +8,11 @@ role's functions, the master key everything, and only the master key `/admin/`),
 timed (408), and only then call the function, on a worker thread. Route values are percent-decoded
 per segment (an encoded slash stays in its segment), as ASP.NET Core routing does.
 Sources: Microsoft Learn "Work with access keys in Azure Functions" (function, host and master keys;
-`x-functions-key` before `?code=`); azure-functions-host AuthenticationLevelHandler.cs (header first).
+`x-functions-key` or `?code=`; the master key alone for `/admin/`); azure-functions-host
+AuthenticationLevelHandler.cs (the header wins over the query) and FunctionInvocationMiddleware.cs
+(an unauthorized HTTP trigger call is a 401); dotnet/aspnetcore#30655 (route values decoded, `%2F`
+kept). Unconfirmed, chosen here: a non-master key on `/admin/` is a 401 (ASP.NET might say 403);
+the 30 s body timeout; the 405 (the Functions host may answer a wrong method with a 404).
 """
 
 from __future__ import annotations

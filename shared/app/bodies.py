@@ -17,26 +17,27 @@ from shared.errors import ErrorCode, InvalidInput, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 MAX_DEPTH = 32  # the deepest real payload we take (a common-alert context) is under 10
-# A string literal, so that brackets inside strings are not counted as nesting.
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # "\\ud800" in JSON: no character, not storable
 
 
 def read_json(body: bytes, *, max_bytes: int, code: ErrorCode, max_depth: int = MAX_DEPTH) -> Any:
     """The JSON value in `body`. PayloadTooLarge past `max_bytes`; InvalidInput (with `code`) when it
-    is not UTF-8, not JSON, nested deeper than `max_depth`, has a repeated key or NaN/Infinity."""
+    is not UTF-8, not JSON, nested deeper than `max_depth`, has a repeated key, NaN/Infinity or an
+    escaped lone surrogate."""
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"the body is {len(body)} bytes; at most {max_bytes}")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("the body is not UTF-8", code=code) from None
-    if _depth(text) > max_depth:
-        raise InvalidInput(f"the JSON is nested deeper than {max_depth} levels", code=code)
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:  # the C parser's own guard, far deeper than we take: the same refusal
+        raise InvalidInput(f"the JSON is nested deeper than {max_depth} levels", code=code) from None
     except (json.JSONDecodeError, _Refused) as error:
         raise InvalidInput(f"the body is not JSON: {error}", code=code) from None
+    _check(value, max_depth, code)
+    return value
 
 
 def read_model(body: bytes, model: type[M], *, max_bytes: int, code: ErrorCode, what: str) -> M:
@@ -62,12 +63,21 @@ class _Refused(ValueError):
     pass
 
 
-def _depth(text: str) -> int:
-    deepest = depth = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+def _check(value: Any, max_depth: int, code: ErrorCode) -> None:
+    """Nesting within `max_depth` and no lone surrogate in any string, in one walk (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise InvalidInput("a string holds a lone surrogate (\\ud800-\\udfff)", code=code)
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > max_depth:
+            raise InvalidInput(f"the JSON is nested deeper than {max_depth} levels", code=code)
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -205,7 +205,7 @@ def test_malformed_bodies_are_a_4xx_and_change_nothing(
     assert answer[0] == status
 
 
-@pytest.mark.parametrize("route", POSTS)
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize(
     "length", [("1000000000000", 413), ("-1", 400), ("ten", 400), ("1e3", 400), ("10, 11", 400)]
 )
@@ -218,7 +218,7 @@ def test_a_dishonest_length_is_refused_before_the_body_is_read(
     assert answer[0] == status
 
 
-@pytest.mark.parametrize("route", POSTS)
+@pytest.mark.parametrize("route", ROUTES)  # even where the body is not read: the approval is not made
 def test_a_withheld_body_is_a_408(estate: Estate, unchanged: list[Any], route: tuple[str, str, str]):
     method, path, role = route
     body = tag_event(VM)
@@ -227,7 +227,7 @@ def test_a_withheld_body_is_a_408(estate: Estate, unchanged: list[Any], route: t
     assert (answer[0], json.loads(answer[2])["error"]["code"]) == (408, "RequestTimeout")
 
 
-@pytest.mark.parametrize("route", POSTS)
+@pytest.mark.parametrize("route", POSTS)  # 101 MiB each: the two routes that read their bodies
 def test_a_chunked_body_over_the_limit_is_a_413(
     estate: Estate, unchanged: list[Any], route: tuple[str, str, str]
 ):
@@ -329,6 +329,7 @@ def event(instance_id: str = "i-0ccccccccccccccc3", **changes: Any) -> bytes:
         (event(**{"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"}), 400, None),
         (event(source="aws.s3"), 400, "InvalidEvent"),
         (event(id=""), 400, "InvalidEvent"),
+        (event(id="\ud800"), 400, "InvalidEvent"),  # an escaped lone surrogate
         (event(id=["a"]), 400, "InvalidEvent"),
         (event(account=123456789012), 400, "InvalidEvent"),
     ],
@@ -372,10 +373,19 @@ def cloud_event(data: Any, **changes: Any) -> dict[str, Any]:
     } | changes
 
 
-def publish(estate: Estate, events: Any) -> tuple[int, dict[str, str], bytes]:
-    topic_key = os.environ["AZMIGRATE_EVENTGRID_TOPIC_KEY"]
+def publish(estate: Estate, events: Any, topic_key: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    topic_key = topic_key or os.environ["AZMIGRATE_EVENTGRID_TOPIC_KEY"]
     body = json.dumps(events).encode()
     return send(estate, "POST", "/eventgrid/topic", key=None, body=body, headers={"aeg-sas-key": topic_key})
+
+
+def test_the_topic_takes_only_its_own_key(estate: Estate, unchanged: list[Any]):
+    delivered = len(estate.host.delivered)
+    event = cloud_event({"jobId": "j-1", "instanceId": VM})
+    unchanged.append(publish(estate, [event], topic_key="wrong"))
+    unchanged.append(publish(estate, [event], topic_key=estate.keys.master))
+    assert [status for status, _, _ in unchanged] == [401, 401]
+    assert len(estate.host.delivered) == delivered
 
 
 MALFORMED_JOB_EVENTS = [
@@ -417,7 +427,7 @@ def test_a_well_formed_job_event_queues_work_for_the_vm_it_names_only(estate: Es
     estate.work.clear_messages()
 
 
-@pytest.mark.parametrize("route", POSTS)
+@pytest.mark.parametrize("route", ROUTES)
 def test_the_key_is_checked_before_the_body_is_read(
     estate: Estate, unchanged: list[Any], route: tuple[str, str, str]
 ):

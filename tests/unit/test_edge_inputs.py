@@ -18,7 +18,7 @@ VAULT = "/subscriptions/s/resourceGroups/rg-Migrate/providers/Microsoft.Recovery
 ITEMS = "/replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems"
 
 
-def read(body: bytes, max_bytes: int = 1000) -> object:
+def read(body: bytes, max_bytes: int = 1_000_000) -> object:
     return read_json(body, max_bytes=max_bytes, code=ErrorCode.INVALID_EVENT)
 
 
@@ -34,6 +34,9 @@ def read(body: bytes, max_bytes: int = 1000) -> object:
         b"[-Infinity]",
         b"",
         b"{",
+        b'{"id": "\\ud800"}',  # an escaped lone surrogate: no character, and no table takes it
+        b'{"\\udfff": 1}',
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's own guard
     ],
 )
 def test_the_reader_refuses_what_is_not_plain_bounded_json(body: bytes):
@@ -44,12 +47,19 @@ def test_the_reader_refuses_what_is_not_plain_bounded_json(body: bytes):
 
 def test_brackets_inside_strings_do_not_count_as_nesting_and_32_levels_pass():
     assert read(json.dumps({"text": "[[[[" * 100, "escaped": '\\"[[[['}).encode()) is not None
-    assert read(b"[" * 32 + b"]" * 32) == [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+    thirty_two = b"[" * 32 + b"]" * 32
+    assert read(thirty_two) == json.loads(thirty_two)
 
 
 def test_over_the_size_limit_is_a_413_before_parsing():
     with pytest.raises(PayloadTooLarge):
-        read(b" " * 1001)
+        read(b" " * 1001, max_bytes=1000)
+
+
+def test_unterminated_strings_full_of_escaped_quotes_are_refused_in_linear_time():
+    """A quadratic scan would take minutes on this (a regex that restarts at every quote)."""
+    with pytest.raises(InvalidInput):
+        read(b'["' + b'\\"' * 200_000, max_bytes=1024 * 1024)
 
 
 def alert(*targets: str) -> bytes:
