@@ -76,25 +76,33 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
     record, facts = ctx.record, ctx.facts
     if record.phase.is_terminal:
         return ctx.stay(f"{record.phase}: nothing more to do")
-    if record.phase == P.PAUSED:
-        return ctx.stay("paused by an operator; resume through the API")
-    if record.phase == P.FAILED:
-        restart = restart_source(ctx)  # a rollback's start that may not have happened
-        if restart is not None:
-            return restart
-        error = f": {record.last_error.code}" if record.last_error else ""
-        return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
-    if record.phase in OPT_OUT_PHASES and (facts.ec2 is None or not facts.ec2.opted_in):
+    if record.phase == P.FAILED and (restart := restart_source(ctx)) is not None:
+        return restart  # a rollback's start that may not have happened
+    if _may_opt_out(record) and (facts.ec2 is None or not facts.ec2.opted_in):
         why = "the instance no longer exists" if facts.ec2 is None else "the opt-in tag was removed"
         if facts.item is None:
             return go(P.OPTED_OUT, f"{why}; nothing was replicating")
         return go(P.OPTING_OUT, f"{why}; disabling replication")
+    if record.phase == P.PAUSED:
+        return ctx.stay("paused by an operator; resume through the API")
+    if record.phase == P.FAILED:
+        error = f": {record.last_error.code}" if record.last_error else ""
+        return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
     if record.next_attempt_at and ctx.now < record.next_attempt_at:
         return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
     decision = _recover(ctx) or HANDLERS[record.phase](ctx)
     if decision.next_phase == record.phase and _past_deadline(ctx):
         return _deadline_exit(ctx)  # what is true now was looked at first: progress wins
     return decision
+
+
+def _may_opt_out(record: MigrationRecord) -> bool:
+    """Opting out is possible until the source is stopped. A failed VM may go too when it failed
+    before that (a rolled-back cutover counts as failed in ready_for_cutover: its source runs again);
+    one that failed stopping its source, or after the failover, stays for a person."""
+    if record.phase not in OPT_OUT_PHASES:
+        return False
+    return record.phase != P.FAILED or record.failed_phase is None or record.failed_phase in OPT_OUT_PHASES
 
 
 def _past_deadline(ctx: Ctx) -> bool:

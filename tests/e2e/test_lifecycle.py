@@ -127,3 +127,18 @@ def test_two_concurrent_passes_and_duplicate_events_do_each_action_once(estate_w
     drive(estate, vms, {"done"}, parallel=2, seconds=120)  # each pass waits for two fan-outs
     for vm in vms:
         assert asr_actions(estate, vm) == Counter({"PUT": 1, **dict.fromkeys(STEPS, 1)}), vm
+
+
+def test_a_failed_vm_whose_opt_in_tag_is_removed_stops_replicating(estate_with):
+    """FAILED is not a dead end for opt-out: the item (and its cost) goes when the team says so."""
+    estate = estate_with(AZMIGRATE_RETRY_BACKOFF_SECONDS="1", AZMIGRATE_RETRY_LIMIT="1")
+    estate.sim.vault.faults.update({"failScenarios": {"TestFailover": 5}})
+    vm = launch(estate, {"azmigrate:enabled": "true"})
+    estate.post("/api/ec2-events", tag_event(vm))
+    drive(estate, [vm], {"failed"}, seconds=90)
+    assert f"azmigrate-{vm}" in estate.sim.vault.items
+    aws_client(estate.moto.url, "ec2").delete_tags(Resources=[vm], Tags=[{"Key": "azmigrate:enabled"}])
+    estate.post("/api/ec2-events", tag_event(vm, keys=("azmigrate:enabled",)))
+    drive(estate, [vm], {"opted_out"})
+    assert asr_actions(estate, vm)["remove"] == 1
+    assert f"azmigrate-{vm}" not in estate.sim.vault.items

@@ -376,3 +376,36 @@ def test_outside_the_cutover_window_a_ready_vm_waits():
         decide(rec, replace(facts, in_cutover_window=True), Policy(cutover_mode="auto"), T0).action
         is Act.STOP_SOURCE
     )
+
+
+def test_a_failed_vm_whose_tag_is_removed_disables_its_replication_and_opts_out():
+    world = World(always_fail={Act.TEST_FAILOVER})
+    rec, _ = run(world, policy=Policy(retry_limit=2, backoff_seconds=60))
+    assert (rec.phase, rec.failed_phase) == (P.FAILED, P.TEST_MIGRATION)
+    replicating = world.item is not None  # (a name, so the check below is not narrowed away)
+    assert replicating
+    world.ec2 = ec2_facts(tags={})
+    rec, _ = run(world, rec)
+    assert rec.phase is P.OPTED_OUT
+    assert world.item is None
+    assert world.performed[-1] is Act.DISABLE_REPLICATION
+
+
+@pytest.mark.parametrize(
+    ("phase", "failed_phase", "opts_out"),
+    [
+        (P.PAUSED, None, True),
+        (P.FAILED, P.ENABLING, True),
+        (P.FAILED, P.READY_FOR_CUTOVER, True),  # a cutover rolled back: the source runs again
+        (P.FAILED, None, True),
+        (P.FAILED, P.STOPPING_SOURCE, False),  # the source may be stopped: a person decides
+        (P.FAILED, P.COMMITTING, False),  # the Azure VM is live
+    ],
+)
+def test_an_instance_gone_takes_out_a_paused_or_failed_vm_unless_its_cutover_began(
+    phase: P, failed_phase: P | None, opts_out: bool
+):
+    rec = record().evolve(phase=phase, failed_phase=failed_phase)
+    decision = decide(rec, Facts(ec2=None, item=ItemFacts("x", "Protected", PROTECTED_OPS)), Policy(), T0)
+    assert decision.next_phase is (P.OPTING_OUT if opts_out else phase)
+    assert decision.action is None
