@@ -1,4 +1,4 @@
-"""Operator control: approve a VM's cutover through the API (the other way is the approved tag)."""
+"""Operator control: commands on one VM (pause, resume, retry, cancel, approve a cutover)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from shared.app.roles import KeyRole, actor_of
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
 
-@blueprint.route(route="migrations/{instance_id}/approve", methods=["POST"])
+@blueprint.route(route="migrations/{instance_id}/{command}", methods=["POST"])
 @http_errors
-def approve_cutover(req: func.HttpRequest) -> func.HttpResponse:
-    """The operator key's role, or the signed-in caller under Easy Auth, is recorded as the approver."""
+def migration_command(req: func.HttpRequest) -> func.HttpResponse:
+    """pause, resume, retry, cancel or approve one VM. The operator key's role, or the signed-in
+    caller under Easy Auth, is recorded as the actor; an optional JSON body gives the reason."""
     instance_id = instance_id_of(req)
-    return json_response(services.approve(instance_id, actor=actor_of(req.headers, KeyRole.OPERATOR)))
+    name = str(req.route_params.get("command", ""))
+    actor = actor_of(req.headers, KeyRole.OPERATOR)
+    return json_response(services.command(instance_id, name, req.get_body(), actor=actor))

@@ -221,7 +221,7 @@ var functionRoles = [
   { function: 'fleet_status', role: 'reader' }
   { function: 'migration_status', role: 'reader' }
   { function: 'assessments', role: 'reader' }
-  { function: 'approve_cutover', role: 'operator' }
+  { function: 'migration_command', role: 'operator' }
   { function: 'ec2_events', role: 'eventbridge' }
   { function: 'asr_alerts', role: 'alerts' }
 ]

@@ -19,6 +19,7 @@ from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.core.actions import Act, Decision, Effect
 from shared.core.decide import apply_decision
 from shared.core.lifecycle import check_approvable
+from shared.core.operator import Command, operate
 from shared.errors import (
     ActionRefused,
     AlreadyExists,
@@ -129,6 +130,27 @@ class Commands:
             instance_id, "approved", reason, actor=actor, check=check_approvable, change="cutover_approved_at"
         )
 
+    def operate(
+        self, instance_id: str, command: Command, *, actor: str, reason: str
+    ) -> tuple[MigrationRecord, bool]:
+        """An operator's pause, resume, retry or cancel: the record after it, and whether it changed
+        anything (a command sent twice changes nothing the second time and adds no timeline entry)."""
+        for _ in range(AMEND_TRIES):
+            record = self.store.find(instance_id)
+            if record is None:
+                raise RecordNotFound("migration record", instance_id)
+            now = self.clock()
+            changed = operate(record, command, now)
+            if changed is None:
+                return record, False
+            try:
+                updated = self.store.update(changed)
+            except ConcurrencyConflict:
+                continue
+            self._history(updated, command.value, reason, actor=actor, source=record.phase, at=now)
+            return updated, True
+        raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
+
     def note_poisoned(self, instance_id: str, reason: str) -> MigrationRecord:
         """Work on this VM kept failing and went to the poison queue: the record and timeline say so
         (the fleet pass still comes by; an operator reads why)."""
@@ -152,6 +174,8 @@ class Commands:
                 raise RecordNotFound("migration record", instance_id)
             if check is not None:
                 check(record)
+            if change == "cutover_approved_at" and record.cutover_approved_at is not None:
+                return record  # approved before: one approval, one timeline entry
             now = self.clock()
             try:
                 updated = self.store.update(record.evolve(**{change: now}))

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     REPLAYED_EVENT_ID = "ReplayedEventId"
     NOT_FOUND = "NotFound"
     NOT_APPROVABLE = "NotApprovable"
+    COMMAND_REFUSED = "CommandRefused"
+    UNKNOWN_COMMAND = "UnknownCommand"
     ILLEGAL_TRANSITION = "IllegalTransition"
     CONFIGURATION = "ConfigurationError"
     # recorded on a VM (last_error.code) when a step fails

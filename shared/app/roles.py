@@ -14,7 +14,7 @@ from enum import StrEnum
 
 class KeyRole(StrEnum):
     READER = "reader"  # GET routes: the status API and the assessments
-    OPERATOR = "operator"  # control routes: approvals (and the commands to come)
+    OPERATOR = "operator"  # control routes: pause, resume, retry, cancel, approve
     EVENTBRIDGE = "eventbridge"  # POST /api/ec2-events, from the AWS API destination
     ALERTS = "alerts"  # POST /api/asr-alerts, from an Azure Monitor action group
 
@@ -24,7 +24,7 @@ ROLE_OF_FUNCTION: dict[str, KeyRole] = {
     "fleet_status": KeyRole.READER,
     "migration_status": KeyRole.READER,
     "assessments": KeyRole.READER,
-    "approve_cutover": KeyRole.OPERATOR,
+    "migration_command": KeyRole.OPERATOR,
     "ec2_events": KeyRole.EVENTBRIDGE,
     "asr_alerts": KeyRole.ALERTS,
 }

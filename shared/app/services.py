@@ -13,13 +13,15 @@ import logging
 from collections import Counter
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from shared.app import wiring
 from shared.app.alerts import read_alert
+from shared.app.bodies import read_model
 from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
 from shared.app.job_events import vm_of_job_event
 from shared.assessment.export import to_csv, to_json
+from shared.core.operator import Command
 from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RecordNotFound, ServiceBusy
 from shared.model.clock import utc_now
 from shared.model.ids import Wave
@@ -108,10 +110,47 @@ def accept_alert(body: bytes) -> tuple[dict[str, Any], int]:
 # --- operators ----------------------------------------------------------------------------------
 
 
-def approve(instance_id: str, *, actor: str) -> dict[str, Any]:
-    record = wiring.commands().approve(instance_id, actor=actor, reason="cutover approved through the API")
-    wiring.work_queue().send(WorkItem.for_vms([instance_id], "cutover approved"))
-    return {"approved": True, "phase": record.phase.value, "queued": True}
+class CommandBody(BaseModel):
+    """The optional body of an operator command: why, for the timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+
+
+def command(instance_id: str, name: str, body: bytes, *, actor: str) -> dict[str, Any]:
+    """An operator's command on one VM (pause, resume, retry, cancel, approve); its next pass is
+    queued when it changed something. The answer carries the record as it is now."""
+    try:
+        wanted = Command(name)
+    except ValueError:
+        known = ", ".join(c.value for c in Command)
+        raise InvalidInput(f"unknown command; one of {known}", code=ErrorCode.UNKNOWN_COMMAND) from None
+    reason = ""
+    if body.strip():
+        reason = read_model(
+            body, CommandBody, max_bytes=4096, code=ErrorCode.INVALID_INPUT, what="a command body"
+        ).reason
+    commands = wiring.commands()
+    if wanted is Command.APPROVE:
+        before = wiring.state_store().get(instance_id).cutover_approved_at
+        record = commands.approve(
+            instance_id, actor=actor, reason=reason or "cutover approved through the API"
+        )
+        changed = before is None
+    else:
+        record, changed = commands.operate(
+            instance_id, wanted, actor=actor, reason=reason or f"{wanted} through the API"
+        )
+    if changed:
+        wiring.work_queue().send(WorkItem.for_vms([instance_id], f"{wanted} through the API"))
+    return {
+        "instanceId": instance_id,
+        "command": wanted.value,
+        "changed": changed,
+        "phase": record.phase.value,
+        "record": record.model_dump(mode="json"),
+    }
 
 
 def fleet_status() -> dict[str, Any]:

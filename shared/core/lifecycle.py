@@ -36,30 +36,32 @@ OPT_OUT_PHASES: frozenset[Phase] = frozenset(
     }
 )
 _OUT = {P.OPTING_OUT, P.OPTED_OUT}
+# An operator may pause a VM until its source is stopped (a failed VM is retried, not paused).
+PAUSABLE_PHASES: frozenset[Phase] = OPT_OUT_PHASES - {P.FAILED, P.PAUSED}
 
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
-    P.OPTED_IN: frozenset({P.PREFLIGHT, *_OUT}),
-    P.PREFLIGHT: frozenset({P.AGENT_INSTALL, P.ASSESSED, P.BLOCKED, *_OUT}),
-    P.ASSESSED: frozenset({P.PREFLIGHT, *_OUT}),  # the dry run ended: assess afresh, then go on
-    P.AGENT_INSTALL: frozenset({P.AWAITING_DISCOVERY, P.FAILED, *_OUT}),
-    P.AWAITING_DISCOVERY: frozenset({P.QUEUED, P.FAILED, *_OUT}),
-    P.QUEUED: frozenset({P.ENABLING, *_OUT}),
-    P.ENABLING: frozenset({P.INITIAL_REPLICATION, P.PROTECTED, P.FAILED, *_OUT}),
-    P.INITIAL_REPLICATION: frozenset({P.PROTECTED, P.FAILED, *_OUT}),
-    P.PROTECTED: frozenset({P.TEST_MIGRATION, P.FAILED, *_OUT}),
-    P.TEST_MIGRATION: frozenset({P.TEST_VALIDATION, P.TEST_CLEANUP, P.FAILED, *_OUT}),
-    P.TEST_VALIDATION: frozenset({P.TEST_CLEANUP, *_OUT}),
-    P.TEST_CLEANUP: frozenset({P.READY_FOR_CUTOVER, P.PROTECTED, P.FAILED, *_OUT}),
-    P.READY_FOR_CUTOVER: frozenset({P.STOPPING_SOURCE, *_OUT}),
+    P.OPTED_IN: frozenset({P.PREFLIGHT, P.PAUSED, *_OUT}),
+    P.PREFLIGHT: frozenset({P.AGENT_INSTALL, P.ASSESSED, P.BLOCKED, P.PAUSED, *_OUT}),
+    P.ASSESSED: frozenset({P.PREFLIGHT, P.PAUSED, *_OUT}),  # the dry run ended: assess afresh, then go on
+    P.AGENT_INSTALL: frozenset({P.AWAITING_DISCOVERY, P.FAILED, P.PAUSED, *_OUT}),
+    P.AWAITING_DISCOVERY: frozenset({P.QUEUED, P.FAILED, P.PAUSED, *_OUT}),
+    P.QUEUED: frozenset({P.ENABLING, P.PAUSED, *_OUT}),
+    P.ENABLING: frozenset({P.INITIAL_REPLICATION, P.PROTECTED, P.FAILED, P.PAUSED, *_OUT}),
+    P.INITIAL_REPLICATION: frozenset({P.PROTECTED, P.FAILED, P.PAUSED, *_OUT}),
+    P.PROTECTED: frozenset({P.TEST_MIGRATION, P.FAILED, P.PAUSED, *_OUT}),
+    P.TEST_MIGRATION: frozenset({P.TEST_VALIDATION, P.TEST_CLEANUP, P.FAILED, P.PAUSED, *_OUT}),
+    P.TEST_VALIDATION: frozenset({P.TEST_CLEANUP, P.PAUSED, *_OUT}),
+    P.TEST_CLEANUP: frozenset({P.READY_FOR_CUTOVER, P.PROTECTED, P.FAILED, P.PAUSED, *_OUT}),
+    P.READY_FOR_CUTOVER: frozenset({P.STOPPING_SOURCE, P.PAUSED, *_OUT}),
     P.STOPPING_SOURCE: frozenset({P.MIGRATING, P.PROTECTED, P.FAILED}),
     P.MIGRATING: frozenset({P.COMMITTING, P.PROTECTED, P.FAILED}),
     P.COMMITTING: frozenset({P.COMPLETING, P.FAILED}),
     P.COMPLETING: frozenset({P.DONE, P.FAILED}),
     P.DONE: frozenset(),
-    P.BLOCKED: frozenset({P.PREFLIGHT, P.AGENT_INSTALL, *_OUT}),
+    P.BLOCKED: frozenset({P.PREFLIGHT, P.AGENT_INSTALL, P.PAUSED, *_OUT}),
     # A person retries a failed VM into the phase it failed in (or takes it out).
     P.FAILED: frozenset(set(Phase) - {P.FAILED, P.DONE, P.OPTED_IN}),
-    P.PAUSED: frozenset(set(Phase) - {P.PAUSED, P.DONE, P.OPTED_IN}),
+    P.PAUSED: frozenset(set(Phase) - {P.PAUSED, P.DONE}),  # back to where it paused, or out
     P.OPTING_OUT: frozenset({P.OPTED_OUT, P.FAILED}),
     P.OPTED_OUT: frozenset(),
 }

@@ -28,8 +28,8 @@ DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
 
 
 def mermaid() -> str:
-    """The transition table as a Mermaid state diagram. Moves into failed and opting out, which most
-    phases may make, are listed in a note each rather than drawn from every phase."""
+    """The transition table as a Mermaid state diagram. Moves into failed, paused and opting out, which
+    most phases may make, are listed in a note each rather than drawn from every phase."""
     side = {P.FAILED, P.PAUSED, P.OPTING_OUT, P.OPTED_OUT}
     lines = ["stateDiagram-v2", f"    [*] --> {P.OPTED_IN.value}"]
     for source, targets in TRANSITIONS.items():
@@ -45,6 +45,10 @@ def mermaid() -> str:
         f"    note right of {P.FAILED.value}",
         "        reached from: " + ", ".join(p.value for p in Phase if P.FAILED in TRANSITIONS[p]),
         "        a retry resumes the phase that failed",
+        "    end note",
+        f"    note right of {P.PAUSED.value}",
+        "        reached from: " + ", ".join(p.value for p in Phase if P.PAUSED in TRANSITIONS[p]),
+        "        an operator pauses; resume returns to the phase it paused in",
         "    end note",
         f"    note right of {P.OPTING_OUT.value}",
         "        reached from: " + ", ".join(p.value for p in Phase if p in OPT_OUT_PHASES),

@@ -178,6 +178,7 @@ class MigrationRecord(Model):
     cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)
     work_poisoned_at: UtcTime | None = None  # work on this VM last went to the poison queue (timeline: why)
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
+    paused_phase: Phase | None = None  # where a paused VM resumes
     # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
     settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)
     assessment: Assessment | None = None

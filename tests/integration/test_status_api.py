@@ -136,8 +136,8 @@ def test_the_approver_recorded_is_the_signed_in_caller_under_easy_auth_else_the_
         "/api/migrations/x/approve",
         body=b"",
         headers=headers,
-        route_params={"instance_id": instance_id(1)},
+        route_params={"instance_id": instance_id(1), "command": "approve"},
     )
-    assert routes["approve_cutover"](request).status_code == 200
+    assert routes["migration_command"](request).status_code == 200
     approvals = [e for e in wiring.state_store().history(instance_id(1)) if e.event == "approved"]
     assert [e.actor for e in approvals] == [actor]

@@ -31,9 +31,12 @@ def test_the_lifecycle_page_matches_the_code():
 def test_the_diagram_draws_every_main_path_move_and_names_every_phase():
     diagram = mermaid()
     for source, targets in TRANSITIONS.items():
-        for target in targets - {Phase.FAILED, Phase.OPTING_OUT, Phase.OPTED_OUT}:
+        for target in targets - {Phase.FAILED, Phase.PAUSED, Phase.OPTING_OUT, Phase.OPTED_OUT}:
             if source not in {Phase.FAILED, Phase.PAUSED}:
                 assert f"    {source.value} --> {target.value}\n" in diagram
+        if Phase.PAUSED in targets:  # drawn as the paused note's list
+            note = diagram.split("note right of paused\n", 1)[1].split("end note", 1)[0]
+            assert source.value in note
     for phase in Phase:
         assert phase.value in diagram
 

@@ -1,0 +1,111 @@
+"""Every operator command in every phase: allowed -> the phase it leads to; refused -> 409 and why."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.core.operator import Command, operate
+from shared.errors import CommandRefused
+from shared.model.phases import Phase
+from shared.model.records import MigrationRecord, PendingAction
+from tests.conftest import T0, record
+
+P = Phase
+NOW = T0 + timedelta(hours=1)
+# Written out, not taken from the lifecycle module: the phases before the source is stopped.
+BEFORE_THE_SOURCE_STOPS = {
+    P.OPTED_IN,
+    P.PREFLIGHT,
+    P.ASSESSED,
+    P.AGENT_INSTALL,
+    P.AWAITING_DISCOVERY,
+    P.QUEUED,
+    P.ENABLING,
+    P.INITIAL_REPLICATION,
+    P.PROTECTED,
+    P.TEST_MIGRATION,
+    P.TEST_VALIDATION,
+    P.TEST_CLEANUP,
+    P.READY_FOR_CUTOVER,
+    P.BLOCKED,
+}
+NOTHING, REFUSED = "no change", "refused"
+
+
+def expected(command: Command, phase: Phase) -> Phase | str:
+    if command is Command.PAUSE:
+        return NOTHING if phase is P.PAUSED else P.PAUSED if phase in BEFORE_THE_SOURCE_STOPS else REFUSED
+    if command is Command.RESUME:
+        return P.PROTECTED if phase is P.PAUSED else NOTHING  # paused in protected, below
+    if command is Command.RETRY:
+        if phase is P.FAILED:
+            return P.TEST_MIGRATION  # failed there, below
+        return REFUSED if phase in {P.DONE, P.OPTED_OUT} else NOTHING
+    if phase in {P.OPTING_OUT, P.OPTED_OUT}:
+        return NOTHING
+    return P.OPTING_OUT if phase in BEFORE_THE_SOURCE_STOPS | {P.PAUSED, P.FAILED} else REFUSED
+
+
+def in_phase(phase: Phase) -> MigrationRecord:
+    return record().evolve(
+        phase=phase,
+        paused_phase=P.PROTECTED if phase is P.PAUSED else None,
+        failed_phase=P.TEST_MIGRATION if phase is P.FAILED else None,
+        attempts={"test_failover": 3} if phase is P.FAILED else {},
+    )
+
+
+CASES = [(c, p) for c in (Command.PAUSE, Command.RESUME, Command.RETRY, Command.CANCEL) for p in Phase]
+
+
+@pytest.mark.parametrize(("command", "phase"), CASES, ids=[f"{c}-{p}" for c, p in CASES])
+def test_every_command_in_every_phase(command: Command, phase: Phase):
+    want, rec = expected(command, phase), in_phase(phase)
+    if want == REFUSED:
+        with pytest.raises(CommandRefused) as refused:
+            operate(rec, command, NOW)
+        assert refused.value.http_status == 409 and str(phase) in str(refused.value)
+        return
+    after = operate(rec, command, NOW)
+    if want == NOTHING:
+        assert after is None
+        return
+    assert after is not None and (after.phase, after.phase_entered_at) == (want, NOW)
+    again = operate(after, command, NOW)  # sent twice: the second changes nothing
+    assert again is None
+
+
+def test_pause_keeps_the_intent_in_flight_and_resume_returns_to_it():
+    pending = PendingAction(action="test_failover", attempt_id="a1", started_at=T0, job_id="job-1")
+    rec = record().evolve(phase=P.TEST_MIGRATION, pending_action=pending)
+    paused = operate(rec, Command.PAUSE, NOW)
+    assert paused is not None and (paused.phase, paused.paused_phase, paused.pending_action) == (
+        P.PAUSED,
+        P.TEST_MIGRATION,
+        pending,
+    )
+    resumed = operate(paused, Command.RESUME, NOW)
+    assert resumed is not None
+    assert (resumed.phase, resumed.paused_phase, resumed.pending_action) == (P.TEST_MIGRATION, None, pending)
+
+
+def test_retry_resets_attempts_and_backoff_and_clears_the_failed_step():
+    rec = in_phase(P.FAILED).evolve(next_attempt_at=NOW + timedelta(hours=1))
+    retried = operate(rec, Command.RETRY, NOW)
+    assert retried is not None
+    assert (retried.attempts, retried.next_attempt_at, retried.failed_phase) == ({}, None, None)
+
+
+def test_retry_waits_while_a_rolled_back_source_is_still_being_started():
+    owed = PendingAction(action="start_source", attempt_id="a1", started_at=T0)
+    rec = in_phase(P.FAILED).evolve(failed_phase=P.READY_FOR_CUTOVER, pending_action=owed)
+    with pytest.raises(CommandRefused, match="started again"):
+        operate(rec, Command.RETRY, NOW)
+
+
+@pytest.mark.parametrize("failed_in", [P.STOPPING_SOURCE, P.COMMITTING, P.COMPLETING])
+def test_a_vm_that_failed_once_its_source_was_stopped_cannot_be_cancelled(failed_in: Phase):
+    with pytest.raises(CommandRefused, match="source was stopped"):
+        operate(in_phase(P.FAILED).evolve(failed_phase=failed_in), Command.CANCEL, NOW)
