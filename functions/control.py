@@ -1,4 +1,4 @@
-"""Operator control: commands on one VM (pause, resume, retry, cancel, approve a cutover)."""
+"""Operator control: commands on one VM (pause, resume, retry, cancel, approve a cutover) or a wave."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ def migration_command(req: func.HttpRequest) -> func.HttpResponse:
     name = str(req.route_params.get("command", ""))
     actor = actor_of(req.headers, KeyRole.OPERATOR)
     return json_response(services.command(instance_id, name, req.get_body(), actor=actor))
+
+
+@blueprint.route(route="waves/{wave}/{command}", methods=["POST"])
+@http_errors
+def wave_command(req: func.HttpRequest) -> func.HttpResponse:
+    """pause, resume, approve or cancel every VM of a wave; the answer lists each VM's outcome."""
+    wave, name = str(req.route_params.get("wave", "")), str(req.route_params.get("command", ""))
+    actor = actor_of(req.headers, KeyRole.OPERATOR)
+    return json_response(services.wave_command(wave, name, req.get_body(), actor=actor))

@@ -222,6 +222,7 @@ var functionRoles = [
   { function: 'migration_status', role: 'reader' }
   { function: 'assessments', role: 'reader' }
   { function: 'migration_command', role: 'operator' }
+  { function: 'wave_command', role: 'operator' }
   { function: 'ec2_events', role: 'eventbridge' }
   { function: 'asr_alerts', role: 'alerts' }
 ]

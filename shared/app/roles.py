@@ -25,6 +25,7 @@ ROLE_OF_FUNCTION: dict[str, KeyRole] = {
     "migration_status": KeyRole.READER,
     "assessments": KeyRole.READER,
     "migration_command": KeyRole.OPERATOR,
+    "wave_command": KeyRole.OPERATOR,
     "ec2_events": KeyRole.EVENTBRIDGE,
     "asr_alerts": KeyRole.ALERTS,
 }

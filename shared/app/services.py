@@ -22,9 +22,18 @@ from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
 from shared.app.job_events import vm_of_job_event
 from shared.assessment.export import to_csv, to_json
 from shared.core.operator import Command
-from shared.errors import ErrorCode, ForeignInput, InvalidInput, PayloadTooLarge, RecordNotFound, ServiceBusy
+from shared.errors import (
+    CommandRefused,
+    ErrorCode,
+    ForeignInput,
+    InvalidInput,
+    PayloadTooLarge,
+    RecordNotFound,
+    ServiceBusy,
+)
 from shared.model.clock import utc_now
 from shared.model.ids import Wave
+from shared.model.records import MigrationRecord
 from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import watch
 from shared.reconcile.reconciler import PassReport
@@ -118,30 +127,14 @@ class CommandBody(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
+WAVE_COMMANDS = (Command.PAUSE, Command.RESUME, Command.APPROVE, Command.CANCEL)
+
+
 def command(instance_id: str, name: str, body: bytes, *, actor: str) -> dict[str, Any]:
     """An operator's command on one VM (pause, resume, retry, cancel, approve); its next pass is
     queued when it changed something. The answer carries the record as it is now."""
-    try:
-        wanted = Command(name)
-    except ValueError:
-        known = ", ".join(c.value for c in Command)
-        raise InvalidInput(f"unknown command; one of {known}", code=ErrorCode.UNKNOWN_COMMAND) from None
-    reason = ""
-    if body.strip():
-        reason = read_model(
-            body, CommandBody, max_bytes=4096, code=ErrorCode.INVALID_INPUT, what="a command body"
-        ).reason
-    commands = wiring.commands()
-    if wanted is Command.APPROVE:
-        before = wiring.state_store().get(instance_id).cutover_approved_at
-        record = commands.approve(
-            instance_id, actor=actor, reason=reason or "cutover approved through the API"
-        )
-        changed = before is None
-    else:
-        record, changed = commands.operate(
-            instance_id, wanted, actor=actor, reason=reason or f"{wanted} through the API"
-        )
+    wanted, reason = _command(name, body, tuple(Command))
+    record, changed = _run(instance_id, wanted, reason, actor)
     if changed:
         wiring.work_queue().send(WorkItem.for_vms([instance_id], f"{wanted} through the API"))
     return {
@@ -151,6 +144,54 @@ def command(instance_id: str, name: str, body: bytes, *, actor: str) -> dict[str
         "phase": record.phase.value,
         "record": record.model_dump(mode="json"),
     }
+
+
+def wave_command(wave: str, name: str, body: bytes, *, actor: str) -> dict[str, Any]:
+    """pause, resume, approve or cancel every VM of a wave: one answer with each VM's outcome (200,
+    or the 409 its phase gave); 404 for a wave with no VM. The VMs changed get their next pass."""
+    wave = _wave(wave)
+    wanted, reason = _command(name, body, WAVE_COMMANDS)
+    records = list(wiring.state_store().by_wave(wave))
+    if not records:
+        raise RecordNotFound("wave", wave)
+    results, changed = [], []
+    for record in sorted(records, key=lambda r: r.instance_id):
+        try:
+            after, moved = _run(record.instance_id, wanted, reason, actor)
+        except CommandRefused as refused:
+            error = {"code": refused.code.value, "message": str(refused)}
+            results.append({"instanceId": record.instance_id, "status": 409, "error": error})
+            continue
+        results.append(
+            {"instanceId": after.instance_id, "status": 200, "changed": moved, "phase": after.phase}
+        )
+        changed += [after.instance_id] if moved else []
+    if changed:
+        wiring.work_queue().send(WorkItem.for_vms(changed, f"wave {wave}: {wanted} through the API"))
+    return {"wave": wave, "command": wanted.value, "changed": len(changed), "results": results}
+
+
+def _command(name: str, body: bytes, allowed: tuple[Command, ...]) -> tuple[Command, str]:
+    """The command named in the route (400 when unknown here) and the reason in the optional body."""
+    wanted = next((c for c in allowed if c.value == name), None)
+    if wanted is None:
+        known = ", ".join(c.value for c in allowed)
+        raise InvalidInput(f"unknown command; one of {known}", code=ErrorCode.UNKNOWN_COMMAND)
+    reason = ""
+    if body.strip():
+        reason = read_model(
+            body, CommandBody, max_bytes=4096, code=ErrorCode.INVALID_INPUT, what="a command body"
+        ).reason
+    return wanted, reason
+
+
+def _run(instance_id: str, wanted: Command, reason: str, actor: str) -> tuple[MigrationRecord, bool]:
+    commands = wiring.commands()
+    if wanted is Command.APPROVE:
+        before = wiring.state_store().get(instance_id).cutover_approved_at
+        why = reason or "cutover approved through the API"
+        return commands.approve(instance_id, actor=actor, reason=why), before is None
+    return commands.operate(instance_id, wanted, actor=actor, reason=reason or f"{wanted} through the API")
 
 
 def fleet_status() -> dict[str, Any]:
@@ -172,17 +213,21 @@ def assessments(wave: str | None, wanted: str, accept: str) -> tuple[str, str]:
     wanted = wanted.lower()
     if wanted not in {"", "csv", "json"}:
         raise InvalidInput("format must be csv or json", code=ErrorCode.INVALID_FORMAT)
-    try:
-        wave = TypeAdapter(Wave).validate_python(wave) if wave else None
-    except ValidationError:
-        raise InvalidInput(
-            "wave must be letters, digits, . _ - (up to 63)", code=ErrorCode.INVALID_WAVE
-        ) from None
+    wave = _wave(wave) if wave else None
     store = wiring.state_store()
     records = list(store.by_wave(wave) if wave else store.all())
     if wanted == "csv" or (not wanted and "text/csv" in accept):
         return to_csv(records), "text/csv"
     return to_json(records), "application/json"
+
+
+def _wave(wave: str) -> str:
+    try:
+        return str(TypeAdapter(Wave).validate_python(wave))
+    except ValidationError:
+        raise InvalidInput(
+            "wave must be letters, digits, . _ - (up to 63)", code=ErrorCode.INVALID_WAVE
+        ) from None
 
 
 # --- the work queue -----------------------------------------------------------------------------

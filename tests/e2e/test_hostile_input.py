@@ -35,6 +35,7 @@ ROUTES = [
     ("GET", f"/api/migrations/{VM}", KeyRole.READER),
     ("GET", "/api/assessments", KeyRole.READER),
     ("POST", APPROVE, KeyRole.OPERATOR),
+    ("POST", "/api/waves/w1/pause", KeyRole.OPERATOR),
     ("POST", EVENTS, KeyRole.EVENTBRIDGE),
     ("POST", ALERTS, KeyRole.ALERTS),
     ("POST", "/admin/functions/reconcile_timer", "master"),
