@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
 from shared.core.context import Ctx, go, job_backed, job_since
 from shared.core.lifecycle import (
-    OPT_OUT_PHASES,
     PHASE_DEADLINES,
     TRANSITIONS,
+    can_opt_out,
     check_transition,
     deadline_exit,
 )
@@ -78,7 +78,7 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
         return ctx.stay(f"{record.phase}: nothing more to do")
     if record.phase == P.FAILED and (restart := restart_source(ctx)) is not None:
         return restart  # a rollback's start that may not have happened
-    if _may_opt_out(record) and (facts.ec2 is None or not facts.ec2.opted_in):
+    if can_opt_out(record) and (facts.ec2 is None or not facts.ec2.opted_in):
         why = "the instance no longer exists" if facts.ec2 is None else "the opt-in tag was removed"
         if facts.item is None:
             return go(P.OPTED_OUT, f"{why}; nothing was replicating")
@@ -94,15 +94,6 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
     if decision.next_phase == record.phase and _past_deadline(ctx):
         return _deadline_exit(ctx)  # what is true now was looked at first: progress wins
     return decision
-
-
-def _may_opt_out(record: MigrationRecord) -> bool:
-    """Opting out is possible until the source is stopped. A failed VM may go too when it failed
-    before that (a rolled-back cutover counts as failed in ready_for_cutover: its source runs again);
-    one that failed stopping its source, or after the failover, stays for a person."""
-    if record.phase not in OPT_OUT_PHASES:
-        return False
-    return record.phase != P.FAILED or record.failed_phase is None or record.failed_phase in OPT_OUT_PHASES
 
 
 def _past_deadline(ctx: Ctx) -> bool:

@@ -98,6 +98,16 @@ def deadline_exit(phase: Phase) -> Phase:
     return P.FAILED if P.FAILED in TRANSITIONS[phase] else P.BLOCKED
 
 
+def can_opt_out(record: MigrationRecord) -> bool:
+    """Opting out (the tag removed, the instance gone, or a cancel) is possible until the source is
+    stopped. A failed VM may go too when it failed before that (a rolled-back cutover counts as
+    failed in ready_for_cutover: its source runs again); one that failed stopping its source, or
+    after the failover, stays for a person."""
+    if record.phase not in OPT_OUT_PHASES:
+        return False
+    return record.phase != P.FAILED or record.failed_phase is None or record.failed_phase in OPT_OUT_PHASES
+
+
 def check_transition(source: Phase, target: Phase) -> None:
     """Staying put is always allowed; any move must be in TRANSITIONS."""
     if source != target and target not in TRANSITIONS[source]:

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.core.actions import Act
-from shared.core.lifecycle import OPT_OUT_PHASES, PAUSABLE_PHASES, check_transition
+from shared.core.lifecycle import PAUSABLE_PHASES, can_opt_out, check_transition
 from shared.errors import CommandRefused, ErrorCode
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
@@ -64,9 +64,9 @@ def _retry(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
 def _cancel(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     if record.phase in {P.OPTING_OUT, P.OPTED_OUT}:
         return None
-    failed_late = record.phase is P.FAILED and record.failed_phase not in OPT_OUT_PHASES | {None}
-    allowed = record.phase in OPT_OUT_PHASES and not failed_late
-    _allowed(record, Command.CANCEL, allowed, "its source was stopped for the cutover, or it is done")
+    _allowed(
+        record, Command.CANCEL, can_opt_out(record), "its source was stopped for the cutover, or it is done"
+    )
     return _moved(record, P.OPTING_OUT, now, pending_action=None)
 
 
