@@ -124,21 +124,38 @@ class Commands:
 
     # --- operators -------------------------------------------------------------------------------
 
-    def approve(self, instance_id: str, *, actor: str, reason: str) -> MigrationRecord:
-        """Approves a VM's cutover (the other way is the approved tag); refused once it has begun."""
+    def approve(
+        self, instance_id: str, *, actor: str, reason: str, current: MigrationRecord | None = None
+    ) -> tuple[MigrationRecord, bool]:
+        """Approves a VM's cutover (the other way is the approved tag); refused once it has begun.
+        Approved before: nothing changes (one approval, one timeline entry). `current`: the record
+        as the caller read it (a wave's listing), tried first; a conflict re-reads."""
         return self._amend(
-            instance_id, "approved", reason, actor=actor, check=check_approvable, change="cutover_approved_at"
+            instance_id,
+            "approved",
+            reason,
+            actor=actor,
+            check=check_approvable,
+            change="cutover_approved_at",
+            once=True,
+            current=current,
         )
 
     def operate(
-        self, instance_id: str, command: Command, *, actor: str, reason: str
+        self,
+        instance_id: str,
+        command: Command,
+        *,
+        actor: str,
+        reason: str,
+        current: MigrationRecord | None = None,
     ) -> tuple[MigrationRecord, bool]:
         """An operator's pause, resume, retry or cancel: the record after it, and whether it changed
-        anything (a command sent twice changes nothing the second time and adds no timeline entry)."""
+        anything (a command sent twice changes nothing the second time and adds no timeline entry).
+        `current`: the record as the caller read it, tried first; a conflict re-reads."""
         for _ in range(AMEND_TRIES):
-            record = self.store.find(instance_id)
-            if record is None:
-                raise RecordNotFound("migration record", instance_id)
+            record = current or self._found(instance_id)
+            current = None
             now = self.clock()
             changed = operate(record, command, now)
             if changed is None:
@@ -154,7 +171,7 @@ class Commands:
     def note_poisoned(self, instance_id: str, reason: str) -> MigrationRecord:
         """Work on this VM kept failing and went to the poison queue: the record and timeline say so
         (the fleet pass still comes by; an operator reads why)."""
-        return self._amend(instance_id, "work_poisoned", reason, actor="queue", change="work_poisoned_at")
+        return self._amend(instance_id, "work_poisoned", reason, actor="queue", change="work_poisoned_at")[0]
 
     def _amend(
         self,
@@ -165,25 +182,32 @@ class Commands:
         actor: str,
         change: Literal["cutover_approved_at", "work_poisoned_at"],
         check: Callable[[MigrationRecord], object] | None = None,
-    ) -> MigrationRecord:
-        """Stamps one field with now, re-reading and trying again when a reconciler wrote in between;
-        the phase does not move."""
+        once: bool = False,
+        current: MigrationRecord | None = None,
+    ) -> tuple[MigrationRecord, bool]:
+        """Stamps one field with now (with `once`, only when it is not set yet), re-reading and trying
+        again when a reconciler wrote in between; the phase does not move. Also: whether it wrote."""
         for _ in range(AMEND_TRIES):
-            record = self.store.find(instance_id)
-            if record is None:
-                raise RecordNotFound("migration record", instance_id)
+            record = current or self._found(instance_id)
+            current = None
             if check is not None:
                 check(record)
-            if change == "cutover_approved_at" and record.cutover_approved_at is not None:
-                return record  # approved before: one approval, one timeline entry
+            if once and getattr(record, change) is not None:
+                return record, False
             now = self.clock()
             try:
                 updated = self.store.update(record.evolve(**{change: now}))
             except ConcurrencyConflict:
                 continue
             self._history(updated, event, reason, actor=actor, at=now, phase=None)
-            return updated
+            return updated, True
         raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
+
+    def _found(self, instance_id: str) -> MigrationRecord:
+        record = self.store.find(instance_id)
+        if record is None:
+            raise RecordNotFound("migration record", instance_id)
+        return record
 
     # --- events and watermarks -------------------------------------------------------------------
 

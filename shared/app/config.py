@@ -318,6 +318,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def asr_vault_id(self) -> str:
+        """The vault's ARM id: the job events' source, and the scope alerts must target."""
+        return (
+            f"/subscriptions/{self.asr_subscription_id}/resourceGroups/{self.asr_resource_group}"
+            f"/providers/Microsoft.RecoveryServices/vaults/{self.asr_vault_name}"
+        )
+
+    @property
     def boot_diagnostics_account_id(self) -> str | None:
         """Where the migrated VMs' boot diagnostics go: the setting, or else the log storage account."""
         return self.boot_diagnostics_storage_account_id or self.log_storage_account_id

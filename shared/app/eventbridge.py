@@ -25,7 +25,7 @@ D = TypeVar("D", bound=BaseModel)
 
 
 class TagChangeDetail(BaseModel):
-    """`detail` of a "Tag Change on Resource" event (AWS's documented sample, tests/e2e)."""
+    """`detail` of a "Tag Change on Resource" event (AWS's example: tests/contract/vendor/eventbridge)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 

@@ -35,9 +35,11 @@ MAX_PRINCIPAL_CHARS = 128
 def actor_of(headers: Mapping[str, str], role: KeyRole) -> str:
     """The caller's principal when App Service Authentication (Easy Auth) is on, else the key's role.
 
-    App Service sets WEBSITE_AUTH_ENABLED=True when Easy Auth is on, and then sets (and strips from
-    outside requests) X-MS-CLIENT-PRINCIPAL-NAME; without Easy Auth anyone could send that header,
-    so it is not believed.
+    App Service sets WEBSITE_AUTH_ENABLED=True when Easy Auth is on (the variable Microsoft.Identity.Web's
+    AppServicesAuthenticationInformation reads; unconfirmed by a Learn page), and then sets, and strips
+    from outside requests, X-MS-CLIENT-PRINCIPAL-NAME (Microsoft Learn, "Work with user identities in
+    Azure App Service authentication"). Without Easy Auth anyone could send that header, so it is not
+    believed.
     """
     if os.environ.get("WEBSITE_AUTH_ENABLED", "").lower() == "true":
         principal = (headers.get("x-ms-client-principal-name") or "").strip()

@@ -98,12 +98,7 @@ def job_event(event_id: str, event_type: str, subject: str, data: object) -> str
 def accept_alert(body: bytes) -> tuple[dict[str, Any], int]:
     """An Azure Monitor alert (common alert schema): reconcile the VMs of ours it targets in our vault.
     An alert about anything else is acknowledged (200) and ignored; queued work is a 202."""
-    config = wiring.settings()
-    vault_id = (
-        f"/subscriptions/{config.asr_subscription_id}/resourceGroups/{config.asr_resource_group}"
-        f"/providers/Microsoft.RecoveryServices/vaults/{config.asr_vault_name}"
-    )
-    scope = read_alert(body, vault_id)
+    scope = read_alert(body, wiring.settings().asr_vault_id)
     if not scope.instances:
         log.info(
             "alert %r ignored: %d of its %d targets in our vault, none of them our VMs' items",
@@ -157,7 +152,7 @@ def wave_command(wave: str, name: str, body: bytes, *, actor: str) -> dict[str, 
     results, changed = [], []
     for record in sorted(records, key=lambda r: r.instance_id):
         try:
-            after, moved = _run(record.instance_id, wanted, reason, actor)
+            after, moved = _run(record.instance_id, wanted, reason, actor, current=record)
         except CommandRefused as refused:
             error = {"code": refused.code.value, "message": str(refused)}
             results.append({"instanceId": record.instance_id, "status": 409, "error": error})
@@ -185,13 +180,16 @@ def _command(name: str, body: bytes, allowed: tuple[Command, ...]) -> tuple[Comm
     return wanted, reason
 
 
-def _run(instance_id: str, wanted: Command, reason: str, actor: str) -> tuple[MigrationRecord, bool]:
+def _run(
+    instance_id: str, wanted: Command, reason: str, actor: str, *, current: MigrationRecord | None = None
+) -> tuple[MigrationRecord, bool]:
+    """`current`: the record as listed (a wave's), so each VM is not read a second time."""
     commands = wiring.commands()
     if wanted is Command.APPROVE:
-        before = wiring.state_store().get(instance_id).cutover_approved_at
         why = reason or "cutover approved through the API"
-        return commands.approve(instance_id, actor=actor, reason=why), before is None
-    return commands.operate(instance_id, wanted, actor=actor, reason=reason or f"{wanted} through the API")
+        return commands.approve(instance_id, actor=actor, reason=why, current=current)
+    why = reason or f"{wanted} through the API"
+    return commands.operate(instance_id, wanted, actor=actor, reason=why, current=current)
 
 
 def fleet_status() -> dict[str, Any]:

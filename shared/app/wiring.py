@@ -254,11 +254,7 @@ def job_publisher() -> Callable[[list[JobChange]], None]:
         return queue_work
     key = config.eventgrid_topic_key
     credential = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
-    source = (
-        f"/subscriptions/{config.asr_subscription_id}/resourceGroups/{config.asr_resource_group}"
-        f"/providers/Microsoft.RecoveryServices/vaults/{config.asr_vault_name}"
-    )
-    topic = EventGridTopic(config.eventgrid_topic_endpoint, credential, source)
+    topic = EventGridTopic(config.eventgrid_topic_endpoint, credential, config.asr_vault_id)
 
     def publish(changes: list[JobChange]) -> None:
         topic.send(EVENT_TYPE, [(c.item_name, dict(c.as_event_data())) for c in changes])

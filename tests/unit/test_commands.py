@@ -78,8 +78,8 @@ def test_approval_is_recorded_with_its_actor_and_refused_once_cutover_began(
     created = commands.take_in(record(), "opt-in tag found")
     assert created is not None
     clock.advance(30)
-    approved = commands.approve(created.instance_id, actor="api", reason="approved through the API")
-    assert approved.cutover_approved_at == clock()
+    approved, changed = commands.approve(created.instance_id, actor="api", reason="approved through the API")
+    assert changed and approved.cutover_approved_at == clock()
     assert commands.store.history(created.instance_id)[-1].actor == "api"
     commands.store.update(approved.evolve(phase=Phase.MIGRATING))
     with pytest.raises(CommandRefused) as refused:

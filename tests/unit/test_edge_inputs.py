@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from local.front_end import HostKeys, Route, _decoded
 from shared.app.alerts import read_alert
 from shared.app.bodies import read_json
+from shared.app.eventbridge import parse_ec2_event
 from shared.app.job_events import vm_of_job_event
 from shared.app.roles import KeyRole, actor_of
 from shared.errors import ErrorCode, InvalidInput, PayloadTooLarge
@@ -164,3 +166,22 @@ def test_a_client_sends_the_key_of_the_routes_role():
     assert keys.for_call("POST", "/api/ec2-events") == "eventbridge"
     assert keys.for_call("POST", "/api/asr-alerts") == "alerts"
     assert keys.for_call("POST", "/admin/functions/reconcile_timer") == "master"
+
+
+AWS_SAMPLES = Path(__file__).parents[1] / "contract" / "vendor" / "eventbridge" / "ec2-events.json"
+
+
+def test_awss_documented_event_samples_parse_as_the_hints_they_are():
+    """The EventBridge models are checked against AWS's own examples (tests/contract/README.md)."""
+    samples = json.loads(AWS_SAMPLES.read_text())
+    tag = parse_ec2_event(json.dumps(samples["tagChange"]).encode(), "azmigrate")
+    assert (tag.account, tag.region, tag.instance_id, tag.relevant) == (
+        "123456789012",
+        "us-east-1",
+        "i-0000000aaaaaaaaaa",
+        False,  # none of the changed keys is ours
+    )
+    samples["tagChange"]["detail"]["changed-tag-keys"] = ["azmigrate:enabled"]
+    assert parse_ec2_event(json.dumps(samples["tagChange"]).encode(), "azmigrate").relevant
+    state = parse_ec2_event(json.dumps(samples["stateChange"]).encode(), "azmigrate")
+    assert (state.instance_id, state.relevant) == ("i-1234567890abcdef0", True)
