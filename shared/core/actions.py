@@ -81,6 +81,7 @@ class Decision:
     reset_attempts: tuple[str, ...] = ()  # counters that start again (the step succeeded)
     retry_at: datetime | None = None
     clear_pending: bool = False
+    keep_pending: bool = False  # a move that leaves the intent in flight (pausing and resuming)
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
     assessment: Assessment | None = None  # a new assessment to store

@@ -38,9 +38,10 @@ class Ctx:
     def pending(self, act: Act) -> bool:
         """Is `act` in flight? An intent whose effect left something to track is; one that left
         nothing (a crash before the effect, or stopping and starting the source, which leave no job)
-        is only inside its lease: after it, the handler looks at the world and issues it again."""
+        is only inside its lease: after it, the handler looks at the world and issues it again. One an
+        operator asked for is not in flight until the reconciler sends it."""
         pending = self.record.pending_action
-        if pending is None or pending.action != act.value:
+        if pending is None or pending.action != act.value or not pending.issued:
             return False
         return pending.tracked or self.in_lease(pending.started_at)
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
 from shared.core.context import Ctx, go, job_backed, job_since
 from shared.core.lifecycle import (
+    PAUSABLE_PHASES,
     PHASE_DEADLINES,
     TRANSITIONS,
     can_opt_out,
@@ -76,24 +77,54 @@ def _decide(ctx: Ctx) -> Decision:  # noqa: PLR0911 - the guards before the phas
     record, facts = ctx.record, ctx.facts
     if record.phase.is_terminal:
         return ctx.stay(f"{record.phase}: nothing more to do")
-    if record.phase == P.FAILED and (restart := restart_source(ctx)) is not None:
-        return restart  # a rollback's start that may not have happened
+    if record.phase in {P.FAILED, P.PAUSED} and (restart := restart_source(ctx)) is not None:
+        return restart  # a rollback's start that may not have happened: a person waits on a running source
     if can_opt_out(record) and (facts.ec2 is None or not facts.ec2.opted_in):
         why = "the instance no longer exists" if facts.ec2 is None else "the opt-in tag was removed"
         if facts.item is None:
             return go(P.OPTED_OUT, f"{why}; nothing was replicating")
         return go(P.OPTING_OUT, f"{why}; disabling replication")
-    if record.phase == P.PAUSED:
-        return ctx.stay("paused by an operator; resume through the API")
+    if (paused := _pause_tag(ctx)) is not None:
+        return paused
     if record.phase == P.FAILED:
         error = f": {record.last_error.code}" if record.last_error else ""
-        return ctx.stay(f"failed in {record.failed_phase or 'an earlier step'}{error}; retry through the API")
+        steer = "retry or cancel" if can_opt_out(record) else "retry"
+        failed = f"failed in {record.failed_phase or 'an earlier step'}{error}; {steer} through the API"
+        if _started_again(ctx):
+            return ctx.stay(f"the source runs again; {failed}", event="source_started", clear_pending=True)
+        return ctx.stay(failed)
     if record.next_attempt_at and ctx.now < record.next_attempt_at:
         return ctx.stay(f"backing off until {record.next_attempt_at.isoformat()}")
     decision = _recover(ctx) or HANDLERS[record.phase](ctx)
     if decision.next_phase == record.phase and _past_deadline(ctx):
         return _deadline_exit(ctx)  # what is true now was looked at first: progress wins
     return decision
+
+
+def _pause_tag(ctx: Ctx) -> Decision | None:
+    """The pause tag holds a VM before its source is stopped, leaving its intent in flight; removing
+    it resumes a VM the tag paused (one an operator paused waits for an operator)."""
+    record, ec2 = ctx.record, ctx.facts.ec2
+    if ec2 is None:
+        return None
+    tag = f"{ec2.tag_prefix}:pause"
+    if record.phase in PAUSABLE_PHASES and ec2.paused:
+        return go(P.PAUSED, f"the {tag} tag says true", event="pause", keep_pending=True)
+    if record.phase != P.PAUSED:
+        return None
+    if not record.paused_by_tag:
+        return ctx.stay("paused by an operator; resume through the API")
+    if ec2.paused:
+        return ctx.stay(f"paused by the {tag} tag; remove it to resume")
+    resumed = record.paused_phase or P.OPTED_IN
+    return go(resumed, f"the {tag} tag was removed", event="resume", keep_pending=True)
+
+
+def _started_again(ctx: Ctx) -> bool:
+    """A failed VM owed its source's start (a rollback) sees the instance running: nothing is owed."""
+    pending, ec2 = ctx.record.pending_action, ctx.facts.ec2
+    owed = pending is not None and pending.action == Act.START_SOURCE
+    return owed and ec2 is not None and ec2.described and ec2.state == "running"
 
 
 def _past_deadline(ctx: Ctx) -> bool:
@@ -164,14 +195,12 @@ def apply_decision(
     """
     check_transition(record.phase, decision.next_phase)
     moved = decision.next_phase != record.phase
-    changes: dict[str, object] = {}
-    if moved:
-        changes |= {"phase": decision.next_phase, "phase_entered_at": now, "next_attempt_at": None}
+    changes = _moved(record, decision, now) if moved else {}
     if decision.action is not None:
         changes["pending_action"] = PendingAction(
             action=decision.action.value, attempt_id=attempt_id, started_at=now
         )
-    elif moved or decision.clear_pending:
+    elif (moved and not decision.keep_pending) or decision.clear_pending:
         changes["pending_action"] = None
     elif decision.adopt_job_id and record.pending_action is not None:
         changes["pending_action"] = record.pending_action.evolve(job_id=decision.adopt_job_id)
@@ -194,9 +223,23 @@ def apply_decision(
         changes["assessment"] = decision.assessment
     if decision.target is not None:
         changes["target"] = decision.target
-    if decision.next_phase == P.FAILED and moved:
-        changes["failed_phase"] = decision.failed_phase or record.phase
     return record.evolve(**changes) if changes else record
+
+
+def _moved(record: MigrationRecord, decision: Decision, now: datetime) -> dict[str, object]:
+    """What a phase change sets: where a failed VM is retried into, where a paused one resumes."""
+    changes: dict[str, object] = {
+        "phase": decision.next_phase,
+        "phase_entered_at": now,
+        "next_attempt_at": None,
+    }
+    if decision.next_phase == P.PAUSED:  # decide pauses only for the pause tag
+        changes |= {"paused_phase": record.phase, "paused_by_tag": True}
+    elif record.phase == P.PAUSED:
+        changes |= {"paused_phase": None, "paused_by_tag": False}
+    if decision.next_phase == P.FAILED:
+        changes["failed_phase"] = decision.failed_phase or record.phase
+    return changes
 
 
 def _attempts(record: MigrationRecord, decision: Decision) -> dict[str, int]:

@@ -1,9 +1,9 @@
-"""Operator commands on one VM: pause, resume, retry, cancel. Pure: the record after the command.
+"""Operator commands on one VM: pause, resume, retry, cancel, rollback. Pure: the record after it.
 
 `operate` answers the record the command leaves (to be written as a compare-and-swap by the one write
 path), None when the command changes nothing (sent twice: the same result, one timeline entry), or
 raises `CommandRefused` (409) saying why the VM's phase does not allow it. Approval stamps a field
-and moves nothing (`Commands.approve`). Rolling back a cutover by hand is not built yet.
+and moves nothing (`Commands.approve`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from shared.core.actions import Act
 from shared.core.lifecycle import PAUSABLE_PHASES, can_opt_out, check_transition
 from shared.errors import CommandRefused, ErrorCode
 from shared.model.phases import Phase
-from shared.model.records import MigrationRecord
+from shared.model.records import MigrationRecord, PendingAction
 
 P = Phase
 
@@ -26,7 +26,16 @@ class Command(StrEnum):
     RESUME = "resume"
     RETRY = "retry"
     CANCEL = "cancel"
+    ROLLBACK = "rollback"
     APPROVE = "approve"
+
+
+# A cutover may be rolled back until its failover is committed: while the source is being stopped,
+# while migrating before the failover was sent, or once it failed in one of those (a rollback that
+# already ran counts as failed in ready_for_cutover, and may be asked for again: its start may not
+# have happened). A failover job in flight decides for itself: failed, the app rolls back.
+CUTOVER_BEFORE_COMMIT = frozenset({P.STOPPING_SOURCE, P.MIGRATING})
+ROLLED_BACK_FROM = CUTOVER_BEFORE_COMMIT | {P.READY_FOR_CUTOVER}
 
 
 def operate(record: MigrationRecord, command: Command, now: datetime) -> MigrationRecord | None:
@@ -47,6 +56,7 @@ def _pause(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
 def _resume(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     if record.phase is not P.PAUSED:
         return None
+    _allowed(record, Command.RESUME, not record.paused_by_tag, "its pause tag holds it; remove the tag")
     return _moved(record, record.paused_phase or P.OPTED_IN, now, paused_phase=None)
 
 
@@ -54,9 +64,12 @@ def _retry(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     if record.phase is not P.FAILED:
         _allowed(record, Command.RETRY, not record.phase.is_terminal)
         return None
-    owed = record.pending_action
-    restarting = owed is not None and Act(owed.action) is Act.START_SOURCE
-    _allowed(record, Command.RETRY, not restarting, "its source is being started again; retry once it runs")
+    _allowed(
+        record,
+        Command.RETRY,
+        not _restarting(record),
+        "its source is being started again; retry once it runs",
+    )
     target = record.failed_phase or P.OPTED_IN
     return _moved(record, target, now, attempts={}, pending_action=None, failed_phase=None)
 
@@ -67,7 +80,43 @@ def _cancel(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     _allowed(
         record, Command.CANCEL, can_opt_out(record), "its source was stopped for the cutover, or it is done"
     )
+    _allowed(
+        record,
+        Command.CANCEL,
+        not _restarting(record),
+        "its source is being started again; cancel once it runs",
+    )
     return _moved(record, P.OPTING_OUT, now, pending_action=None)
+
+
+def _rollback(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
+    if _restarting(record):
+        return None  # the start is owed already (sent twice, or the app rolled back by itself)
+    owed = record.pending_action
+    failed = record.phase is P.FAILED and record.failed_phase in ROLLED_BACK_FROM
+    failing_over = record.phase is P.MIGRATING and owed is not None  # the failover was sent
+    _allowed(
+        record,
+        Command.ROLLBACK,
+        (record.phase in CUTOVER_BEFORE_COMMIT and not failing_over) or failed,
+        "its failover is running; if it fails the app starts the source again"
+        if failing_over
+        else "no cutover to roll back: only one stopping its source, migrating, or failed there",
+    )
+    start = PendingAction(
+        action=Act.START_SOURCE.value,
+        attempt_id=f"rollback-{now:%Y%m%dT%H%M%S}",
+        started_at=now,
+        issued=False,
+    )
+    return _moved(
+        record,
+        P.FAILED,
+        now,
+        pending_action=start,
+        failed_phase=P.READY_FOR_CUTOVER,
+        attempts={k: v for k, v in record.attempts.items() if k != "start_source"},
+    )
 
 
 _COMMANDS: dict[Command, Callable[[MigrationRecord, datetime], MigrationRecord | None]] = {
@@ -75,7 +124,14 @@ _COMMANDS: dict[Command, Callable[[MigrationRecord, datetime], MigrationRecord |
     Command.RESUME: _resume,
     Command.RETRY: _retry,
     Command.CANCEL: _cancel,
+    Command.ROLLBACK: _rollback,
 }
+
+
+def _restarting(record: MigrationRecord) -> bool:
+    """A rollback's start of the source is owed (the reconciler sends it, or sees it done)."""
+    owed = record.pending_action
+    return owed is not None and Act(owed.action) is Act.START_SOURCE
 
 
 def _moved(record: MigrationRecord, target: Phase, now: datetime, **changes: object) -> MigrationRecord:

@@ -395,8 +395,9 @@ def _stopping_source(ctx: Ctx) -> Decision:
 
 
 def restart_source(ctx: Ctx) -> Decision | None:
-    """A rollback's start that may not have happened (a crash before it, a refusal): see it through,
-    within the retry rules; None when no start is owed (none pending, or the source runs)."""
+    """A rollback's start that may not have happened (a crash before it, a refusal) or that an
+    operator asked for: see it through, within the retry rules; None when no start is owed (none
+    pending, or the source runs)."""
     pending, ec2 = ctx.record.pending_action, ctx.facts.ec2
     if pending is None or pending.action != Act.START_SOURCE or ec2 is None:
         return None
@@ -404,6 +405,8 @@ def restart_source(ctx: Ctx) -> Decision | None:
         return None
     if ctx.pending(Act.START_SOURCE) or ec2.state == "stopping":
         return ctx.stay(f"waiting for the source to start again ({ec2.state})")
+    if not pending.issued:  # an operator's rollback: its first start, as the app's own is, uncounted
+        return ctx.stay("rolled back: starting the source again", event="action", actions=(Act.START_SOURCE,))
     retry, count = rule("start_source"), ctx.attempts("start_source") + 1
     if retry.exhausted(count, ctx.policy):
         error = (ErrorCode.SOURCE_NOT_STARTED, f"The EC2 instance is still {ec2.state} after {count} starts.")

@@ -56,6 +56,11 @@ class Ec2Facts:
         return (self.tag("enabled") or "").strip().lower() in TRUE_VALUES
 
     @property
+    def paused(self) -> bool:
+        """The pause tag says true: a team steering from AWS holds the VM (its removal resumes)."""
+        return (self.tag("pause") or "").strip().lower() in TRUE_VALUES
+
+    @property
     def approved(self) -> bool:
         return (self.tag("approved") or "").strip().lower() in TRUE_VALUES
 

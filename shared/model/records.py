@@ -94,6 +94,9 @@ class PendingAction(Model):
     job_id: ArmText | None = None
     operation_id: ArmText | None = None
     done_at: UtcTime | None = None
+    # False: asked for by an operator (a rollback's start) and not sent yet; nothing is in flight,
+    # so the next pass sends it at once instead of waiting out a lease.
+    issued: bool = True
 
     @property
     def tracked(self) -> bool:
@@ -179,6 +182,7 @@ class MigrationRecord(Model):
     work_poisoned_at: UtcTime | None = None  # work on this VM last went to the poison queue (timeline: why)
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
     paused_phase: Phase | None = None  # where a paused VM resumes
+    paused_by_tag: bool = False  # paused by the pause tag (its removal resumes), not by an operator
     # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
     settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)
     assessment: Assessment | None = None

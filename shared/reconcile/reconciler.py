@@ -58,7 +58,9 @@ MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, 
 LISTING_MAX_AGE = timedelta(minutes=10)  # a shard worked later than this lists the vault itself
 # Phases whose decisions read the instance's tags (opt-out, approval, cutover mode, not-before) and
 # nothing else of it: a fleet pass reads their tags, not their description.
-DECIDED_ON_TAGS = frozenset({Phase.INITIAL_REPLICATION, Phase.PROTECTED, Phase.READY_FOR_CUTOVER})
+DECIDED_ON_TAGS = frozenset(
+    {Phase.INITIAL_REPLICATION, Phase.PROTECTED, Phase.READY_FOR_CUTOVER, Phase.PAUSED}
+)
 # How a command whose id was lost in a crash is found again: by the comment it was sent with.
 COMMAND_COMMENTS = {Act.GUEST_CHECK: GUEST_CHECK_COMMENT, Act.INSTALL_AGENT: AGENT_COMMENT}
 AWS_ACTIONS = frozenset({Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE})

@@ -34,7 +34,7 @@ BEFORE_THE_SOURCE_STOPS = {
 NOTHING, REFUSED = "no change", "refused"
 
 
-def expected(command: Command, phase: Phase) -> Phase | str:
+def expected(command: Command, phase: Phase) -> Phase | str:  # noqa: PLR0911 - one rule a command
     if command is Command.PAUSE:
         return NOTHING if phase is P.PAUSED else P.PAUSED if phase in BEFORE_THE_SOURCE_STOPS else REFUSED
     if command is Command.RESUME:
@@ -43,6 +43,8 @@ def expected(command: Command, phase: Phase) -> Phase | str:
         if phase is P.FAILED:
             return P.TEST_MIGRATION  # failed there, below
         return REFUSED if phase in {P.DONE, P.OPTED_OUT} else NOTHING
+    if command is Command.ROLLBACK:  # a failed VM here failed in test_migration: no cutover
+        return P.FAILED if phase in {P.STOPPING_SOURCE, P.MIGRATING} else REFUSED
     if phase in {P.OPTING_OUT, P.OPTED_OUT}:
         return NOTHING
     return P.OPTING_OUT if phase in BEFORE_THE_SOURCE_STOPS | {P.PAUSED, P.FAILED} else REFUSED
@@ -57,7 +59,8 @@ def in_phase(phase: Phase) -> MigrationRecord:
     )
 
 
-CASES = [(c, p) for c in (Command.PAUSE, Command.RESUME, Command.RETRY, Command.CANCEL) for p in Phase]
+OPERATED = (Command.PAUSE, Command.RESUME, Command.RETRY, Command.CANCEL, Command.ROLLBACK)
+CASES = [(c, p) for c in OPERATED for p in Phase]
 
 
 @pytest.mark.parametrize(("command", "phase"), CASES, ids=[f"{c}-{p}" for c, p in CASES])
@@ -98,11 +101,48 @@ def test_retry_resets_attempts_and_backoff_and_clears_the_failed_step():
     assert (retried.attempts, retried.next_attempt_at, retried.failed_phase) == ({}, None, None)
 
 
-def test_retry_waits_while_a_rolled_back_source_is_still_being_started():
+@pytest.mark.parametrize("command", [Command.RETRY, Command.CANCEL])
+def test_retry_and_cancel_wait_while_a_rolled_back_source_is_still_being_started(command: Command):
     owed = PendingAction(action="start_source", attempt_id="a1", started_at=T0)
     rec = in_phase(P.FAILED).evolve(failed_phase=P.READY_FOR_CUTOVER, pending_action=owed)
     with pytest.raises(CommandRefused, match="started again"):
-        operate(rec, Command.RETRY, NOW)
+        operate(rec, command, NOW)
+
+
+@pytest.mark.parametrize("failed_in", [P.STOPPING_SOURCE, P.MIGRATING, P.READY_FOR_CUTOVER])
+def test_rollback_of_a_failed_cutover_owes_a_start_the_next_pass_sends_at_once(failed_in: Phase):
+    rec = in_phase(P.FAILED).evolve(failed_phase=failed_in, attempts={"start_source": 3, "migrate": 2})
+    rolled = operate(rec, Command.ROLLBACK, NOW)
+    assert rolled is not None and rolled.pending_action is not None
+    assert (rolled.phase, rolled.failed_phase, rolled.attempts) == (
+        P.FAILED,
+        P.READY_FOR_CUTOVER,
+        {"migrate": 2},
+    )
+    assert (rolled.pending_action.action, rolled.pending_action.issued) == ("start_source", False)
+    assert operate(rolled, Command.ROLLBACK, NOW) is None  # sent twice: one start owed
+
+
+@pytest.mark.parametrize(
+    ("phase", "failed_in", "why"),
+    [
+        (P.MIGRATING, None, "failover is running"),
+        (P.FAILED, P.COMMITTING, "no cutover to roll back"),
+        (P.FAILED, P.COMPLETING, "no cutover to roll back"),
+        (P.FAILED, P.TEST_MIGRATION, "no cutover to roll back"),
+    ],
+)
+def test_rollback_is_refused_once_the_failover_runs_or_was_committed(phase: Phase, failed_in, why: str):
+    sent = PendingAction(action="unplanned_failover", attempt_id="a1", started_at=T0, job_id="job-9")
+    rec = record().evolve(phase=phase, failed_phase=failed_in, pending_action=sent)
+    with pytest.raises(CommandRefused, match=why):
+        operate(rec, Command.ROLLBACK, NOW)
+
+
+def test_a_vm_the_pause_tag_holds_is_resumed_by_removing_the_tag_not_by_a_command():
+    rec = record().evolve(phase=P.PAUSED, paused_phase=P.PROTECTED, paused_by_tag=True)
+    with pytest.raises(CommandRefused, match="remove the tag"):
+        operate(rec, Command.RESUME, NOW)
 
 
 @pytest.mark.parametrize("failed_in", [P.STOPPING_SOURCE, P.COMMITTING, P.COMPLETING])
