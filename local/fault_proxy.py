@@ -3,6 +3,8 @@ every request while up and answers 503 while down, as a cloud in trouble does, o
 unanswered while held, as a hanging one does. The chaos suite points the app's hosts at proxies and
 takes them down and up again; the stand-ins keep their state. With `latency`, every answer comes
 that much later, as a cloud service's does over a real network (the fleet benchmark's `--latency-ms`).
+With `refuse`, one EC2 Query API action is answered with an EC2 client error (IAM denying it, say)
+while every other request flows.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-from urllib.parse import urlsplit
+import uuid
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 from local.loopback_server import LoopbackHandler, LoopbackServer
 
@@ -26,7 +30,8 @@ class FaultProxy:
         if latency < 0:
             raise ValueError("latency must be zero or more seconds")
         self.target_port, self.down, self.latency = target.port, False, latency
-        self.refused = 0  # requests answered 503 while down
+        self.refused = 0  # requests answered 503 while down, or refused by `refuse`
+        self.refusals: dict[str, tuple[int, str, str]] = {}  # EC2 action -> (status, code, message)
         self._flowing = threading.Event()
         self._flowing.set()
         handler = type("Handler", (_Forward,), {"proxy": self})
@@ -51,6 +56,17 @@ class FaultProxy:
     def release(self) -> None:
         self._flowing.set()
 
+    def refuse(self, action: str, code: str, message: str, status: int = 403) -> None:
+        """Answers every EC2 Query API request for `action` (e.g. StartInstances) with this client
+        error until `allow`; the stand-in never sees it. The body is EC2's documented error shape
+        (Response/Errors/Error with Code and Message, and a RequestID; "Example error response" in
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), which says
+        only that client errors come with a 400-series code: 403 for an IAM denial is unconfirmed."""
+        self.refusals[action] = (status, code, message)
+
+    def allow(self, action: str) -> None:
+        self.refusals.pop(action, None)
+
     def wait_while_held(self) -> None:
         self._flowing.wait(HOLD_LIMIT)
 
@@ -64,6 +80,12 @@ class _Forward(LoopbackHandler):
         if self.proxy.down:
             self.proxy.refused += 1
             self._send(503, {"error": {"code": "ServiceUnavailable", "message": "outage (chaos)"}})
+            return
+        refusal = self.proxy.refusals.get(_ec2_action(body)) if self.proxy.refusals else None
+        if refusal is not None:
+            self.proxy.refused += 1
+            status, code, message = refusal
+            self._send(status, _ec2_error(code, message), {"Content-Type": "text/xml;charset=UTF-8"})
             return
         if self.proxy.latency:
             time.sleep(self.proxy.latency)  # the network's round trip, not a wait for state
@@ -80,3 +102,19 @@ class _Forward(LoopbackHandler):
             self._send(502, {"error": {"code": "BadGateway", "message": "the stand-in did not answer"}})
         finally:
             upstream.close()
+
+
+def _ec2_action(body: bytes) -> str:
+    """The Action of an EC2 Query API request (a form-encoded POST body); "" for anything else."""
+    try:
+        return parse_qs(body.decode("ascii")).get("Action", [""])[0]
+    except UnicodeDecodeError:
+        return ""
+
+
+def _ec2_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()

@@ -40,8 +40,13 @@ ROUTES = [
     ("POST", ALERTS, KeyRole.ALERTS),
     ("POST", "/admin/functions/reconcile_timer", "master"),
 ]
-# The routes that read a body (the approve route reads none).
+# The routes that read a body: events and alerts, and the commands (an optional reason).
 POSTS = [("POST", EVENTS, KeyRole.EVENTBRIDGE), ("POST", ALERTS, KeyRole.ALERTS)]
+COMMANDS = [
+    ("POST", APPROVE, KeyRole.OPERATOR),
+    ("POST", f"/api/migrations/{VM}/rollback", KeyRole.OPERATOR),
+    ("POST", "/api/waves/w1/pause", KeyRole.OPERATOR),
+]
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +206,29 @@ def test_malformed_bodies_are_a_4xx_and_change_nothing(
 ):
     method, path, role = route
     body, status = BAD_BODIES[case]
+    answer = send(estate, method, path, key=key_of(estate, role), body=body)
+    unchanged.append(answer)
+    assert answer[0] == status
+
+
+# A command's body is optional (empty is fine); when sent, it is {"reason": "..."} and nothing else.
+COMMAND_BODIES = {name: case for name, case in BAD_BODIES.items() if name != "empty"} | {
+    "nested 10,000 deep": (deep(10_000), 413),  # 20,000 bytes: over a command's 4 KiB before parsing
+    "an unknown field": (b'{"reason": "x", "force": true}', 400),
+    "a reason that is not text": (b'{"reason": 5}', 400),
+    "a reason over 500 characters": (b'{"reason": "' + b"x" * 501 + b'"}', 400),
+}
+
+
+@pytest.mark.parametrize("route", COMMANDS)
+@pytest.mark.parametrize("case", COMMAND_BODIES)
+def test_malformed_command_bodies_are_a_4xx_and_change_nothing(
+    estate: Estate, unchanged: list[Any], route: tuple[str, str, str], case: str
+):
+    """Read before the VM or wave is looked at: the opted-in VM would refuse a rollback (409) and
+    the wave has no VM (404), so a 400 or 413 here is the body's."""
+    method, path, role = route
+    body, status = COMMAND_BODIES[case]
     answer = send(estate, method, path, key=key_of(estate, role), body=body)
     unchanged.append(answer)
     assert answer[0] == status
