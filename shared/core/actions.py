@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.model.phases import Phase
-from shared.model.records import Assessment, TargetSettings
+from shared.model.records import Assessment, MigrationRecord, TargetSettings
 
 P = Phase
 
@@ -65,6 +65,12 @@ class Effect:
     @property
     def tracked(self) -> bool:
         return self.job_id is not None or self.operation_id is not None or self.done
+
+
+def owes_start(record: MigrationRecord) -> bool:
+    """A rollback's start of the EC2 source is owed: the app's own, or one an operator asked for."""
+    pending = record.pending_action
+    return pending is not None and pending.action == Act.START_SOURCE
 
 
 @dataclass(frozen=True)

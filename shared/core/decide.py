@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from shared.core.actions import CLOCK_SKEW, DRY_RUN_REFUSES, GATE, JOB_SCENARIO, SSM_COMMANDS, Act, Decision
+from shared.core.actions import (
+    CLOCK_SKEW,
+    DRY_RUN_REFUSES,
+    GATE,
+    JOB_SCENARIO,
+    SSM_COMMANDS,
+    Act,
+    Decision,
+    owes_start,
+)
 from shared.core.context import Ctx, go, job_backed, job_since
 from shared.core.lifecycle import (
     PAUSABLE_PHASES,
@@ -122,9 +131,8 @@ def _pause_tag(ctx: Ctx) -> Decision | None:
 
 def _started_again(ctx: Ctx) -> bool:
     """A failed VM owed its source's start (a rollback) sees the instance running: nothing is owed."""
-    pending, ec2 = ctx.record.pending_action, ctx.facts.ec2
-    owed = pending is not None and pending.action == Act.START_SOURCE
-    return owed and ec2 is not None and ec2.described and ec2.state == "running"
+    ec2 = ctx.facts.ec2
+    return owes_start(ctx.record) and ec2 is not None and ec2.described and ec2.state == "running"
 
 
 def _past_deadline(ctx: Ctx) -> bool:

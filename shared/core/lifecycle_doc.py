@@ -20,6 +20,7 @@ from shared.core.lifecycle import (
     WAITS_FOR_PEOPLE,
     deadline_exit,
 )
+from shared.core.operator import CUTOVER_BEFORE_COMMIT, ROLLED_BACK_FROM
 from shared.core.retry import RULES
 from shared.model.phases import TERMINAL_PHASES, Phase
 
@@ -44,11 +45,11 @@ def mermaid() -> str:
     lines += [
         f"    note right of {P.FAILED.value}",
         "        reached from: " + ", ".join(p.value for p in Phase if P.FAILED in TRANSITIONS[p]),
-        "        a retry resumes the phase that failed",
+        "        a retry resumes the phase that failed; a rollback fails a cutover in ready_for_cutover",
         "    end note",
         f"    note right of {P.PAUSED.value}",
         "        reached from: " + ", ".join(p.value for p in Phase if P.PAUSED in TRANSITIONS[p]),
-        "        an operator pauses; resume returns to the phase it paused in",
+        "        an operator or the pause tag pauses; resume (or the tag's removal) returns to the phase",
         "    end note",
         f"    note right of {P.OPTING_OUT.value}",
         "        reached from: " + ", ".join(p.value for p in Phase if p in OPT_OUT_PHASES),
@@ -100,6 +101,9 @@ fails when this page is stale.
 - Terminal: {_phases(TERMINAL_PHASES)}.
 - Opting out (the opt-in tag removed, or the instance gone) is possible from: {_phases(OPT_OUT_PHASES)}.
 - A cutover can be approved in: {_phases(APPROVABLE_PHASES)}.
+- A cutover can be rolled back (the source started again, replication kept) in: \
+{_phases(CUTOVER_BEFORE_COMMIT)} (before the failover is sent), and `failed` in \
+{_phases(ROLLED_BACK_FROM)}.
 
 ## No phase waits without an end
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from shared.core.actions import Act
+from shared.core.actions import Act, owes_start
 from shared.core.lifecycle import PAUSABLE_PHASES, can_opt_out, check_transition
 from shared.errors import CommandRefused, ErrorCode
 from shared.model.phases import Phase
@@ -67,7 +67,7 @@ def _retry(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     _allowed(
         record,
         Command.RETRY,
-        not _restarting(record),
+        not owes_start(record),
         "its source is being started again; retry once it runs",
     )
     target = record.failed_phase or P.OPTED_IN
@@ -83,14 +83,14 @@ def _cancel(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
     _allowed(
         record,
         Command.CANCEL,
-        not _restarting(record),
+        not owes_start(record),
         "its source is being started again; cancel once it runs",
     )
     return _moved(record, P.OPTING_OUT, now, pending_action=None)
 
 
 def _rollback(record: MigrationRecord, now: datetime) -> MigrationRecord | None:
-    if _restarting(record):
+    if owes_start(record):
         return None  # the start is owed already (sent twice, or the app rolled back by itself)
     owed = record.pending_action
     failed = record.phase is P.FAILED and record.failed_phase in ROLLED_BACK_FROM
@@ -126,12 +126,6 @@ _COMMANDS: dict[Command, Callable[[MigrationRecord, datetime], MigrationRecord |
     Command.CANCEL: _cancel,
     Command.ROLLBACK: _rollback,
 }
-
-
-def _restarting(record: MigrationRecord) -> bool:
-    """A rollback's start of the source is owed (the reconciler sends it, or sees it done)."""
-    owed = record.pending_action
-    return owed is not None and Act(owed.action) is Act.START_SOURCE
 
 
 def _moved(record: MigrationRecord, target: Phase, now: datetime, **changes: object) -> MigrationRecord:

@@ -23,7 +23,7 @@ from shared.adapters.cloudwatch import MetricsAdapter
 from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
-from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect
+from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect, owes_start
 from shared.core.decide import decide, decide_refusal
 from shared.core.windows import Window, in_window
 from shared.errors import (
@@ -534,9 +534,7 @@ def _shard_of_item(name: str) -> str | None:
 def _decided_on_tags(record: MigrationRecord) -> bool:
     """A VM whose phase decides on the instance's tags alone (opt-out, approval, cutover tags) and
     no instance state: no description needed in a fleet pass (an event about it describes it)."""
-    pending = record.pending_action
-    restarting = pending is not None and pending.action == Act.START_SOURCE
-    return record.phase in DECIDED_ON_TAGS and not restarting
+    return record.phase in DECIDED_ON_TAGS and not owes_start(record)
 
 
 def _described_enough(record: MigrationRecord, ec2: Ec2Facts | None) -> bool:
