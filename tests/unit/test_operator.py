@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.core.lifecycle import check_approvable
 from shared.core.operator import Command, operate
 from shared.errors import CommandRefused
 from shared.model.phases import Phase
@@ -149,3 +150,18 @@ def test_a_vm_the_pause_tag_holds_is_resumed_by_removing_the_tag_not_by_a_comman
 def test_a_vm_that_failed_once_its_source_was_stopped_cannot_be_cancelled(failed_in: Phase):
     with pytest.raises(CommandRefused, match="source was stopped"):
         operate(in_phase(P.FAILED).evolve(failed_phase=failed_in), Command.CANCEL, NOW)
+
+
+# Approval stamps the record and moves nothing; refused once the cutover has begun, or it ended.
+TOO_LATE_TO_APPROVE = {P.STOPPING_SOURCE, P.MIGRATING, P.COMMITTING, P.COMPLETING, P.DONE}
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_approve_in_every_phase(phase: Phase):
+    rec = in_phase(phase)
+    if phase in TOO_LATE_TO_APPROVE | {P.OPTING_OUT, P.OPTED_OUT}:
+        with pytest.raises(CommandRefused) as refused:
+            check_approvable(rec)
+        assert refused.value.http_status == 409 and str(phase) in str(refused.value)
+    else:
+        check_approvable(rec)
