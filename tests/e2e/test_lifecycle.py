@@ -49,9 +49,25 @@ def asr_actions(estate: Estate, vm: str) -> Counter[str]:
     )
 
 
+def retire_instances(moto: LocalService) -> None:
+    """Terminates the instances earlier tests left in the worker's moto server: a new estate would
+    take them in (their opt-in tags say yes) and they would take a failure injected for this test."""
+    ec2 = aws_client(moto.url, "ec2")
+    alive = [
+        i["InstanceId"]
+        for page in ec2.get_paginator("describe_instances").paginate()
+        for reservation in page["Reservations"]
+        for i in reservation["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    if alive:
+        ec2.terminate_instances(InstanceIds=alive)
+
+
 @pytest.fixture
 def estate_with(azurite: Azurite, moto_server: LocalService) -> Iterator[Callable[..., Estate]]:
     stack: list[Any] = []
+    retire_instances(moto_server)
 
     def make(**settings: str) -> Estate:
         context = running_estate(azurite, moto_server, settings=settings)
@@ -148,18 +164,30 @@ def mutations(estate: Estate, vm: str) -> int:
     return sum(asr_actions(estate, vm).values())
 
 
+def replicating_slowly(estate: Estate, vms: list[str]) -> Callable[[], None]:
+    """Takes `vms` in and drives them into an initial replication that takes its time; the answer
+    lets replication complete at the simulator's usual speed."""
+    bandwidth = estate.sim.vault.bandwidth_gb_per_s
+    estate.sim.vault.bandwidth_gb_per_s = bandwidth / 10_000
+    for vm in vms:
+        estate.post("/api/ec2-events", tag_event(vm))
+    drive(estate, vms, {"initial_replication"}, seconds=120)
+
+    def complete() -> None:
+        estate.sim.vault.bandwidth_gb_per_s = bandwidth
+
+    return complete
+
+
 def test_a_paused_vm_sends_site_recovery_nothing_until_resumed(estate_with):
     estate = estate_with()
-    bandwidth = estate.sim.vault.bandwidth_gb_per_s
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth / 10_000  # initial replication takes its time
     vm = launch(estate, {"azmigrate:enabled": "true"})
-    estate.post("/api/ec2-events", tag_event(vm))
-    drive(estate, [vm], {"initial_replication"})
+    complete_replication = replicating_slowly(estate, [vm])
     status, body = estate.post(f"/api/migrations/{vm}/pause", b'{"reason": "change freeze"}')
     assert (status, body["phase"], body["changed"]) == (200, "paused", True)
     assert estate.post(f"/api/migrations/{vm}/pause")[1]["changed"] is False  # sent twice: one entry
     before = mutations(estate, vm)
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth  # replication completes while the VM is paused:
+    complete_replication()  # replication completes while the VM is paused:
     drive(estate, [vm], {"paused"}, at_least=6)  # unpaused, these passes would start a test failover
     assert estate.sim.vault.items[f"azmigrate-{vm}"].state.protection_state == "Protected"
     assert mutations(estate, vm) == before

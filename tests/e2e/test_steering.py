@@ -12,7 +12,7 @@ from local.estate import Estate, tag_event
 from local.fault_proxy import FaultProxy
 from local.stack import LocalService, aws_client
 from tests.e2e.test_ec2_events import launch
-from tests.e2e.test_lifecycle import asr_actions, drive, estate_with, mutations
+from tests.e2e.test_lifecycle import asr_actions, drive, estate_with, mutations, replicating_slowly
 
 pytestmark = pytest.mark.integration
 __all__ = ["estate_with"]  # the fixture, shared with the lifecycle tests
@@ -92,18 +92,15 @@ def test_a_failed_cutover_whose_source_aws_would_not_start_is_rolled_back_by_an_
 
 def test_the_pause_tag_holds_a_replicating_vm_and_its_removal_resumes_it(estate_with):
     estate = estate_with()
-    bandwidth = estate.sim.vault.bandwidth_gb_per_s
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth / 10_000  # initial replication takes its time
     vm = launch(estate, {"azmigrate:enabled": "true"})
-    estate.post("/api/ec2-events", tag_event(vm))
-    drive(estate, [vm], {"initial_replication"})
+    complete_replication = replicating_slowly(estate, [vm])
     ec2 = aws_client(estate.moto.url, "ec2")
     ec2.create_tags(Resources=[vm], Tags=[{"Key": "azmigrate:pause", "Value": "true"}])
     estate.post("/api/ec2-events", tag_event(vm, keys=("azmigrate:pause",)))
     drive(estate, [vm], {"paused"})
     assert estate.record(vm)["paused_by_tag"] is True
     before = mutations(estate, vm)
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth  # replication completes while the VM is held
+    complete_replication()  # replication completes while the VM is held
     drive(estate, [vm], {"paused"}, at_least=6)  # fleet passes read a paused VM's tags alone
     assert mutations(estate, vm) == before
     status, body = estate.post(f"/api/migrations/{vm}/resume")
@@ -117,13 +114,9 @@ def test_the_pause_tag_holds_a_replicating_vm_and_its_removal_resumes_it(estate_
 
 def test_a_wave_is_paused_resumed_and_approved_while_its_vms_migrate(estate_with):
     estate = estate_with(AZMIGRATE_CUTOVER_MODE="approval")
-    bandwidth = estate.sim.vault.bandwidth_gb_per_s
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth / 10_000
     wave = [launch(estate, {"azmigrate:enabled": "true", "azmigrate:wave": "w5"}) for _ in range(5)]
     other = launch(estate, {"azmigrate:enabled": "true", "azmigrate:wave": "w6"})
-    for vm in [*wave, other]:
-        estate.post("/api/ec2-events", tag_event(vm))
-    drive(estate, [*wave, other], {"initial_replication"}, seconds=120)
+    complete_replication = replicating_slowly(estate, [*wave, other])
 
     status, body = estate.post("/api/waves/w5/pause", b'{"reason": "change freeze"}')
     assert (status, body["changed"]) == (200, 5)
@@ -131,7 +124,7 @@ def test_a_wave_is_paused_resumed_and_approved_while_its_vms_migrate(estate_with
         (vm, 200, "paused") for vm in wave
     }
     before = {vm: mutations(estate, vm) for vm in wave}
-    estate.sim.vault.bandwidth_gb_per_s = bandwidth
+    complete_replication()
     drive(estate, [other], {"ready_for_cutover"}, seconds=120)  # the other wave goes on meanwhile
     assert {estate.record(vm)["phase"] for vm in wave} == {"paused"}
     assert {vm: mutations(estate, vm) for vm in wave} == before
