@@ -26,6 +26,7 @@ from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from shared.errors import ActionRefused, CloudUnavailable, InvalidInput
 from shared.model.facts import ItemFacts, JobFacts
+from shared.model.records import HealthIssue
 
 RCM, CLASSIC = "InMageRcm", "InMageAzureV2"
 ASR_API_VERSION = "2025-08-01"  # the SDK's (azure-mgmt-recoveryservicessiterecovery 2.0.0)
@@ -431,6 +432,37 @@ def item_facts(item: Mapping[str, Any]) -> ItemFacts:
         current_scenario=str(scenario["scenarioName"]) if scenario.get("scenarioName") else None,
         friendly_name=str(props.get("friendlyName") or ""),
         internal_id=str(internal or ""),
+        # InMageRcm: lastRpoInSeconds; InMageAzureV2: rpoInSeconds (the spec, and recorded traffic
+        # for InMageRcm: tests/contract/vendor/recorded-powershell.json). Both: lastRecoveryPointReceived.
+        rpo_seconds=_whole(details.get("lastRpoInSeconds", details.get("rpoInSeconds"))),
+        last_recovery_point=_maybe_time(details.get("lastRecoveryPointReceived")),
+        health_issues=tuple(
+            _issue(e) for e in (props.get("healthErrors") or [])[:10] if isinstance(e, Mapping)
+        ),
+    )
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        return max(int(value), 0) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _maybe_time(value: Any) -> datetime | None:
+    """An ASR time, None for none or one that does not parse (a pass never fails on it)."""
+    try:
+        return _time(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _issue(error: Mapping[str, Any]) -> HealthIssue:
+    """A HealthError (spec: errorCode, summaryMessage, errorMessage, recommendedAction)."""
+    return HealthIssue(
+        code=str(error.get("errorCode") or "unknown"),
+        message=str(error.get("summaryMessage") or error.get("errorMessage") or ""),
+        fix=str(error.get("recommendedAction") or ""),
     )
 
 
@@ -503,6 +535,6 @@ def _time(text: str) -> datetime:
             if "+" in head
             else datetime.fromisoformat(head + "+00:00")
         )
-    digits = "".join(ch for ch in rest if ch.isdigit())
+    digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]  # the fraction, not the zone's digits
     zone = rest[len(digits) :] or "+00:00"
-    return datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{zone}")
+    return datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{zone}").astimezone(UTC)

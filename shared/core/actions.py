@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.model.phases import Phase
-from shared.model.records import Assessment, MigrationRecord, TargetSettings
+from shared.model.records import Assessment, MigrationRecord, Replication, TargetSettings, WaitKind
 
 P = Phase
 
@@ -67,6 +67,13 @@ class Effect:
         return self.job_id is not None or self.operation_id is not None or self.done
 
 
+@dataclass(frozen=True)
+class Wait:
+    kind: WaitKind
+    message: str
+    until: datetime | None = None
+
+
 def owes_start(record: MigrationRecord) -> bool:
     """A rollback's start of the EC2 source is owed: the app's own, or one an operator asked for."""
     pending = record.pending_action
@@ -88,6 +95,13 @@ class Decision:
     retry_at: datetime | None = None
     clear_pending: bool = False
     keep_pending: bool = False  # a move that leaves the intent in flight (pausing and resuming)
+    waiting: WaitKind | None = None  # a handler's word on what the VM waits for (else worked out)
+    wait_until: datetime | None = None  # when that wait ends, if known (a window opens, a date)
+    # Filled in by `decide` (observed): what the VM waits for after this decision, and its item's
+    # replication as seen; a decision not observed leaves both on the record as they were.
+    observed: bool = False
+    wait: Wait | None = None
+    replication: Replication | None = None
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
     assessment: Assessment | None = None  # a new assessment to store

@@ -33,10 +33,18 @@ from shared.core.lifecycle import (
 )
 from shared.core.phases import HANDLERS, restart_source
 from shared.core.retry import WhenExhausted, refusal_rule
+from shared.core.waiting import replication_of, wait_of, waiting_after
 from shared.errors import ErrorCode
 from shared.model.facts import Facts, Policy
 from shared.model.phases import Phase
-from shared.model.records import SETTLED_JOBS_KEPT, ErrorInfo, MigrationRecord, PendingAction, to_token
+from shared.model.records import (
+    SETTLED_JOBS_KEPT,
+    ErrorInfo,
+    MigrationRecord,
+    PendingAction,
+    Replication,
+    to_token,
+)
 
 P = Phase
 
@@ -51,7 +59,13 @@ def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime)
         decision = replace(decision, reason=f"{decision.reason} (ASR warning {job.warning})")
     if job is not None and _ends_intent(record, decision):
         decision = replace(decision, settle_job=job.job_id)  # never adopted by a later attempt
-    return decision
+    return _observed(record, decision, now, replication_of(facts.item, record.replication))
+
+
+def _observed(
+    record: MigrationRecord, decision: Decision, now: datetime, replication: Replication | None
+) -> Decision:
+    return replace(decision, observed=True, wait=wait_of(record, decision, now), replication=replication)
 
 
 def _ends_intent(record: MigrationRecord, decision: Decision) -> bool:
@@ -231,7 +245,20 @@ def apply_decision(
         changes["assessment"] = decision.assessment
     if decision.target is not None:
         changes["target"] = decision.target
+    if decision.observed:
+        changes |= _seen(record, decision, now)
     return record.evolve(**changes) if changes else record
+
+
+def _seen(record: MigrationRecord, decision: Decision, now: datetime) -> dict[str, object]:
+    """The waiting reason and replication health, where they changed (nothing else is written)."""
+    changes: dict[str, object] = {}
+    waiting = waiting_after(record, decision.wait, now)
+    if waiting != record.waiting_for:
+        changes["waiting_for"] = waiting
+    if decision.replication != record.replication:
+        changes["replication"] = decision.replication
+    return changes
 
 
 def _moved(record: MigrationRecord, decision: Decision, now: datetime) -> dict[str, object]:
@@ -271,7 +298,7 @@ def decide_refusal(
         and retry.exhausted(count, policy)
         and P.FAILED in TRANSITIONS[record.phase]
     )
-    return Decision(
+    refused = Decision(
         P.FAILED if fail else record.phase,
         refusal[1],
         event="refused",
@@ -283,3 +310,4 @@ def decide_refusal(
         failed_phase=record.phase if fail else None,
         error_retryable=False,
     )
+    return _observed(record, refused, now, record.replication)

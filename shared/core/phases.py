@@ -349,21 +349,33 @@ def _ready_for_cutover(ctx: Ctx) -> Decision:
     assert ec2 is not None
     mode = (ec2.tag("cutover") or ctx.policy.cutover_mode).strip().lower()
     if mode not in {"auto", "approval"}:
-        return ctx.stay(f"unknown cutover mode {mode!r}: tag cutover=auto or cutover=approval")
+        return ctx.stay(
+            f"unknown cutover mode {mode!r}: tag cutover=auto or cutover=approval", waiting="person"
+        )
     if mode == "approval" and not (ec2.approved or ctx.record.cutover_approved_at):
-        return ctx.stay("waiting for approval: tag approved=true or approve through the API")
+        return ctx.stay(
+            "waiting for approval: tag approved=true or approve through the API", waiting="approval"
+        )
     not_before = ec2.tag("not-before")
     if not_before:
         try:
             earliest = datetime.fromisoformat(not_before.replace("Z", "+00:00"))
         except ValueError:
-            return ctx.stay(f"not-before tag {not_before!r} is not an ISO time; fix the tag")
+            return ctx.stay(
+                f"not-before tag {not_before!r} is not an ISO time; fix the tag", waiting="person"
+            )
         if earliest.tzinfo is None:
-            return ctx.stay(f"not-before tag {not_before!r} needs a time zone, e.g. 2026-12-01T22:00Z")
+            return ctx.stay(
+                f"not-before tag {not_before!r} needs a time zone, e.g. 2026-12-01T22:00Z", waiting="person"
+            )
         if ctx.now < earliest:
-            return ctx.stay(f"cutover not before {earliest.isoformat()}")
+            return ctx.stay(
+                f"cutover not before {earliest.isoformat()}", waiting="window", wait_until=earliest
+            )
     if not ctx.facts.in_cutover_window:
-        return ctx.stay("outside the cutover window")
+        opens = ctx.facts.window_opens_at
+        until = f" until {opens:%a %H:%M} UTC" if opens else ""
+        return ctx.stay(f"outside the cutover window{until}", waiting="window", wait_until=opens)
     if ctx.facts.item is None or not ctx.facts.item.allows("UnplannedFailover"):
         return ctx.stay("waiting for ASR to allow UnplannedFailover")
     return go(P.STOPPING_SOURCE, "cutover: stopping the EC2 source", Act.STOP_SOURCE)

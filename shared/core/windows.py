@@ -54,3 +54,14 @@ def parse_windows(text: str) -> tuple[Window, ...]:
 
 def in_window(moment: datetime, windows: tuple[Window, ...]) -> bool:
     return not windows or any(window.contains(moment) for window in windows)
+
+
+def next_opening(moment: datetime, windows: tuple[Window, ...]) -> datetime | None:
+    """When the next window opens after `moment` (None without windows: any time will do)."""
+    openings = [
+        datetime.combine(day, window.start, tzinfo=moment.tzinfo)
+        for window in windows
+        for day in ((moment + timedelta(days=n)).date() for n in range(8))
+        if day.weekday() == window.day
+    ]
+    return min((o for o in openings if o > moment), default=None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.model.records import HealthIssue
+
 TRUE_VALUES = frozenset({"true", "yes", "1"})
 FALSE_VALUES = frozenset({"false", "no", "0"})
 
@@ -124,6 +126,9 @@ class ItemFacts:
     current_job_id: str | None = None  # the job running on it (None when idle: ASR says ".../None")
     current_scenario: str | None = None
     friendly_name: str = ""  # what its jobs name as targetObjectName
+    rpo_seconds: int | None = None  # the provider's last RPO (None: not reported, e.g. not protected)
+    last_recovery_point: datetime | None = None
+    health_issues: tuple[HealthIssue, ...] = ()  # properties.healthErrors
     internal_id: str = ""  # what its jobs name as targetObjectId
 
     def allows(self, operation: str) -> bool:
@@ -190,6 +195,7 @@ class Facts:
     discovered_machine_id: str | None = None  # the appliance sees the agent (matched by BIOS id, IP, name)
     admission: bool = False  # the reconciler granted a slot in initial replication this pass
     in_cutover_window: bool = True
+    window_opens_at: datetime | None = None  # outside the window: when the next one opens
 
 
 @dataclass(frozen=True)

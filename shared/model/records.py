@@ -162,6 +162,46 @@ class Assessment(Model):
         return [c.code for c in self.checks if c.severity == "blocker"]
 
 
+# Why a VM is where it is. approval, window: a person or the calendar releases the cutover;
+# capacity: replication slots; replication: initial replication runs; job: a cloud job or command
+# runs; source: the EC2 source is being stopped or started; backoff: a step waits to be tried again;
+# discovery: the appliance has not seen the agent yet; operator: paused; person: failed, blocked or
+# assessed, a person acts; cloud: waiting for Site Recovery to allow the next step.
+WaitKind = Literal[
+    "approval", "window", "capacity", "replication", "job", "source", "backoff", "discovery",
+    "operator", "person", "cloud",
+]  # fmt: skip
+
+
+class Waiting(Model):
+    """What a VM waits for, since when (this kind of wait began), and until when if that is known."""
+
+    kind: WaitKind
+    message: Annotated[str, _truncator(MAX_REASON_CHARS)]
+    since: UtcTime
+    until: UtcTime | None = None
+
+
+class HealthIssue(Model):
+    """One of the protected item's health errors, as Site Recovery words it, with its fix."""
+
+    code: Annotated[str, _truncator(64)]
+    message: Annotated[str, _truncator(MAX_CHECK_CHARS)]
+    fix: Annotated[str, _truncator(MAX_CHECK_CHARS)] = ""
+
+
+class Replication(Model):
+    """The protected item's replication, as last recorded. Written when what a person reads
+    changes: progress, health or issues; the RPO when it moves by a quarter (at least a minute);
+    the last recovery point when it moves by a quarter of an hour (it moves every few minutes)."""
+
+    progress_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    rpo_seconds: NonNegativeInt | None = None
+    last_recovery_point: UtcTime | None = None
+    health: Annotated[str, _truncator(32)] = ""
+    issues: Annotated[list[HealthIssue], Field(max_length=10)] = Field(default_factory=list)
+
+
 class MigrationRecord(Model):
     instance_id: InstanceId
     account_id: AccountId
@@ -183,6 +223,8 @@ class MigrationRecord(Model):
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it
     paused_phase: Phase | None = None  # where a paused VM resumes
     paused_by_tag: bool = False  # paused by the pause tag (its removal resumes), not by an operator
+    waiting_for: Waiting | None = None  # None: nothing to wait for (done, out, or not decided yet)
+    replication: Replication | None = None  # while its item exists
     # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
     settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)
     assessment: Assessment | None = None

@@ -25,7 +25,7 @@ from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
 from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect, owes_start
 from shared.core.decide import decide, decide_refusal
-from shared.core.windows import Window, in_window
+from shared.core.windows import Window, in_window, next_opening
 from shared.errors import (
     ActionRefused,
     AutopilotError,
@@ -356,7 +356,13 @@ class Reconciler:
                 if not _described_enough(record, snapshot.ec2.get(record.instance_id)):
                     break  # it moved on to a phase that reads the instance: the next pass describes it
                 now = self.clock()
-                facts = snapshot.facts(record, self._command, in_cutover_window=in_window(now, self.windows))
+                inside = in_window(now, self.windows)
+                facts = snapshot.facts(
+                    record,
+                    self._command,
+                    in_cutover_window=inside,
+                    window_opens_at=None if inside else next_opening(now, self.windows),
+                )
                 decision = decide(record, facts, self.policy, now)
                 before, record = record, self.commands.apply(record, decision, now=now)  # the intent first
                 if record is before:

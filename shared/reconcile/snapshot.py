@@ -134,6 +134,7 @@ class Snapshot:
         command: Callable[[MigrationRecord], CommandFacts | None],
         *,
         in_cutover_window: bool = True,
+        window_opens_at: datetime | None = None,
     ) -> Facts:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
@@ -149,6 +150,7 @@ class Snapshot:
             discovered_machine_id=machine.machine_id if machine else None,
             admission=record.instance_id in self.admitted,
             in_cutover_window=in_cutover_window,
+            window_opens_at=window_opens_at,
         )
 
 

@@ -27,6 +27,7 @@ from azure.core.exceptions import AzureError
 from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.model.facts import ItemFacts
+from shared.model.records import HealthIssue
 from shared.state.table import ContendedRows
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,35 @@ MAX_PIECES = 15  # with the keys and read_at, well inside an entity's 1 MiB
 
 
 def encode_items(items: Mapping[str, ItemFacts]) -> bytes:
-    rows = [asdict(item) | {"allowed_operations": sorted(item.allowed_operations)} for item in items.values()]
+    rows = [asdict(item) | _plain(item) for item in items.values()]
     return zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
 
 
-def decode_items(blob: bytes) -> dict[str, ItemFacts]:
-    rows = json.loads(zlib.decompress(blob))
+def _plain(item: ItemFacts) -> dict[str, object]:
+    point = item.last_recovery_point
     return {
-        row["name"]: ItemFacts(**(row | {"allowed_operations": frozenset(row["allowed_operations"])}))
-        for row in rows
+        "allowed_operations": sorted(item.allowed_operations),
+        "last_recovery_point": point.isoformat() if point else None,
+        "health_issues": [issue.model_dump() for issue in item.health_issues],
     }
+
+
+def decode_items(blob: bytes) -> dict[str, ItemFacts]:
+    return {row["name"]: _item(row) for row in json.loads(zlib.decompress(blob))}
+
+
+def _item(row: dict[str, Any]) -> ItemFacts:
+    point = row.get("last_recovery_point")
+    return ItemFacts(
+        **(
+            row
+            | {
+                "allowed_operations": frozenset(row["allowed_operations"]),
+                "last_recovery_point": datetime.fromisoformat(point) if point else None,
+                "health_issues": tuple(HealthIssue(**issue) for issue in row.get("health_issues") or []),
+            }
+        )
+    )
 
 
 class VaultView:

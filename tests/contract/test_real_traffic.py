@@ -283,3 +283,19 @@ def test_recorded_test_failover_states_drive_validation_and_cleanup():
     decision = decide(record_in(Phase.TEST_VALIDATION), Facts(ec2=EC2, item=waiting), Policy(), NOW)
     assert decision.next_phase is Phase.TEST_CLEANUP and decision.action is Act.TEST_FAILOVER_CLEANUP
     assert decision.test_validated is True
+
+
+def test_recorded_replication_health_reaches_the_record():
+    """RPO and the last recovery point from a recorded protected InMageRcm item (seven fractional
+    digits and a Z); a recorded health error with its code, summary and recommended action."""
+    protected = decide(record_in(Phase.PROTECTED), facts_with(94), Policy(), NOW)
+    assert protected.replication is not None
+    assert (protected.replication.rpo_seconds, protected.replication.last_recovery_point) == (
+        541,
+        datetime(2023, 8, 26, 4, 6, 46, 195848, tzinfo=UTC),
+    )
+    failed = item_facts(ps_item("rcm_item_enabling_failed"))
+    [issue] = failed.health_issues
+    assert (issue.code, issue.message) == ("310056", "Enable replication failed")
+    assert issue.fix.startswith("Resolve the issue, disable protection")
+    assert failed.replication_health == "Critical"

@@ -44,7 +44,9 @@ def test_the_pause_tag_pauses_a_vm_and_keeps_its_job_in_flight(value: str):
         True,
         JOB,
     )
-    assert step(paused, facts(pause=value)) == paused  # held: nothing written again
+    held = step(paused, facts(pause=value))  # the wait now says how it ends
+    assert held.waiting_for is not None and "remove it to resume" in held.waiting_for.message
+    assert step(held, facts(pause=value)) == held  # held: nothing written again
 
 
 def test_removing_the_pause_tag_resumes_where_it_paused_with_the_same_intent():

@@ -33,6 +33,8 @@ def test_nested_fields_are_the_structured_ones():
         "last_error",
         "settled_jobs",
         "assessment",
+        "waiting_for",
+        "replication",
     }
     assert nested_fields(HistoryEntry) == frozenset()
 
