@@ -16,6 +16,13 @@ def fleet_status(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(services.fleet_status())
 
 
+@blueprint.route(route="fleet", methods=["GET"])
+@http_errors
+def fleet_view(req: func.HttpRequest) -> func.HttpResponse:
+    """By wave and phase, what VMs wait for, replication, who needs a person; `?wave=NAME` narrows."""
+    return json_response(services.fleet_view(req.params.get("wave")))
+
+
 @blueprint.route(route="migrations/{instance_id}", methods=["GET"])
 @http_errors
 def migration_status(req: func.HttpRequest) -> func.HttpResponse:

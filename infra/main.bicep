@@ -219,6 +219,7 @@ module appSubscription 'modules/eventgrid.bicep' = if (afterPublish) {
 // storage through the identity). The list is shared/app/roles.py's ROLE_OF_FUNCTION (a test checks).
 var functionRoles = [
   { function: 'fleet_status', role: 'reader' }
+  { function: 'fleet_view', role: 'reader' }
   { function: 'migration_status', role: 'reader' }
   { function: 'assessments', role: 'reader' }
   { function: 'migration_command', role: 'operator' }

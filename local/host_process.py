@@ -43,8 +43,16 @@ class Host:
 
     def start(self) -> Host:
         args = [
-            *(sys.executable, "-m", "local.host", "--port", str(self.port), "--master-key", self.keys.master),
-            *(arg for role, key in self.keys.roles.items() for arg in ("--key", f"{role}={key}")),
+            # KEY=VALUE in one argument: a random key may begin with "-", which argparse reads as a flag.
+            *(
+                sys.executable,
+                "-m",
+                "local.host",
+                "--port",
+                str(self.port),
+                f"--master-key={self.keys.master}",
+            ),
+            *(f"--key={role}={key}" for role, key in self.keys.roles.items()),
             *("--message-lease", str(self.message_lease)),
             *(("--retry-delay", str(self.retry_delay)) if self.retry_delay is not None else ()),
             *(("--http-only",) if self.http_only else ()),

@@ -31,6 +31,11 @@ ensure_python() {
   fi
   install_pins "$VENV" "Python packages" "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt" \
     "$ROOT/requirements.txt"
+  if [ ! -x "$VENV/bin/autopilot" ]; then  # the operator CLI as a console script (editable: no copy)
+    say "installing the autopilot CLI (pip install -e .)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+      -e "$ROOT" 2> >(grep -v "is ignored: it is neither" >&2)
+  fi
 }
 
 ensure_infra_tools() {

@@ -22,6 +22,7 @@ class KeyRole(StrEnum):
 # Every HTTP function of the app (function_app.py's names) and its role.
 ROLE_OF_FUNCTION: dict[str, KeyRole] = {
     "fleet_status": KeyRole.READER,
+    "fleet_view": KeyRole.READER,
     "migration_status": KeyRole.READER,
     "assessments": KeyRole.READER,
     "migration_command": KeyRole.OPERATOR,

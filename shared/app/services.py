@@ -19,6 +19,7 @@ from shared.app import wiring
 from shared.app.alerts import read_alert
 from shared.app.bodies import read_model
 from shared.app.eventbridge import MAX_EVENT_BYTES, parse_ec2_event
+from shared.app.fleet_view import summary
 from shared.app.job_events import vm_of_job_event
 from shared.assessment.export import to_csv, to_json
 from shared.core.operator import Command
@@ -195,6 +196,11 @@ def _run(
 def fleet_status() -> dict[str, Any]:
     counts = Counter(record.phase.value for record in wiring.state_store().all())
     return {"total": sum(counts.values()), "by_phase": dict(sorted(counts.items()))}
+
+
+def fleet_view(wave: str | None) -> dict[str, Any]:
+    store = wiring.state_store()
+    return summary(store.by_wave(_wave(wave)) if wave else store.all())
 
 
 def migration_status(instance_id: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ EVENTS, ALERTS, APPROVE = "/api/ec2-events", "/api/asr-alerts", f"/api/migration
 # Every route of the app, and the admin API, with the role whose key opens it.
 ROUTES = [
     ("GET", "/api/migrations", KeyRole.READER),
+    ("GET", "/api/fleet", KeyRole.READER),
     ("GET", f"/api/migrations/{VM}", KeyRole.READER),
     ("GET", "/api/assessments", KeyRole.READER),
     ("POST", APPROVE, KeyRole.OPERATOR),

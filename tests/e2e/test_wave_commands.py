@@ -3,18 +3,17 @@ the one write path (a timeline entry with the actor), nothing written for a refu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from local.estate import ACCOUNT, REGION, Estate, running_estate
+from local.estate import Estate
 from local.stack import Azurite, LocalService
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
-from shared.state.table import TableStateStore, open_table_service
+from tests.e2e.seeded import opted_in, seeded_estate
 
 pytestmark = pytest.mark.integration
 PHASES = {  # five VMs of wave w1, one of w2
@@ -29,19 +28,10 @@ PHASES = {  # five VMs of wave w1, one of w2
 
 @pytest.fixture
 def estate(azurite: Azurite, moto_server: LocalService) -> Iterator[Estate]:
-    # No queue workers: the records stay as the commands leave them (no instance exists for them).
-    with running_estate(azurite, moto_server, queues=False) as running:
-        store = TableStateStore(
-            open_table_service(connection=azurite.connection_string, account_url=None),
-            os.environ["AZMIGRATE_TABLE_PREFIX"],
-        )
-        store.ensure_tables()
-        now = datetime.now(UTC)
-        for vm, (phase, wave) in PHASES.items():
-            opted_in = MigrationRecord.opted_in(
-                instance_id=vm, account_id=ACCOUNT, region=REGION, now=now, wave=wave
-            )
-            store.create(opted_in.evolve(phase=phase))
+    def records(now: datetime) -> list[MigrationRecord]:
+        return [opted_in(vm, now, wave).evolve(phase=phase) for vm, (phase, wave) in PHASES.items()]
+
+    with seeded_estate(azurite, moto_server, records) as running:
         yield running
 
 
