@@ -23,6 +23,14 @@ def fleet_view(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(services.fleet_view(req.params.get("wave")))
 
 
+@blueprint.route(route="dashboard", methods=["GET"])
+@http_errors
+def dashboard(req: func.HttpRequest) -> func.HttpResponse:
+    """The dashboard page: open it as /api/dashboard?code=READER_KEY (see the README)."""
+    page, headers = services.dashboard()
+    return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers=headers)
+
+
 @blueprint.route(route="migrations/{instance_id}", methods=["GET"])
 @http_errors
 def migration_status(req: func.HttpRequest) -> func.HttpResponse:

@@ -220,6 +220,7 @@ module appSubscription 'modules/eventgrid.bicep' = if (afterPublish) {
 var functionRoles = [
   { function: 'fleet_status', role: 'reader' }
   { function: 'fleet_view', role: 'reader' }
+  { function: 'dashboard', role: 'reader' }
   { function: 'migration_status', role: 'reader' }
   { function: 'assessments', role: 'reader' }
   { function: 'migration_command', role: 'operator' }

@@ -56,12 +56,24 @@ ensure_azurite() {
   fi
 }
 
+ensure_chromium() {
+  # The dashboard's browser test drives Debian's Chromium (Playwright never downloads a browser here).
+  command -v chromium >/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "need Debian's chromium for the dashboard test: sudo apt-get install -y chromium"; exit 2
+  fi
+  say "installing Debian's chromium (the dashboard's browser test)"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium)
+  "${apt[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && "${apt[@]}" >/dev/null; }
+}
+
 # The installs run side by side (on a clean machine they are most of the set-up time); any failing
-# fails the whole. AZMIGRATE_BOOTSTRAP_INFRA=1 (the test command) adds the infra checkers.
+# fails the whole. AZMIGRATE_BOOTSTRAP_INFRA=1 (the test command) adds the infra checkers and Chromium.
 installs=()
 ensure_azurite & installs+=("$!")
 if [ "${AZMIGRATE_BOOTSTRAP_INFRA:-0}" = 1 ]; then
   ensure_infra_tools & installs+=("$!")
+  ensure_chromium & installs+=("$!")
   export AZMIGRATE_INFRA_VENV="$ROOT/.venv-infra"
 fi
 ensure_python

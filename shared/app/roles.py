@@ -23,6 +23,7 @@ class KeyRole(StrEnum):
 ROLE_OF_FUNCTION: dict[str, KeyRole] = {
     "fleet_status": KeyRole.READER,
     "fleet_view": KeyRole.READER,
+    "dashboard": KeyRole.READER,
     "migration_status": KeyRole.READER,
     "assessments": KeyRole.READER,
     "migration_command": KeyRole.OPERATOR,

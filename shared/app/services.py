@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -201,6 +202,24 @@ def fleet_status() -> dict[str, Any]:
 def fleet_view(wave: str | None) -> dict[str, Any]:
     store = wiring.state_store()
     return summary(store.by_wave(_wave(wave)) if wave else store.all())
+
+
+DASHBOARD = Path(__file__).with_name("dashboard.html")
+# The page's own inline script and style only; it talks to this app alone, and is never framed.
+DASHBOARD_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def dashboard() -> tuple[str, dict[str, str]]:
+    """The dashboard page and its headers (self-contained: it works offline)."""
+    headers = {
+        "Content-Security-Policy": DASHBOARD_POLICY,
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+    }
+    return DASHBOARD.read_text(encoding="utf-8"), headers
 
 
 def migration_status(instance_id: str) -> dict[str, Any]:

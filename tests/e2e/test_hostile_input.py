@@ -33,6 +33,7 @@ EVENTS, ALERTS, APPROVE = "/api/ec2-events", "/api/asr-alerts", f"/api/migration
 ROUTES = [
     ("GET", "/api/migrations", KeyRole.READER),
     ("GET", "/api/fleet", KeyRole.READER),
+    ("GET", "/api/dashboard", KeyRole.READER),
     ("GET", f"/api/migrations/{VM}", KeyRole.READER),
     ("GET", "/api/assessments", KeyRole.READER),
     ("POST", APPROVE, KeyRole.OPERATOR),
