@@ -17,7 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -27,6 +30,7 @@ from typing import Any
 from local.estate import REGION, Estate, running_estate, tag_event
 from local.host_process import running_hosts
 from local.stack import aws_client, running_stack
+from shared.app.roles import KeyRole
 
 # Each kind: a fragment of the moto AMI it runs, and the guest image the stand-in answers checks with.
 KINDS = {
@@ -158,7 +162,13 @@ def _image(ec2: Any, fragment: str) -> str:
 
 
 def run(
-    vms: int, tagged: int, time_scale: float, deadline_seconds: float, workers: int = 1
+    vms: int,
+    tagged: int,
+    time_scale: float,
+    deadline_seconds: float,
+    workers: int = 1,
+    *,
+    keep_running: bool = False,
 ) -> dict[str, Any]:
     started = time.monotonic()
     with (
@@ -186,7 +196,45 @@ def run(
         summary = _summary(estate, fleet, opted, passes=passes, started=started)
         worked = [sum(listener.worked for listener in estate.host.listeners)]
         summary["messages_by_worker"] = worked + [host.messages_settled() for host in others]
+        print_summary(summary)
+        show_fleet(estate)
+        if keep_running:
+            wait_for_a_person(estate)
         return summary
+
+
+def show_fleet(estate: Estate) -> None:
+    """The fleet as the operator CLI prints it: `autopilot fleet` against this host."""
+    print("\n$ autopilot fleet", flush=True)
+    env = os.environ | {
+        "AUTOPILOT_URL": estate.host.url,
+        "AUTOPILOT_READER_KEY": estate.keys.roles[KeyRole.READER],
+    }
+    beside = Path(sys.executable).with_name("autopilot")  # the venv's console script
+    command = str(beside) if beside.exists() else shutil.which("autopilot")
+    if command is None:
+        print("(the autopilot CLI is not installed: bash scripts/demo.sh installs it)")
+        return
+    subprocess.run([command, "fleet"], env=env | {"COLUMNS": env.get("COLUMNS", "160")}, check=False)
+
+
+def wait_for_a_person(estate: Estate) -> None:
+    """--keep-running: the estate stays up for a person to look, until Ctrl-C."""
+    reader, operator = estate.keys.roles[KeyRole.READER], estate.keys.roles[KeyRole.OPERATOR]
+    print(
+        f"\nkept running (Ctrl-C stops it):\n"
+        f"  dashboard: {estate.host.url}/api/dashboard?code={reader}\n"
+        f"  reader key: {reader}\n  operator key: {operator} (type it on the dashboard to approve)\n"
+        f"  CLI: AUTOPILOT_URL={estate.host.url} AUTOPILOT_READER_KEY={reader} "
+        f"AUTOPILOT_OPERATOR_KEY={operator} autopilot fleet\n"
+        f"  a reconcile pass: curl -X POST -H 'x-functions-key: {estate.keys.master}' "
+        f"{estate.host.url}/admin/functions/reconcile_timer",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopping")
 
 
 def _drive(estate: Estate, ids: list[str], started: float, deadline_seconds: float) -> int:
@@ -291,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deadline", type=float, default=170.0, help="give up after this many seconds (default 170)"
     )
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="keep the estate up at the end and print the dashboard URL and the keys (Ctrl-C stops)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.vms <= 1_000 or not 0 <= args.tagged <= args.vms:
         parser.error("need 1 <= --vms <= 1000 and 0 <= --tagged <= --vms")
@@ -298,8 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--time-scale must be positive")
     if not 1 <= args.workers <= 8:
         parser.error("need 1 <= --workers <= 8")
-    summary = run(args.vms, args.tagged, args.time_scale, args.deadline, args.workers)
-    print_summary(summary)
+    summary = run(
+        args.vms, args.tagged, args.time_scale, args.deadline, args.workers, keep_running=args.keep_running
+    )
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
         print(f"summary written to {args.summary_json}")

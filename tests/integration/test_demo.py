@@ -52,6 +52,8 @@ def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_size
         "windows": "Standard_D8s_v5",  # 70% CPU, memory not measured: like for like
     }
     assert "migrated 3 of 8 tagged" in result.stdout
+    fleet = result.stdout.split("$ autopilot fleet", 1)[1]  # it ends with the operator CLI's fleet
+    assert "Fleet: 8 VMs" in fleet and "Needs a person" in fleet and "appliance-unreachable" in fleet
     assert (
         "appliance-unreachable: Add an inbound rule to the appliance's security group: TCP 9443 from"
         in result.stdout
