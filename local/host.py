@@ -74,6 +74,8 @@ class LocalHost:
         queue_settings = queue_settings or QueueSettings.from_host_json()
         self.delivered: list[dict[str, Any]] = []  # every event the topic stand-in delivered, in order
         self.delivery_failures: list[str] = []  # ids of events an Event Grid trigger raised on
+        self.topic_events: list[dict[str, Any]] = []  # every CloudEvent the topic took, in order
+        self.topic_down = False  # the topic answers 503 (an outage), taking nothing
         for function in functions_of(app):
             found = function.get_trigger()
             if found is None:
@@ -211,6 +213,9 @@ class LocalHost:
         batch = events if isinstance(events, list) else [events]
         if not all(_is_cloud_event(event) for event in batch):
             return Answer.error(400, "BadRequest", f"every event needs {', '.join(CLOUD_EVENT_REQUIRED)}")
+        if self.topic_down:
+            return Answer.error(503, "ServiceUnavailable", "the topic is down (a test's outage)")
+        self.topic_events.extend(batch)
         for event in batch:
             self.deliver(event)
         return Answer(200)

@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.core.actions import Act, Decision, Effect
 from shared.core.decide import apply_decision
+from shared.core.events import transition_events, with_events
 from shared.core.lifecycle import check_approvable
 from shared.core.operator import Command, operate
 from shared.errors import (
     ActionRefused,
     AlreadyExists,
+    CloudUnavailable,
     ConcurrencyConflict,
     LeaseExpired,
     RecordNotFound,
@@ -30,12 +33,21 @@ from shared.errors import (
 )
 from shared.model.facts import Ec2Facts
 from shared.model.phases import Phase
-from shared.model.records import HistoryEntry, MigrationRecord, to_actor, to_token
+from shared.model.records import HistoryEntry, MigrationRecord, OutboxEvent, to_actor, to_token
 from shared.state.store import StateStore, Watermark
 
 log = logging.getLogger(__name__)
 StatusWriter = Callable[[Ec2Facts, str], object]  # sets the instance's status tag
 AMEND_TRIES = 3  # re-read and try again when a reconciler wrote in between
+
+
+@dataclass(frozen=True)
+class EventsOut:
+    """Where transition events go: their types' prefix, and the topic's publish (raises
+    CloudUnavailable when the topic did not take them: they stay in the outbox)."""
+
+    prefix: str
+    publish: Callable[[list[OutboxEvent]], None]
 
 
 class Commands:
@@ -46,10 +58,12 @@ class Commands:
         clock: Callable[[], datetime],
         status: StatusWriter | None = None,
         status_writes: Pacer | None = None,
+        events: EventsOut | None = None,
     ) -> None:
         self.store, self.clock = store, clock
         self._status = status
         self._status_writes: Pacer = status_writes or RateLimiter(10)
+        self._events = events
 
     # --- the lifecycle ---------------------------------------------------------------------------
 
@@ -70,10 +84,35 @@ class Commands:
         written = apply_decision(record, decision, now, attempt_id=uuid.uuid4().hex[:12])
         if written == record:
             return record
-        updated = self.store.update(written)
+        updated = self.store.update(self._with_events(record, written, decision.reason, now))
         if updated.phase != record.phase or decision.event != "waiting":
             self._history(updated, decision.event, decision.reason, actor=actor, source=record.phase)
-        return updated
+        return self.flush(updated)
+
+    def flush(self, record: MigrationRecord) -> MigrationRecord:
+        """Publishes the record's outbox and empties it. When the topic does not take them, or
+        another writer came first, the events stay for the next pass (same ids: a consumer dedupes)."""
+        if not record.outbox or self._events is None:
+            return record
+        try:
+            self._events.publish(record.outbox)
+        except CloudUnavailable as error:
+            log.warning(
+                "events kept for the next pass",
+                extra={"instance_id": record.instance_id, "error": str(error)},
+            )
+            return record
+        try:
+            return self.store.update(record.evolve(outbox=[]))
+        except ConcurrencyConflict:
+            return record  # the newer record still holds them: published again later, same ids
+
+    def _with_events(
+        self, before: MigrationRecord, after: MigrationRecord, reason: str, now: datetime
+    ) -> MigrationRecord:
+        if self._events is None:
+            return after
+        return with_events(after, transition_events(before, after, reason, self._events.prefix, now))
 
     def record_effect(self, record: MigrationRecord, act: Act, effect: Effect) -> MigrationRecord:
         """The effect happened: what it left to track (an SSM command id, an ASR operation id, or
@@ -161,11 +200,11 @@ class Commands:
             if changed is None:
                 return record, False
             try:
-                updated = self.store.update(changed)
+                updated = self.store.update(self._with_events(record, changed, reason, now))
             except ConcurrencyConflict:
                 continue
             self._history(updated, command.value, reason, actor=actor, source=record.phase, at=now)
-            return updated, True
+            return self.flush(updated), True
         raise ServiceBusy(f"the record of {instance_id} kept changing; try again")
 
     def note_poisoned(self, instance_id: str, reason: str) -> MigrationRecord:

@@ -281,6 +281,13 @@ class Settings(BaseSettings):
     eventgrid_topic_key: SecretStr | None = Field(
         None, description="Access key of that topic. Secret. Empty uses the managed identity."
     )
+    event_type_prefix: Annotated[
+        str, Field(pattern=r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$", max_length=100)
+    ] = Field(
+        "com.migrationautopilot",
+        description="Reverse-DNS prefix of the transition events' CloudEvents types, "
+        "e.g. com.contoso.migration gives com.contoso.migration.phase.changed.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="App log level.")
 
     @model_validator(mode="after")

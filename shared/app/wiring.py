@@ -29,7 +29,7 @@ from shared.adapters.eventgrid import EventGridTopic
 from shared.adapters.queue import WorkQueue, open_queue_service
 from shared.adapters.ratelimit import Pacer
 from shared.app.config import Settings, load_settings
-from shared.commands import Commands
+from shared.commands import Commands, EventsOut
 from shared.core.windows import parse_windows
 from shared.guest.documents import AgentInstall
 from shared.model.clock import utc_now
@@ -222,7 +222,15 @@ def reconciler() -> Reconciler:
 def commands() -> Commands:
     """The one write path, shared by the reconciler and every other writer; status tags are paced
     with the AWS calls."""
-    return Commands(state_store(), clock=utc_now, status=aws_adapter().set_status, status_writes=aws_writes())
+    topic = event_topic()
+    events = EventsOut(settings().event_type_prefix, topic.publish) if topic is not None else None
+    return Commands(
+        state_store(),
+        clock=utc_now,
+        status=aws_adapter().set_status,
+        status_writes=aws_writes(),
+        events=events,
+    )
 
 
 @cache
@@ -242,6 +250,17 @@ def _budget(name: str, per_second: float) -> TableBudget:
 
 
 @cache
+def event_topic() -> EventGridTopic | None:
+    """The Event Grid topic for job and transition events; None when none is set."""
+    config = settings()
+    if config.eventgrid_topic_endpoint is None:
+        return None
+    key = config.eventgrid_topic_key
+    credential = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
+    return EventGridTopic(config.eventgrid_topic_endpoint, credential, config.asr_vault_id)
+
+
+@cache
 def job_publisher() -> Callable[[list[JobChange]], None]:
     """Where job changes go: the Event Grid topic when one is set, else work for those VMs."""
     config = settings()
@@ -252,9 +271,8 @@ def job_publisher() -> Callable[[list[JobChange]], None]:
             work_queue().send(WorkItem.for_vms(affected, "ASR job changed"))
 
         return queue_work
-    key = config.eventgrid_topic_key
-    credential = AzureKeyCredential(key.get_secret_value()) if key is not None else identity()
-    topic = EventGridTopic(config.eventgrid_topic_endpoint, credential, config.asr_vault_id)
+    topic = event_topic()
+    assert topic is not None
 
     def publish(changes: list[JobChange]) -> None:
         topic.send(EVENT_TYPE, [(c.item_name, dict(c.as_event_data())) for c in changes])

@@ -202,6 +202,20 @@ class Replication(Model):
     issues: Annotated[list[HealthIssue], Field(max_length=10)] = Field(default_factory=list)
 
 
+class OutboxEvent(Model):
+    """A transition event written with the transition itself (the outbox), published after the
+    write and removed once the topic took it: a crash in between leaves it for the next pass. The id
+    names the record version that made it, so a consumer dedupes a second delivery by it."""
+
+    id: Annotated[str, StringConstraints(max_length=160)]
+    type: Annotated[str, StringConstraints(max_length=160)]
+    time: UtcTime
+    data: dict[str, Any]
+
+
+OUTBOX_KEPT = 20  # events waiting for the topic on one record (the oldest go first when it is down)
+
+
 class MigrationRecord(Model):
     instance_id: InstanceId
     account_id: AccountId
@@ -225,6 +239,7 @@ class MigrationRecord(Model):
     paused_by_tag: bool = False  # paused by the pause tag (its removal resumes), not by an operator
     waiting_for: Waiting | None = None  # None: nothing to wait for (done, out, or not decided yet)
     replication: Replication | None = None  # while its item exists
+    outbox: Annotated[list[OutboxEvent], Field(max_length=OUTBOX_KEPT)] = Field(default_factory=list)
     # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
     settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)
     assessment: Assessment | None = None

@@ -352,6 +352,7 @@ class Reconciler:
     def _advance(self, record: MigrationRecord, snapshot: Snapshot) -> PassReport:
         outcome = PassReport()
         try:
+            record = self.commands.flush(record)  # events a crash left in the outbox go first
             for _ in range(MAX_STEPS_PER_PASS):
                 if not _described_enough(record, snapshot.ec2.get(record.instance_id)):
                     break  # it moved on to a phase that reads the instance: the next pass describes it

@@ -35,6 +35,7 @@ def test_nested_fields_are_the_structured_ones():
         "assessment",
         "waiting_for",
         "replication",
+        "outbox",
     }
     assert nested_fields(HistoryEntry) == frozenset()
 
