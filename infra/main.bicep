@@ -80,6 +80,10 @@ param cutoverMode string = 'approval'
 param cutoverWindows string = ''
 param dryRun bool = true
 param maxInitialReplication int = 10
+@description('A Storage Queue that receives every transition event (CloudEvents), for email or chat; empty: none.')
+param notificationQueueName string = ''
+@description('Reverse-DNS prefix of the transition events\' types.')
+param eventTypePrefix string = 'com.migrationautopilot'
 
 var vaultParts = split(asrVaultId, '/')
 var settings = {
@@ -197,6 +201,7 @@ module app 'modules/functionapp.bicep' = {
     queueEndpoint: storage.outputs.queueEndpoint
     insightsConnectionString: monitoring.outputs.connectionString
     eventGridEndpoint: topic.outputs.endpoint
+    eventTypePrefix: eventTypePrefix
     settings: settings
   }
 }
@@ -210,6 +215,8 @@ module appSubscription 'modules/eventgrid.bicep' = if (afterPublish) {
     storageAccountId: storage.outputs.accountId
     deadLetterContainer: storage.outputs.deadLetterContainer
     functionAppId: app.outputs.siteId
+    notificationQueueName: notificationQueueName
+    eventTypePrefix: eventTypePrefix
   }
 }
 

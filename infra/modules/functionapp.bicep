@@ -11,6 +11,8 @@ param tableEndpoint string
 param queueEndpoint string
 param insightsConnectionString string
 param eventGridEndpoint string
+@description('Reverse-DNS prefix of the transition events\' types (AZMIGRATE_EVENT_TYPE_PREFIX).')
+param eventTypePrefix string = 'com.migrationautopilot'
 param settings object
 @description('Always-ready instances for HTTP: EventBridge API destinations give up after 5 seconds, so a cold start on the first event of the day would be retried (and the event delayed).')
 param alwaysReadyHttp int = 1
@@ -132,6 +134,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_RETRY_BACKOFF_SECONDS', value: '300' }
         { name: 'AZMIGRATE_EVENTGRID_TOPIC_ENDPOINT', value: eventGridEndpoint }
         { name: 'AZMIGRATE_EVENTGRID_TOPIC_KEY', value: '' }
+        { name: 'AZMIGRATE_EVENT_TYPE_PREFIX', value: eventTypePrefix }
         { name: 'AZMIGRATE_LOG_LEVEL', value: 'INFO' }
       ]
     }
