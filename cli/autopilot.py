@@ -18,8 +18,17 @@ from cli import render
 from cli.api import Api, ApiError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-console = Console()
-err = Console(stderr=True)
+
+
+def console() -> Console:
+    """Made per command, so the terminal's width (or COLUMNS) is read when the command runs."""
+    return Console()
+
+
+def err() -> Console:
+    return Console(stderr=True)
+
+
 COMMANDS = ("approve", "pause", "resume", "retry", "cancel", "rollback")
 WAVE_COMMANDS = ("approve", "pause", "resume", "cancel")
 
@@ -37,14 +46,14 @@ WaveOption = Annotated[str | None, typer.Option("--wave", help="One wave only.")
 def fleet(url: Url, key: ReaderKey = "", wave: WaveOption = None) -> None:
     """The fleet by wave and phase, replication progress, who needs a person, what awaits approval."""
     with _errors():
-        console.print(render.fleet(Api(url, reader_key=key).fleet(wave)))
+        console().print(render.fleet(Api(url, reader_key=key).fleet(wave)))
 
 
 @app.command()
 def show(instance_id: str, url: Url, key: ReaderKey = "") -> None:
     """One VM: its record, what it waits for, its replication and its timeline."""
     with _errors():
-        console.print(render.migration(Api(url, reader_key=key).migration(instance_id)))
+        console().print(render.migration(Api(url, reader_key=key).migration(instance_id)))
 
 
 @app.command()
@@ -57,7 +66,7 @@ def watch(
 ) -> None:
     """The fleet view, refreshed until Ctrl-C."""
     api = Api(url, reader_key=key)
-    with _errors(), Live(render.fleet(api.fleet(wave)), console=console, auto_refresh=False) as live:
+    with _errors(), Live(render.fleet(api.fleet(wave)), console=console(), auto_refresh=False) as live:
         shown = 1
         while not times or shown < times:
             time.sleep(interval)  # the operator's refresh interval
@@ -80,7 +89,7 @@ def export(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        err().print(f"wrote {output}")
 
 
 def _command(name: str) -> None:
@@ -97,7 +106,7 @@ def _command(name: str) -> None:
             raise typer.BadParameter(f"{name} works on one VM; a wave takes {', '.join(WAVE_COMMANDS)}")
         with _errors():
             answer = Api(url, operator_key=operator_key).command(name, instance_id, wave, reason)
-        console.print(render.outcome(answer))
+        console().print(render.outcome(answer))
 
     wave_too = ", or every VM of --wave" if name in WAVE_COMMANDS else ""
     run.__doc__ = f"{name.capitalize()} one VM{wave_too} (the operator key); --reason goes in the timeline."
@@ -114,7 +123,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ApiError as error:
-        err.print(f"[red]{error}[/red]")
+        err().print(f"[red]{error}[/red]")
         raise typer.Exit(1 if error.status else 2) from None
 
 

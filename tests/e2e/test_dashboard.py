@@ -13,8 +13,8 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from local.estate import tag_event
 from shared.app.roles import KeyRole
+from tests.e2e.driving import drive, estate_with
 from tests.e2e.test_ec2_events import launch
-from tests.e2e.test_lifecycle import drive, estate_with
 
 pytestmark = pytest.mark.integration
 __all__ = ["estate_with"]

@@ -8,8 +8,8 @@ import pytest
 
 from local.estate import Estate, running_estate, tag_event
 from local.stack import Azurite, LocalService, aws_client
+from tests.e2e.driving import drive
 from tests.e2e.test_ec2_events import launch
-from tests.e2e.test_lifecycle import drive
 
 pytestmark = pytest.mark.integration
 

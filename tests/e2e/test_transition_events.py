@@ -9,8 +9,8 @@ import pytest
 
 from local.estate import Estate, running_estate, tag_event
 from local.stack import Azurite, LocalService
+from tests.e2e.driving import drive, retire_instances
 from tests.e2e.test_ec2_events import launch
-from tests.e2e.test_lifecycle import drive, retire_instances
 
 pytestmark = pytest.mark.integration
 PREFIX = "com.contoso.migration"
