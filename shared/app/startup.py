@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from shared.app import wiring
+from shared.app.telemetry import configure_telemetry
 
 APP_LOGGERS = ("shared", "functions")
 SDK_WIRE_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy",)
@@ -19,6 +20,7 @@ SDK_WIRE_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy",)
 
 def start() -> None:
     apply_log_level(wiring.settings().log_level)
+    configure_telemetry()
 
 
 def apply_log_level(level: str) -> None:

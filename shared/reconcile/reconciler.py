@@ -52,6 +52,7 @@ from shared.reconcile.snapshot import (
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 from shared.state.vault_view import VaultView
+from shared.tracing import annotate, carried, span
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
@@ -153,6 +154,14 @@ class Reconciler:
         A pass degrades, never aborts: a read that fails marks the VMs it concerns (reported in
         `errors`, decided again next pass) and the pass completes the rest. Without the records or
         EC2's view nothing can be decided safely, so such a pass reports and ends."""
+        with span("autopilot.pass", shard=shard, vms=len(only) if only is not None else None):
+            report = self._reconcile(only, discover, shard, items_listed_at)
+            annotate(examined=report.examined, transitions=report.transitions, problems=len(report.errors))
+            return report
+
+    def _reconcile(
+        self, only: set[str] | None, discover: bool, shard: str | None, items_listed_at: datetime | None
+    ) -> PassReport:
         report = PassReport()
         try:
             snapshot = self._read(discover, report, only, shard, items_listed_at)
@@ -178,7 +187,8 @@ class Reconciler:
             chosen = [r for r in chosen if r.phase in DECIDABLE_WITHOUT_ASR]
         report.examined = len(chosen)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            for outcome in pool.map(lambda r: self._advance(r, snapshot), chosen):
+            advance: Callable[[MigrationRecord], PassReport] = lambda r: self._advance(r, snapshot)  # noqa: E731
+            for outcome in pool.map(carried(advance), chosen):
                 report.add(outcome)
         return report
 
@@ -257,9 +267,11 @@ class Reconciler:
             source = self.store.in_flight_in(shard) if shard is not None else self.store.in_flight()
             records = {r.instance_id: r for r in source}
             if shard is not None:
-                ec2 = self._instances(records.values(), tags_will_do=True)
+                with span("autopilot.cloud.ec2_tags", shard=shard, vms=len(records)):
+                    ec2 = self._instances(records.values(), tags_will_do=True)
             else:
-                ec2 = self.aws.opted_in()
+                with span("autopilot.cloud.ec2_describe"):
+                    ec2 = self.aws.opted_in()
                 if discover:
                     report.created = self._take_in(records, ec2, now)
                 missing = [r for r in records.values() if r.instance_id not in ec2]
@@ -268,7 +280,8 @@ class Reconciler:
         try:
             # Jobs before items: an item read after its jobs is at least as new as they are.
             since = jobs_window_start(records, now)
-            jobs = self.asr.jobs_since(since) if since is not None else []
+            with span("autopilot.cloud.asr_jobs"):
+                jobs = self.asr.jobs_since(since) if since is not None else []
             listed = None
             if shard is not None and items_listed_at is not None and self.vault_view is not None:
                 fresh_enough = now - items_listed_at <= LISTING_MAX_AGE
@@ -282,7 +295,8 @@ class Reconciler:
                 stale = {item_name_for(i) for i in moved}
                 items = {name: item for name, item in listed.items() if name not in stale} | fresh
             else:
-                items = self.asr.items()
+                with span("autopilot.cloud.asr_items"):
+                    items = self.asr.items()
             wants_machines = any(r.phase in NEEDS_DISCOVERY for r in records.values())
             discovered = self.asr.discovered() if wants_machines else []
             snapshot = Snapshot(records, ec2, items, jobs, discovered)
@@ -350,6 +364,10 @@ class Reconciler:
     # --- one VM ----------------------------------------------------------------------------------
 
     def _advance(self, record: MigrationRecord, snapshot: Snapshot) -> PassReport:
+        with span("autopilot.vm", instance_id=record.instance_id, phase=record.phase.value):
+            return self._advance_vm(record, snapshot)
+
+    def _advance_vm(self, record: MigrationRecord, snapshot: Snapshot) -> PassReport:
         outcome = PassReport()
         try:
             record = self.commands.flush(record)  # events a crash left in the outbox go first
@@ -377,6 +395,12 @@ class Reconciler:
                 if not moved:
                     break
             self.commands.sync_status(record, snapshot.ec2.get(record.instance_id))
+            pending = record.pending_action
+            annotate(
+                phase=record.phase.value,
+                attempt_id=pending.attempt_id if pending else None,
+                job_id=(pending.job_id or pending.operation_id) if pending else None,
+            )
         except ConcurrencyConflict:
             outcome.conflicts += 1  # another reconciler moved this VM first; it is theirs this pass
         except AutopilotError as error:  # a read or a write for this VM failed: the rest go on
@@ -403,8 +427,17 @@ class Reconciler:
         except LeaseExpired as expired:
             outcome.problem(f"{record.instance_id}: {act} dropped: {expired}", retryable=True)
             return record
+        pending = record.pending_action
         try:
-            effect = self._act(act, record, snapshot)
+            with span(
+                f"autopilot.cloud.{act.value}",
+                instance_id=record.instance_id,
+                phase=record.phase.value,
+                attempt_id=pending.attempt_id if pending else None,
+                action=act.value,
+            ):
+                effect = self._act(act, record, snapshot)
+                annotate(job_id=effect.job_id or effect.operation_id)
         except (ActionRefused, InvalidInput) as error:
             refused = (
                 error
@@ -421,7 +454,11 @@ class Reconciler:
             outcome.problem(f"{record.instance_id}: {act}: {error}", retryable=True)
             return record
         log.info(
-            "action issued",
+            "action issued: %s on %s (%s), tracking %s",
+            act.value,
+            record.instance_id,
+            record.phase.value,
+            effect.job_id or effect.operation_id or "nothing",
             extra={
                 "instance_id": record.instance_id,
                 "phase": record.phase.value,

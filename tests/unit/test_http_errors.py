@@ -85,3 +85,15 @@ def test_the_log_level_setting_applies_to_the_apps_loggers():
     finally:
         for name, level in before.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_telemetry_is_configured_only_with_an_application_insights_connection_string(monkeypatch):
+    from shared.app import telemetry
+
+    calls: list[dict[str, str]] = []
+    monkeypatch.setattr(telemetry, "configure_azure_monitor", lambda **kwargs: calls.append(kwargs))
+    assert telemetry.configure_telemetry({}) is False
+    assert telemetry.configure_telemetry({telemetry.CONNECTION_STRING: "  "}) is False
+    connection = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
+    assert telemetry.configure_telemetry({telemetry.CONNECTION_STRING: connection}) is True
+    assert calls == [{"connection_string": connection, "logger_name": "shared"}]
