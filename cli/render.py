@@ -34,6 +34,16 @@ def fleet(view: dict[str, Any]) -> RenderableType:
         parts.append(_replicating(view["replicating"]))
     if view["attention"]:
         parts.append(_attention(view["attention"]))
+    if view.get("warnings"):
+        warned = Table(title="Replication warnings", title_justify="left")
+        for column in ("VM", "wave", "warning", "what to look at"):
+            warned.add_column(column, overflow="fold")
+        for row in view["warnings"]:
+            warning = row["warning"]
+            warned.add_row(
+                row["instanceId"], row["wave"], f"{warning['code']}: {warning['message']}", warning["fix"]
+            )
+        parts.append(warned)
     if view["awaiting_approval"]:
         approval = Table(title="Awaiting approval", title_justify="left")
         for column in ("VM", "wave", "since"):

@@ -14,7 +14,7 @@ param eventTypePrefix string = 'com.migrationautopilot'
 
 // The app's own trigger takes the job watcher's events only; people's tools take the transitions.
 var jobEventTypes = [ 'MigrationAutopilot.AsrJob.StateChanged' ]
-var transitionEventTypes = [for kind in [ 'phase.changed', 'vm.blocked', 'vm.failed', 'approval.requested', 'migration.completed' ]: '${eventTypePrefix}.${kind}']
+var transitionEventTypes = [for kind in [ 'phase.changed', 'vm.blocked', 'vm.failed', 'approval.requested', 'migration.completed', 'warning.raised' ]: '${eventTypePrefix}.${kind}']
 var queueDataMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a' // Storage Queue Data Message Sender
 
 resource topic 'Microsoft.EventGrid/topics@2024-06-01-preview' = {

@@ -123,6 +123,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_SIZING_MIN_COVERAGE', value: '0.5' }
         { name: 'AZMIGRATE_MEMORY_METRIC_NAMESPACE', value: 'CWAgent' }
         { name: 'AZMIGRATE_BLOCKED_RECHECK_MINUTES', value: '60' }
+        { name: 'AZMIGRATE_STALL_MINUTES', value: '120' }
+        { name: 'AZMIGRATE_RPO_WARNING_SECONDS', value: '1800' }
         { name: 'AZMIGRATE_JOB_WATCH_SCHEDULE', value: '0 */1 * * * *' }
         { name: 'AZMIGRATE_RECONCILE_SCHEDULE', value: '0 */5 * * * *' }
         { name: 'AZMIGRATE_NIGHTLY_SCHEDULE', value: '0 0 1 * * *' }

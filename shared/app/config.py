@@ -247,6 +247,13 @@ class Settings(BaseSettings):
     blocked_recheck_minutes: Annotated[int, Field(ge=5, le=10_080)] = Field(
         60, description="How often a VM blocked by its guest checks (e.g. closed ports) is checked again."
     )
+    stall_minutes: Annotated[int, Field(ge=10, le=10_080)] = Field(
+        120,
+        description="Initial replication whose progress has not moved for this long gets a stall warning.",
+    )
+    rpo_warning_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
+        1_800, description="A replicating VM whose RPO is above this gets an RPO warning."
+    )
     # Schedules (NCRONTAB, read by the Functions host through %AZMIGRATE_...% binding expressions)
     job_watch_schedule: Schedule = Field("0 */1 * * * *", description="When the ASR job watcher runs.")
     reconcile_schedule: Schedule = Field(

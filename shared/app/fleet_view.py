@@ -21,7 +21,7 @@ def summary(records: Iterable[MigrationRecord], limit: int = LIST_LIMIT) -> dict
     by_wave: dict[str, Counter[str]] = {}
     by_phase: Counter[str] = Counter()
     waiting: Counter[str] = Counter()
-    replicating, attention, approval = [], [], []
+    replicating, attention, approval, warnings = [], [], [], []
     for record in records:
         by_phase[record.phase.value] += 1
         by_wave.setdefault(record.wave or NO_WAVE, Counter())[record.phase.value] += 1
@@ -33,8 +33,10 @@ def summary(records: Iterable[MigrationRecord], limit: int = LIST_LIMIT) -> dict
             attention.append(vm_row(record) | {"problem": problem(record)})
         if record.waiting_for is not None and record.waiting_for.kind == "approval":
             approval.append(vm_row(record))
+        if record.warning is not None:
+            warnings.append(vm_row(record) | {"warning": record.warning.model_dump(mode="json")})
     replicating.sort(key=lambda row: (row["progress"] or 0, row["instanceId"]))
-    for rows in (attention, approval):
+    for rows in (attention, approval, warnings):
         rows.sort(key=lambda row: (row["wave"], row["instanceId"]))
     return {
         "total": sum(by_phase.values()),
@@ -44,7 +46,8 @@ def summary(records: Iterable[MigrationRecord], limit: int = LIST_LIMIT) -> dict
         "replicating": replicating[:limit],
         "attention": attention[:limit],
         "awaiting_approval": approval[:limit],
-        "truncated": any(len(rows) > limit for rows in (replicating, attention, approval)),
+        "warnings": warnings[:limit],
+        "truncated": any(len(rows) > limit for rows in (replicating, attention, approval, warnings)),
     }
 
 

@@ -186,6 +186,8 @@ def reconciler() -> Reconciler:
             discovery_timeout_seconds=config.discovery_timeout_seconds,
             dry_run=config.dry_run,
             blocked_recheck_seconds=config.blocked_recheck_minutes * 60,
+            stall_seconds=config.stall_minutes * 60,
+            rpo_warning_seconds=config.rpo_warning_seconds,
             comfort_factor=config.sizing_comfort_factor,
             min_metric_coverage=config.sizing_min_coverage,
             target_location=config.target_location,

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.model.phases import Phase
-from shared.model.records import Assessment, MigrationRecord, Replication, TargetSettings, WaitKind
+from shared.model.records import (
+    Assessment,
+    MigrationRecord,
+    Replication,
+    ReplicationWarning,
+    TargetSettings,
+    WaitKind,
+)
 
 P = Phase
 
@@ -102,6 +109,7 @@ class Decision:
     observed: bool = False
     wait: Wait | None = None
     replication: Replication | None = None
+    warning: ReplicationWarning | None = None
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
     assessment: Assessment | None = None  # a new assessment to store

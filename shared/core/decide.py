@@ -33,7 +33,7 @@ from shared.core.lifecycle import (
 )
 from shared.core.phases import HANDLERS, restart_source
 from shared.core.retry import WhenExhausted, refusal_rule
-from shared.core.waiting import replication_of, wait_of, waiting_after
+from shared.core.waiting import replication_of, wait_of, waiting_after, warning_of
 from shared.errors import ErrorCode
 from shared.model.facts import Facts, Policy
 from shared.model.phases import Phase
@@ -43,6 +43,7 @@ from shared.model.records import (
     MigrationRecord,
     PendingAction,
     Replication,
+    ReplicationWarning,
     to_token,
 )
 
@@ -59,13 +60,21 @@ def decide(record: MigrationRecord, facts: Facts, policy: Policy, now: datetime)
         decision = replace(decision, reason=f"{decision.reason} (ASR warning {job.warning})")
     if job is not None and _ends_intent(record, decision):
         decision = replace(decision, settle_job=job.job_id)  # never adopted by a later attempt
-    return _observed(record, decision, now, replication_of(facts.item, record.replication))
+    replication = replication_of(facts.item, record.replication, now)
+    limits = (policy.stall_seconds, policy.rpo_warning_seconds)
+    warning = warning_of(record, decision.next_phase, replication, now, limits)
+    return _observed(record, decision, now, replication, warning)
 
 
 def _observed(
-    record: MigrationRecord, decision: Decision, now: datetime, replication: Replication | None
+    record: MigrationRecord,
+    decision: Decision,
+    now: datetime,
+    replication: Replication | None,
+    warning: ReplicationWarning | None,
 ) -> Decision:
-    return replace(decision, observed=True, wait=wait_of(record, decision, now), replication=replication)
+    wait = wait_of(record, decision, now)
+    return replace(decision, observed=True, wait=wait, replication=replication, warning=warning)
 
 
 def _ends_intent(record: MigrationRecord, decision: Decision) -> bool:
@@ -258,6 +267,8 @@ def _seen(record: MigrationRecord, decision: Decision, now: datetime) -> dict[st
         changes["waiting_for"] = waiting
     if decision.replication != record.replication:
         changes["replication"] = decision.replication
+    if decision.warning != record.warning:
+        changes["warning"] = decision.warning
     return changes
 
 
@@ -310,4 +321,4 @@ def decide_refusal(
         failed_phase=record.phase if fail else None,
         error_retryable=False,
     )
-    return _observed(record, refused, now, record.replication)
+    return _observed(record, refused, now, record.replication, record.warning)

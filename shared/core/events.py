@@ -20,7 +20,8 @@ BLOCKED = "vm.blocked"  # a check or a deadline holds the VM until someone fixes
 FAILED = "vm.failed"  # a step ran out of tries: a person retries, cancels or rolls back
 APPROVAL_REQUESTED = "approval.requested"  # the cutover waits for approval
 COMPLETED = "migration.completed"  # done: the VM runs in Azure, replication removed
-EVENT_KINDS = (PHASE_CHANGED, BLOCKED, FAILED, APPROVAL_REQUESTED, COMPLETED)
+WARNING = "warning.raised"  # replication stalled, or its RPO is above the limit (the fix is in the data)
+EVENT_KINDS = (PHASE_CHANGED, BLOCKED, FAILED, APPROVAL_REQUESTED, COMPLETED, WARNING)
 ON_ENTERING = {P.BLOCKED: BLOCKED, P.FAILED: FAILED, P.DONE: COMPLETED}
 
 
@@ -36,6 +37,8 @@ def transition_events(
             kinds.append(ON_ENTERING[after.phase])
     if _waits_for_approval(after) and not _waits_for_approval(before):
         kinds.append(APPROVAL_REQUESTED)
+    if after.warning is not None and (before.warning is None or before.warning.code != after.warning.code):
+        kinds.append(WARNING)
     version = before.version + 1  # the version this write gives the record
     data = summary(before, after, reason)
     return [
@@ -63,6 +66,7 @@ def summary(before: MigrationRecord, after: MigrationRecord, reason: str) -> dic
         "waitingFor": after.waiting_for.model_dump(mode="json") if after.waiting_for else None,
         "asrJobId": (pending.job_id or pending.operation_id) if pending else after.asr_job_id,
         "error": after.last_error.code if after.last_error and after.phase in {P.BLOCKED, P.FAILED} else None,
+        "warning": after.warning.model_dump(mode="json") if after.warning else None,
     }
 
 

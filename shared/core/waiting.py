@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from shared.core.actions import Act, Decision, Wait
 from shared.model.facts import ItemFacts
 from shared.model.phases import Phase
-from shared.model.records import MigrationRecord, Replication, Waiting, WaitKind
+from shared.model.records import MigrationRecord, Replication, ReplicationWarning, Waiting, WaitKind
 
 P = Phase
 # Phases that wait for one thing whatever the handler said.
@@ -58,14 +58,17 @@ def waiting_after(record: MigrationRecord, wait: Wait | None, now: datetime) -> 
     return Waiting(kind=wait.kind, message=wait.message, since=since, until=wait.until)
 
 
-def replication_of(item: ItemFacts | None, previous: Replication | None) -> Replication | None:
+def replication_of(item: ItemFacts | None, previous: Replication | None, now: datetime) -> Replication | None:
     """The item's replication as the record keeps it: the RPO and the last recovery point only when
     they moved enough to matter (in Azure both move every few minutes; a write each pass for each
-    VM would buy nothing)."""
+    VM would buy nothing); `progress_since` when the progress last moved."""
     if item is None:
         return None
+    progress = min(max(item.progress_percent, 0), 100)
+    moved = previous is None or previous.progress_percent != progress or previous.progress_since is None
     seen = Replication(
-        progress_percent=min(max(item.progress_percent, 0), 100),
+        progress_percent=progress,
+        progress_since=now if moved or previous is None else previous.progress_since,
         rpo_seconds=item.rpo_seconds,
         last_recovery_point=item.last_recovery_point,
         health=item.replication_health,
@@ -84,3 +87,48 @@ def replication_of(item: ItemFacts | None, previous: Replication | None) -> Repl
             else point
         )
     return seen.model_copy(update={"rpo_seconds": rpo, "last_recovery_point": point})
+
+
+# From the seed's FAQ ("My replication status isn't progressing") and its network requirements.
+STALL_FIX = (
+    "Check that the replication appliance meets the requirements and is running; that the instance's "
+    "security group and network let it reach the appliance on TCP 9443 (data) and HTTPS 443 (control); "
+    "that the appliance reaches Azure on HTTPS 443 outbound; that no stale duplicate appliance is "
+    "registered to the project; and that the Mobility agent service runs on the instance."
+)
+RPO_FIX = (
+    "The instance writes faster than replication carries, or the appliance is overloaded: check the "
+    "disk churn (write rate) against Site Recovery's limits, the appliance's CPU and memory, and its "
+    "outbound HTTPS 443 bandwidth to Azure."
+)
+RPO_PHASES = frozenset(
+    {P.PROTECTED, P.TEST_MIGRATION, P.TEST_VALIDATION, P.TEST_CLEANUP, P.READY_FOR_CUTOVER}
+)
+
+
+def warning_of(
+    record: MigrationRecord,
+    phase: Phase,
+    replication: Replication | None,
+    now: datetime,
+    limits: tuple[int, int],
+) -> ReplicationWarning | None:
+    """A stalled initial replication or a high RPO, with what to look at; None when neither.
+    `limits`: (stall seconds, RPO warning seconds). `since` is kept while the warning stays."""
+    stall_seconds, rpo_limit = limits
+    found: tuple[str, str, str] | None = None
+    if replication is not None and phase is P.INITIAL_REPLICATION and replication.progress_since is not None:
+        stuck = now - replication.progress_since
+        if stuck >= timedelta(seconds=stall_seconds):
+            minutes = int(stuck.total_seconds() // 60)
+            said = f"initial replication has stayed at {replication.progress_percent}% for {minutes} minutes"
+            found = ("ReplicationStalled", said, STALL_FIX)
+    elif replication is not None and phase in RPO_PHASES and (replication.rpo_seconds or 0) > rpo_limit:
+        found = ("RpoHigh", f"RPO {replication.rpo_seconds} s is above {rpo_limit} s", RPO_FIX)
+    if found is None:
+        return None
+    code, message, fix = found
+    previous = record.warning
+    if previous is not None and previous.code == code:
+        return previous if previous.message == message else previous.model_copy(update={"message": message})
+    return ReplicationWarning(code=code, message=message, fix=fix, since=now)

@@ -209,6 +209,8 @@ class Policy:
     discovery_timeout_seconds: int = 3_600
     dry_run: bool = False  # assess only: never install agents or enable replication (the tag wins)
     blocked_recheck_seconds: int = 3_600  # a VM blocked by its guest checks is checked again this often
+    stall_seconds: int = 7_200  # initial replication without progress this long: a warning
+    rpo_warning_seconds: int = 1_800  # a replicating VM's RPO above this: a warning
     comfort_factor: float = 1.3  # head room over the measured p95 CPU and memory
     min_metric_coverage: float = 0.5  # below this share of the lookback, size as on premises
     target_location: str = ""  # the Azure region the sizes must be offered in ("" = any)

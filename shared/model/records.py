@@ -182,6 +182,15 @@ class Waiting(Model):
     until: UtcTime | None = None
 
 
+class ReplicationWarning(Model):
+    """Replication that needs a look though nothing failed: stalled, or an RPO above the limit."""
+
+    code: Literal["ReplicationStalled", "RpoHigh"]
+    message: Annotated[str, _truncator(MAX_CHECK_CHARS)]
+    fix: Annotated[str, _truncator(MAX_REASON_CHARS)]
+    since: UtcTime
+
+
 class HealthIssue(Model):
     """One of the protected item's health errors, as Site Recovery words it, with its fix."""
 
@@ -196,6 +205,7 @@ class Replication(Model):
     the last recovery point when it moves by a quarter of an hour (it moves every few minutes)."""
 
     progress_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    progress_since: UtcTime | None = None  # when the progress last moved (a stall is measured from it)
     rpo_seconds: NonNegativeInt | None = None
     last_recovery_point: UtcTime | None = None
     health: Annotated[str, _truncator(32)] = ""
@@ -239,6 +249,7 @@ class MigrationRecord(Model):
     paused_by_tag: bool = False  # paused by the pause tag (its removal resumes), not by an operator
     waiting_for: Waiting | None = None  # None: nothing to wait for (done, out, or not decided yet)
     replication: Replication | None = None  # while its item exists
+    warning: ReplicationWarning | None = None  # a stall or a high RPO (its fix says what to look at)
     outbox: Annotated[list[OutboxEvent], Field(max_length=OUTBOX_KEPT)] = Field(default_factory=list)
     # Jobs earlier attempts accounted for (newest last): crash recovery never adopts one of them.
     settled_jobs: Annotated[list[ArmText], Field(max_length=SETTLED_JOBS_KEPT)] = Field(default_factory=list)

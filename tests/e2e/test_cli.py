@@ -14,7 +14,15 @@ from local.estate import Estate
 from local.stack import Azurite, LocalService
 from shared.app.roles import KeyRole
 from shared.model.phases import Phase
-from shared.model.records import Assessment, CheckResult, ErrorInfo, MigrationRecord, Replication, Waiting
+from shared.model.records import (
+    Assessment,
+    CheckResult,
+    ErrorInfo,
+    MigrationRecord,
+    Replication,
+    ReplicationWarning,
+    Waiting,
+)
 from tests.e2e.seeded import opted_in, seeded_estate
 
 pytestmark = pytest.mark.integration
@@ -31,6 +39,12 @@ def records(now: datetime) -> list[MigrationRecord]:
             phase=Phase.INITIAL_REPLICATION,
             replication=Replication(progress_percent=42, health="Normal"),
             waiting_for=Waiting(kind="replication", message="initial replication 42%", since=now),
+            warning=ReplicationWarning(
+                code="ReplicationStalled",
+                message="stayed at 42% for 130 minutes",
+                fix="check TCP 9443",
+                since=now,
+            ),
         ),
         opted_in(READY, now, "w1").evolve(
             phase=Phase.READY_FOR_CUTOVER,
@@ -71,6 +85,7 @@ def test_fleet_shows_waves_progress_problems_and_approvals(estate: Estate):
     assert "appliance-unreachable" in out and "9443 closed" in out and "open 9443" in out
     assert "InjectedFailure" in out and "retry, or cancel" in out
     assert "Awaiting approval" in out and READY in out
+    assert "ReplicationStalled: stayed at 42% for 130 minutes" in out and "check TCP 9443" in out
     code, narrowed = autopilot(estate, "fleet", "--wave", "w2")
     assert code == 0 and "Fleet: 2 VMs" in narrowed and REPLICATING not in narrowed
 

@@ -31,6 +31,7 @@ def test_a_failure_is_a_phase_change_and_a_failure_with_one_id_each():
         "waitingFor": None,
         "asrJobId": None,
         "error": "InjectedFailure",
+        "warning": None,
     }
 
 

@@ -45,3 +45,4 @@ def test_counts_lists_and_problems_with_their_fixes():
     assert problems[failed.instance_id]["code"] == "InjectedFailure"
     assert problems[sick.instance_id] == {"code": "78122", "message": "m", "fix": "port 443"}
     assert [row["instanceId"] for row in full["awaiting_approval"]] == [ready.instance_id]
+    assert full["warnings"] == []

@@ -36,6 +36,7 @@ def test_nested_fields_are_the_structured_ones():
         "waiting_for",
         "replication",
         "outbox",
+        "warning",
     }
     assert nested_fields(HistoryEntry) == frozenset()
 

@@ -115,3 +115,42 @@ def test_replication_health_is_written_when_it_matters_not_each_time_the_rpo_tic
     sick = item(replication_health="Critical", health_issues=(issue,))
     critical = seen(first, Facts(ec2=ec2_facts(), item=sick)).replication
     assert critical is not None and (critical.health, critical.issues) == ("Critical", [issue])
+
+
+def test_initial_replication_that_stops_moving_gets_a_stall_warning_with_the_faqs_fix():
+    policy = Policy(lease_seconds=600, retry_limit=3, backoff_seconds=60, stall_seconds=3_600)
+    rec = record().evolve(phase=P.INITIAL_REPLICATION)
+    stuck = item(protection_state="InitialReplicationInProgress", progress_percent=37, rpo_seconds=None)
+    first = apply_decision(rec, decide(rec, Facts(ec2=ec2_facts(), item=stuck), policy, NOW), NOW, "a")
+    assert first.replication is not None and first.replication.progress_since == NOW and first.warning is None
+    later = NOW + timedelta(minutes=61)
+    stalled = apply_decision(
+        first, decide(first, Facts(ec2=ec2_facts(), item=stuck), policy, later), later, "a"
+    )
+    assert stalled.warning is not None and stalled.warning.code == "ReplicationStalled"
+    assert "37% for 61 minutes" in stalled.warning.message and "TCP 9443" in stalled.warning.fix
+    moving = item(protection_state="InitialReplicationInProgress", progress_percent=38)
+    after = later + timedelta(minutes=1)
+    going = apply_decision(
+        stalled, decide(stalled, Facts(ec2=ec2_facts(), item=moving), policy, after), after, "a"
+    )
+    assert (
+        going.warning is None and going.replication is not None and going.replication.progress_since == after
+    )
+
+
+def test_a_high_rpo_warns_until_it_comes_down_and_the_warning_is_an_event():
+    from shared.core.events import transition_events
+
+    policy = Policy(lease_seconds=600, retry_limit=3, backoff_seconds=60, rpo_warning_seconds=900)
+    rec = record().evolve(phase=P.READY_FOR_CUTOVER)
+    slow = Facts(ec2=ec2_facts(tags={"azmigrate:enabled": "true"}), item=item(rpo_seconds=2_000))
+    warned = apply_decision(rec, decide(rec, slow, policy, NOW), NOW, "a")
+    assert warned.warning is not None and (warned.warning.code, warned.warning.since) == ("RpoHigh", NOW)
+    kinds = [e.type for e in transition_events(rec, warned, "", "p.q", NOW)]
+    assert "p.q.warning.raised" in kinds
+    later = NOW + timedelta(minutes=5)
+    still = apply_decision(warned, decide(warned, slow, policy, later), later, "a")
+    assert still == warned  # the same warning: nothing written again
+    fine = Facts(ec2=slow.ec2, item=item(rpo_seconds=60))
+    assert apply_decision(warned, decide(warned, fine, policy, later), later, "a").warning is None
