@@ -37,7 +37,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
     settings = {"AZMIGRATE_MAX_INITIAL_REPLICATION": str(slots)}
     with (
         running_stack() as stack,
-        running_estate(stack.azurite, stack.moto, time_scale=0, settings=settings) as estate,
+        running_estate(stack.azurite, stack.moto, time_scale=0, settings=settings, event_grid=True) as estate,
         running_hosts(workers - 1, dict(os.environ), estate.keys) as others,
     ):
         fleet = create_fleet(aws_client(stack.moto.url, "ec2", REGION), None, vms, vms)
@@ -79,6 +79,7 @@ def migrate(vms: int, slots: int, interval: timedelta, workers: int, deadline_se
             cpu=cpu_seconds(pids) - cpu,
             calls=sum(estate.sim.request_counts().values()) - calls,
         )
+        _report_writes_and_events(estate, store, len(fleet))
         return 0 if all(p in FINISHED for p in phases.values()) else 1
 
 
@@ -86,6 +87,20 @@ def _pass(estate: Estate) -> None:
     """One run of the reconcile timer, until every message it queued (and their follow-ups) is done."""
     estate.run_timer("reconcile_timer", settle=False)
     estate.settle(timeout=1_800)
+
+
+def _report_writes_and_events(estate: Estate, store: TableStateStore, fleet_size: int) -> None:
+    """Record writes over the whole run, and the transition events the topic took (by type)."""
+    writes = sum(r.version for r in store.all())
+    prefix = os.environ.get("AZMIGRATE_EVENT_TYPE_PREFIX", "com.migrationautopilot") + "."
+    ours = [e for e in estate.host.topic_events if str(e.get("type", "")).startswith(prefix)]
+    kinds = Counter(str(e["type"]).removeprefix(prefix) for e in ours)
+    size = max(fleet_size, 1)
+    print(f"record writes: {writes} ({writes / size:.1f} per VM over the whole migration)")
+    print(
+        f"transition events published: {len(ours)} ({len(ours) / size:.1f} per VM; "
+        f"{len({e['id'] for e in ours})} distinct ids): {dict(sorted(kinds.items()))}"
+    )
 
 
 def _hours(span: timedelta) -> str:

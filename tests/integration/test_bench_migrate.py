@@ -28,3 +28,10 @@ def test_the_migration_bench_migrates_the_fleet_and_reports_simulated_time():
     assert all_done == pytest.approx(passes * 5 / 60, abs=0.005)
     assert half_done < all_done  # the second VM waited for the first one's slot
     assert re.search(r"\d+ Site Recovery calls \([\d.]+ per VM\)", out)
+    events = re.search(
+        r"transition events published: (\d+) \(([\d.]+) per VM; (\d+) distinct ids\): (.*)", out
+    )
+    assert events is not None, out[-2000:]
+    assert events[1] == events[3] and int(events[1]) > 0  # each published once
+    assert "'migration.completed': 2" in events[4]  # the two that migrated
+    assert re.search(r"record writes: \d+ \([\d.]+ per VM over the whole migration\)", out)
