@@ -215,7 +215,7 @@ def show_fleet(estate: Estate) -> None:
     if command is None:
         print("(the autopilot CLI is not installed: bash scripts/demo.sh installs it)")
         return
-    subprocess.run([command, "fleet"], env=env | {"COLUMNS": env.get("COLUMNS", "160")}, check=False)
+    subprocess.run([command, "fleet"], env=env | {"COLUMNS": "160"}, check=False)  # one width everywhere
 
 
 def wait_for_a_person(estate: Estate) -> None:
