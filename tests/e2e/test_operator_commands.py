@@ -3,9 +3,11 @@ failed (FAILED is never a dead end)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from local.estate import tag_event
+from local.estate import Estate, tag_event
 from local.stack import aws_client
 from tests.e2e.driving import asr_actions, drive, estate_with, mutations, replicating_slowly
 from tests.e2e.test_ec2_events import launch
@@ -14,13 +16,20 @@ pytestmark = pytest.mark.integration
 __all__ = ["estate_with"]  # the fixture
 
 
-def test_a_failed_vm_whose_opt_in_tag_is_removed_stops_replicating(estate_with):
-    """FAILED is not a dead end for opt-out: the item (and its cost) goes when the team says so."""
+def failed_in_test_migration(estate_with: Callable[..., Estate], failures: int) -> tuple[Estate, str]:
+    """A VM that failed in test_migration: its test failovers made to fail (one try per step)."""
     estate = estate_with(AZMIGRATE_RETRY_BACKOFF_SECONDS="1", AZMIGRATE_RETRY_LIMIT="1")
-    estate.sim.vault.faults.update({"failScenarios": {"TestFailover": 5}})
+    estate.sim.vault.faults.update({"failScenarios": {"TestFailover": failures}})
     vm = launch(estate, {"azmigrate:enabled": "true"})
     estate.post("/api/ec2-events", tag_event(vm))
     drive(estate, [vm], {"failed"}, seconds=90)
+    assert estate.record(vm)["failed_phase"] == "test_migration"
+    return estate, vm
+
+
+def test_a_failed_vm_whose_opt_in_tag_is_removed_stops_replicating(estate_with):
+    """FAILED is not a dead end for opt-out: the item (and its cost) goes when the team says so."""
+    estate, vm = failed_in_test_migration(estate_with, failures=5)
     assert f"azmigrate-{vm}" in estate.sim.vault.items
     aws_client(estate.moto.url, "ec2").delete_tags(Resources=[vm], Tags=[{"Key": "azmigrate:enabled"}])
     estate.post("/api/ec2-events", tag_event(vm, keys=("azmigrate:enabled",)))
@@ -53,12 +62,7 @@ def test_a_paused_vm_sends_site_recovery_nothing_until_resumed(estate_with):
 
 
 def test_a_failed_vm_retried_through_the_api_ends_migrated(estate_with):
-    estate = estate_with(AZMIGRATE_RETRY_BACKOFF_SECONDS="1", AZMIGRATE_RETRY_LIMIT="1")
-    estate.sim.vault.faults.update({"failScenarios": {"TestFailover": 1}})
-    vm = launch(estate, {"azmigrate:enabled": "true"})
-    estate.post("/api/ec2-events", tag_event(vm))
-    drive(estate, [vm], {"failed"}, seconds=90)
-    assert estate.record(vm)["failed_phase"] == "test_migration"
+    estate, vm = failed_in_test_migration(estate_with, failures=1)
     status, body = estate.post(f"/api/migrations/{vm}/retry")
     assert (status, body["phase"]) == (200, "test_migration")
     drive(estate, [vm], {"done"}, seconds=90)

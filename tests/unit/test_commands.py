@@ -124,3 +124,34 @@ def test_events_and_watermarks_are_written_here_too(commands: Commands, clock: F
     assert commands.store.watermark("asr-jobs") == mark
     clock.advance(3 * 24 * 3600)
     assert commands.forget_stale_events() == 1
+
+
+class Crash(BaseException):
+    """The process dies here (not an error anyone catches)."""
+
+
+def test_a_crash_between_the_write_and_the_publish_still_gives_one_event_per_transition(clock: FakeClock):
+    from shared.commands import EventsOut
+    from shared.model.records import OutboxEvent
+
+    store = MemoryStateStore(clock=clock)
+    published: list[OutboxEvent] = []
+
+    def crash(events: list[OutboxEvent]) -> None:
+        raise Crash
+
+    dying = Commands(store, clock=clock, events=EventsOut("com.contoso", crash))
+    created = dying.take_in(record(), "opt-in tag found")
+    assert created is not None
+    with pytest.raises(Crash):  # written, then the process dies before the topic hears of it
+        dying.apply(created, Decision(Phase.PREFLIGHT, "assessing"), now=clock())
+    kept = store.get(created.instance_id)
+    assert kept.phase is Phase.PREFLIGHT and [e.type for e in kept.outbox] == ["com.contoso.phase.changed"]
+    restarted = Commands(store, clock=clock, events=EventsOut("com.contoso", published.extend))
+    drained = restarted.flush(kept)  # the next pass, in another process, publishes first
+    first = f"{created.instance_id}-{created.version + 1}-phase.changed"  # the version the move wrote
+    assert [e.id for e in published] == [first] and drained.outbox == []
+    assert restarted.flush(drained) is drained and len(published) == 1  # nothing twice
+    moved = restarted.apply(drained, Decision(Phase.AGENT_INSTALL, "checks passed"), now=clock())
+    assert [e.id for e in published] == [first, f"{created.instance_id}-{drained.version + 1}-phase.changed"]
+    assert moved.outbox == []
