@@ -128,3 +128,29 @@ def moto_server() -> Iterator[LocalService]:
     install_documents(service.url, ["us-east-1"], DEFAULT_DOCUMENT_PREFIX)  # as infra/aws deploys them
     yield service
     service.stop()
+
+
+# The slowest modules first (seconds of one worker each, measured on a full run): pytest-xdist's
+# loadfile hands out modules in collection order, so a slow one collected last keeps one worker
+# busy after the others finished. Longest first packs the three workers; the rest keep their order.
+SLOWEST_FIRST = (
+    "tests/chaos/test_chaos.py",  # 166 s
+    "tests/e2e/test_lifecycle.py",  # 159 s
+    "tests/e2e/test_hostile_input.py",  # 155 s
+    "tests/integration/test_reconciler.py",  # 123 s
+    "tests/e2e/test_operator_commands.py",  # 111 s
+    "tests/e2e/test_steering.py",  # 62 s
+    "tests/infra/test_templates.py",  # 61 s
+    "tests/e2e/test_rollback.py",  # 49 s
+    "tests/integration/test_demo.py",  # 46 s
+    "tests/integration/test_bench_migrate.py",  # 40 s
+    "tests/integration/test_pass_cost.py",  # 37 s
+    "tests/e2e/test_right_sizing.py",  # 37 s
+    "tests/e2e/test_transition_events.py",  # 37 s
+    "tests/e2e/test_dashboard.py",  # 28 s
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable
