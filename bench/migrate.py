@@ -94,12 +94,13 @@ def _report_writes_and_events(estate: Estate, store: TableStateStore, fleet_size
     writes = sum(r.version for r in store.all())
     prefix = os.environ.get("AZMIGRATE_EVENT_TYPE_PREFIX", "com.migrationautopilot") + "."
     ours = [e for e in estate.host.topic_events if str(e.get("type", "")).startswith(prefix)]
-    kinds = Counter(str(e["type"]).removeprefix(prefix) for e in ours)
+    distinct = {str(e["id"]): e for e in ours}  # a consumer dedupes by id (a delivery may repeat one)
+    kinds = Counter(str(e["type"]).removeprefix(prefix) for e in distinct.values())
     size = max(fleet_size, 1)
     print(f"record writes: {writes} ({writes / size:.1f} per VM over the whole migration)")
     print(
         f"transition events published: {len(ours)} ({len(ours) / size:.1f} per VM; "
-        f"{len({e['id'] for e in ours})} distinct ids): {dict(sorted(kinds.items()))}"
+        f"{len(distinct)} distinct ids): {dict(sorted(kinds.items()))}"
     )
 
 

@@ -32,6 +32,7 @@ def test_the_migration_bench_migrates_the_fleet_and_reports_simulated_time():
         r"transition events published: (\d+) \(([\d.]+) per VM; (\d+) distinct ids\): (.*)", out
     )
     assert events is not None, out[-2000:]
-    assert events[1] == events[3] and int(events[1]) > 0  # each published once
+    # At least once, with the id a consumer dedupes by (a writer that lost a race publishes again).
+    assert int(events[3]) > 0 and int(events[1]) >= int(events[3])
     assert "'migration.completed': 2" in events[4]  # the two that migrated
     assert re.search(r"record writes: \d+ \([\d.]+ per VM over the whole migration\)", out)
