@@ -21,7 +21,6 @@ FAILED = "vm.failed"  # a step ran out of tries: a person retries, cancels or ro
 APPROVAL_REQUESTED = "approval.requested"  # the cutover waits for approval
 COMPLETED = "migration.completed"  # done: the VM runs in Azure, replication removed
 WARNING = "warning.raised"  # replication stalled, or its RPO is above the limit (the fix is in the data)
-EVENT_KINDS = (PHASE_CHANGED, BLOCKED, FAILED, APPROVAL_REQUESTED, COMPLETED, WARNING)
 ON_ENTERING = {P.BLOCKED: BLOCKED, P.FAILED: FAILED, P.DONE: COMPLETED}
 
 
