@@ -173,13 +173,14 @@ def run(
     started = time.monotonic()
     with (
         running_stack() as stack,
-        running_estate(stack.azurite, stack.moto, time_scale=time_scale) as estate,
+        running_estate(stack.azurite, stack.moto, time_scale=time_scale, bare_vault=True) as estate,
         running_hosts(workers - 1, dict(os.environ), estate.keys) as others,
     ):
         print(
             f"stand-ins: Azurite {stack.azurite.url}, moto {stack.moto.url}, Site Recovery {estate.sim.url}"
         )
         print(f"app: local Functions host {estate.host.url}/api/ (simulated time x{time_scale:g})")
+        print("vault: new, with no replication policy or container mapping (the app creates them)")
         if others:
             print(f"workers: {workers} hosts on one work queue (+ {', '.join(h.url for h in others)})")
         fleet = create_fleet(

@@ -150,12 +150,15 @@ def running_estate(
     queue_settings: QueueSettings | None = None,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     queues: bool = True,
+    bare_vault: bool = False,
 ) -> Iterator[Estate]:
     """The simulator, its bridge and the app's host for the block; the process's settings restored after.
 
     With `event_grid`, the host also stands in for the Event Grid topic the job watcher publishes to.
     `body_timeout`: how long the host waits for a request body that stops arriving (then 408).
     Without `queues`, nothing works the queue: what a request queued stays there to be looked at.
+    A `bare_vault` has its fabrics and appliance but no replication policy or container mapping, as a
+    new Azure Migrate project: the app creates them.
     """
     from shared.app import wiring  # noqa: PLC0415 - the app's caches are reset for each estate
 
@@ -167,6 +170,7 @@ def running_estate(
         providers=(RCM, CLASSIC),
         job_seconds=60,
         bandwidth_mb_per_s=200,
+        bare=bare_vault,
     )
     sim = Simulator(vault).start()
     passphrase = uuid.uuid4().hex

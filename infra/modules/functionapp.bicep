@@ -125,6 +125,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_BLOCKED_RECHECK_MINUTES', value: '60' }
         { name: 'AZMIGRATE_STALL_MINUTES', value: '120' }
         { name: 'AZMIGRATE_RPO_WARNING_SECONDS', value: '1800' }
+        { name: 'AZMIGRATE_POLICY_HISTORY_MINUTES', value: '1440' }
+        { name: 'AZMIGRATE_POLICY_CRASH_CONSISTENT_MINUTES', value: '5' }
+        { name: 'AZMIGRATE_POLICY_APP_CONSISTENT_MINUTES', value: '0' }
+        { name: 'AZMIGRATE_POLICY_MULTI_VM_SYNC', value: 'true' }
+        { name: 'AZMIGRATE_AGENT_AUTO_UPGRADE', value: 'true' }
         { name: 'AZMIGRATE_JOB_WATCH_SCHEDULE', value: '0 */1 * * * *' }
         { name: 'AZMIGRATE_RECONCILE_SCHEDULE', value: '0 */5 * * * *' }
         { name: 'AZMIGRATE_NIGHTLY_SCHEDULE', value: '0 0 1 * * *' }

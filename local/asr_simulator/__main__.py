@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
         help=f"comma-separated replication providers the vault carries, of {', '.join(PROVIDERS)}",
     )
     p.add_argument(
+        "--bare",
+        action="store_true",
+        help="start without a replication policy or container mapping, as a new Azure Migrate project",
+    )
+    p.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
@@ -201,6 +206,7 @@ def build(args: argparse.Namespace) -> Simulator:
         faults=faults,
         first_recovery_point_seconds=args.first_recovery_point_seconds,
         answer_at_once=args.answer_at_once,
+        bare=args.bare,
     )
     for n in range(1, args.discovered + 1):
         vault.register_machine(

@@ -38,6 +38,7 @@ from local.asr_simulator.model import (
     PROVIDERS,
     RCM,
     REPLICATING_OPERATIONS,
+    SETUP_ACTIONS,
     SYNC_ANSWERS,
     ArmError,
     Event,
@@ -46,6 +47,7 @@ from local.asr_simulator.model import (
     Machine,
     Site,
 )
+from local.asr_simulator.setup import MappingState, PolicyState, Setup, mapping_request, policy_request
 
 
 class Vault:
@@ -62,6 +64,7 @@ class Vault:
         faults: FaultProfile | None = None,
         first_recovery_point_seconds: float = 60.0,
         answer_at_once: bool = False,
+        bare: bool = False,
     ) -> None:
         unknown = set(providers) - set(PROVIDERS)
         if unknown or not providers:
@@ -83,6 +86,8 @@ class Vault:
         )
         self.sites = {site.fabric: site for site in (self._make_site(p) for p in providers)}
         self.machines: dict[str, dict[str, Machine]] = {provider: {} for provider in providers}
+        # A bare vault has no policy and no mapping until a client creates them.
+        self.setup = Setup() if bare else Setup.preset(list(self.sites.values()))
         self.items: dict[str, Item] = {}
         self.jobs: dict[str, Job] = {}
         self.operations: dict[str, str] = {}  # operation id -> job name
@@ -120,7 +125,12 @@ class Vault:
         return f"{self.fabric_id(site)}/replicationProtectionContainers/{site.container}"
 
     def policy_id(self, site: Site) -> str:
-        return f"{self.prefix}/replicationPolicies/{site.policy}"
+        """The id of the policy mapped to the site's container; "" while it has none."""
+        policy = self.setup.mapped_policy(site)
+        return f"{self.prefix}/replicationPolicies/{policy.name}" if policy else ""
+
+    def mapping_id(self, site: Site, name: str) -> str:
+        return f"{self.container_id(site)}/replicationProtectionContainerMappings/{name}"
 
     def item_id(self, item: Item) -> str:
         return f"{self.container_id(item.site)}/replicationProtectedItems/{item.name}"
@@ -197,6 +207,10 @@ class Vault:
             if details.get("instanceType") != site.provider:
                 raise ArmError(
                     400, "InvalidProviderInput", f"providerSpecificDetails must be {site.provider}."
+                )
+            if not self.policy_id(site):
+                raise ArmError(
+                    400, "ProtectionContainerNotMapped", "The protection container has no replication policy."
                 )
             if (properties.get("policyId") or "").lower() != self.policy_id(site).lower():
                 raise ArmError(
@@ -334,6 +348,56 @@ class Vault:
                 raise ArmError(404, "OperationNotFound", f"Operation {operation_id} was not found.")
             return self.jobs[name]
 
+    # --- vault set-up: policies and container mappings ------------------------------------------
+
+    def create_policy(self, name: str, body: dict[str, Any]) -> Job:
+        with self.lock:
+            self.tick()
+            wanted = policy_request(name, body, tuple(self.machines))
+            return self._start_setup_job("createPolicy", name, f"{self.prefix}/replicationPolicies", wanted)
+
+    def create_mapping(self, fabric: str, name: str, body: dict[str, Any]) -> Job:
+        with self.lock:
+            self.tick()
+            site = self.site_of(fabric)
+            wanted = mapping_request(site, name, body, self.setup, f"{self.prefix}/replicationPolicies/")
+            return self._start_setup_job("createMapping", name, self.fabric_id(site), wanted, site)
+
+    def _start_setup_job(
+        self, action: str, name: str, fabric_id: str, wanted: Any, site: Site | None = None
+    ) -> Job:
+        """A set-up job; what it creates shows once it has finished."""
+        scenario, friendly = SETUP_ACTIONS[action]
+        now = self.clock.now()
+        seconds = self.faults.slow_scenarios.get(scenario, self.job_seconds)
+        job = Job(
+            name=str(uuid.uuid4()),
+            operation_id=str(uuid.uuid4()),
+            scenario=scenario,
+            friendly_name=friendly,
+            item_name="",
+            fabric_id=fabric_id,
+            target_object_id=name,
+            target_object_name=name,
+            start=now,
+            finishes_at=now + timedelta(seconds=seconds),
+            action=action,
+            outcome_error=self.faults.job_error(scenario, name),
+            changes={"created": wanted, "site": site},
+        )
+        self.jobs[job.name] = job
+        self.operations[job.operation_id] = job.name
+        if seconds <= 0:
+            self._finish(job)
+        return job
+
+    def _set_up(self, job: Job) -> None:
+        created, site = job.changes["created"], job.changes["site"]
+        if isinstance(created, PolicyState):
+            self.setup.policies[created.name.lower()] = created
+        elif isinstance(created, MappingState) and site is not None:
+            self.setup.mappings[site.fabric.lower()] = created
+
     # --- transitions -----------------------------------------------------------------------------
 
     def _start_job(
@@ -383,6 +447,10 @@ class Vault:
         if job.outcome_error:
             job.errors = [{**job.outcome_error, "creationTime": job.finishes_at.isoformat()}]
         self._event(job)
+        if job.action in SETUP_ACTIONS:
+            if not job.errors:
+                self._set_up(job)
+            return
         item = self.items.get(job.item_name)
         if item is None:
             return

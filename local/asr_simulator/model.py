@@ -147,6 +147,12 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "remove": (("DisableProtection", "CompleteMigration"), "DisableDr", "Disable replication"),
     "purge": ((), "PurgeProtection", "Purge protection"),
 }
+# Set-up jobs (policy, container mapping): scenario and friendly names unconfirmed (no recorded job
+# of either was found); the app never relies on them.
+SETUP_ACTIONS: dict[str, tuple[str, str]] = {
+    "createPolicy": ("AddProtectionProfile", "Create replication policy"),
+    "createMapping": ("PairReplicationGroups", "Associate replication policy"),
+}
 # The item's currentScenario names the running job differently for some actions (recorded: an enable
 # shows EnableProtection while its job is EnableDr); the others are unconfirmed and kept as the job's.
 CURRENT_SCENARIO = {"create": "EnableProtection"}

@@ -208,12 +208,15 @@ class _Handler(LoopbackHandler):
         vault = self.simulator.vault
         suffix = f"?api-version={API_VERSION}&{_SIGNED}"
         status = f"{vault.prefix.replace('/subscriptions/', '/Subscriptions/', 1)}/replicationOperationStatus"
-        item = (
+        # Location names the resource acted on: the item, or the policy or mapping a set-up creates.
+        resource = (
             f"{vault.container_id(vault.items[job.item_name].site)}/replicationProtectedItems/{job.item_name}"
+            if job.item_name in vault.items
+            else urlsplit(self.path).path
         )
         headers = {
             "Azure-AsyncOperation": f"{self.simulator.url}{status}/{job.operation_id}{suffix}",
-            "Location": f"{self.simulator.url}{item}/operationresults/{job.operation_id}{suffix}",
+            "Location": f"{self.simulator.url}{resource}/operationresults/{job.operation_id}{suffix}",
         }
         if self.simulator.retry_after is not None:
             headers["Retry-After"] = str(self.simulator.retry_after)
@@ -262,11 +265,35 @@ class _Handler(LoopbackHandler):
         self._page(call, [shapes.container(self.simulator.vault, self._site(call))])
 
     def list_mappings(self, call: Call) -> None:
-        self._page(call, [shapes.mapping(self.simulator.vault, self._site(call))])
+        vault, site = self.simulator.vault, self._site(call)
+        mapping = vault.setup.mapping(site)
+        self._page(call, [shapes.mapping(vault, site, mapping)] if mapping else [])
+
+    def get_mapping(self, call: Call) -> None:
+        vault, site = self.simulator.vault, self._site(call)
+        mapping = vault.setup.mapping(site)
+        if mapping is None or mapping.name.lower() != call.params["mapping"].lower():
+            raise ArmError(
+                404, "ProtectionContainerMappingNotFound", f"Mapping {call.params['mapping']} was not found."
+            )
+        self._send(200, shapes.mapping(vault, site, mapping))
+
+    def create_mapping(self, call: Call) -> None:
+        site = self._site(call)
+        self._mutate(
+            call, lambda: self.simulator.vault.create_mapping(site.fabric, call.params["mapping"], call.body)
+        )
 
     def list_policies(self, call: Call) -> None:
         vault = self.simulator.vault
-        self._page(call, [shapes.policy(vault, site) for site in vault.sites.values()])
+        self._page(call, [shapes.policy(vault, policy) for policy in vault.setup.policies.values()])
+
+    def get_policy(self, call: Call) -> None:
+        vault = self.simulator.vault
+        self._send(200, shapes.policy(vault, vault.setup.policy(call.params["policy"])))
+
+    def create_policy(self, call: Call) -> None:
+        self._mutate(call, lambda: self.simulator.vault.create_policy(call.params["policy"], call.body))
 
     def list_appliances(self, call: Call) -> None:
         vault = self.simulator.vault
@@ -419,6 +446,8 @@ ROUTES: list[tuple[str, str, Callable[[_Handler, Call], None]]] = [
     ("GET", "replicationFabrics/{fabric}", _Handler.get_fabric),
     ("GET", "replicationFabrics/{fabric}/replicationProtectionContainers", _Handler.list_containers),
     ("GET", f"{_CONTAINER}/replicationProtectionContainerMappings", _Handler.list_mappings),
+    ("GET", f"{_CONTAINER}/replicationProtectionContainerMappings/{{mapping}}", _Handler.get_mapping),
+    ("PUT", f"{_CONTAINER}/replicationProtectionContainerMappings/{{mapping}}", _Handler.create_mapping),
     ("GET", f"{_CONTAINER}/replicationProtectableItems", _Handler.list_protectable_items),
     ("GET", f"{_CONTAINER}/replicationProtectedItems", _Handler.list_items),
     ("GET", f"{_CONTAINER}/replicationProtectedItems/{{item}}", _Handler.get_item),
@@ -428,6 +457,8 @@ ROUTES: list[tuple[str, str, Callable[[_Handler, Call], None]]] = [
     ("POST", f"{_CONTAINER}/replicationProtectedItems/{{item}}/{{action}}", _Handler.item_action),
     ("GET", "replicationProtectedItems", _Handler.list_items),
     ("GET", "replicationPolicies", _Handler.list_policies),
+    ("GET", "replicationPolicies/{policy}", _Handler.get_policy),
+    ("PUT", "replicationPolicies/{policy}", _Handler.create_policy),
     ("GET", "replicationAppliances", _Handler.list_appliances),
     ("GET", "replicationJobs", _Handler.list_jobs),
     ("GET", "replicationJobs/{job}", _Handler.get_job),

@@ -25,6 +25,7 @@ from local.asr_simulator.model import (
     Machine,
     Site,
 )
+from local.asr_simulator.setup import MICROSOFT_AZURE, MappingState, PolicyState
 
 VAULT_TYPE = "Microsoft.RecoveryServices/vaults"
 CONTAINER_TYPE = f"{VAULT_TYPE}/replicationFabrics/replicationProtectionContainers"
@@ -130,44 +131,39 @@ def container(vault: Vault, site: Site) -> dict[str, Any]:
     }
 
 
-def mapping(vault: Vault, site: Site) -> dict[str, Any]:
+def mapping(vault: Vault, site: Site, state: MappingState) -> dict[str, Any]:
+    """As recorded for a real InMageRcm mapping (Azure CLI V2A_RCMInMage recording, seq 18)."""
+    properties: dict[str, Any] = {
+        "targetProtectionContainerId": MICROSOFT_AZURE,
+        "targetProtectionContainerFriendlyName": MICROSOFT_AZURE,
+        "health": "Normal",
+        "healthErrorDetails": [],
+        "policyId": f"{vault.prefix}/replicationPolicies/{state.policy}",
+        "state": "Paired",
+        "sourceProtectionContainerFriendlyName": site.container,
+        "sourceFabricFriendlyName": _appliance(vault),
+        "targetFabricFriendlyName": MICROSOFT_AZURE,
+        "policyFriendlyName": state.policy,
+    }
+    if state.details:
+        properties["providerSpecificDetails"] = dict(state.details)
     return {
-        "id": f"{vault.container_id(site)}/replicationProtectionContainerMappings/{site.mapping}",
-        "name": site.mapping,
+        "id": vault.mapping_id(site, state.name),
+        "name": state.name,
         "type": f"{CONTAINER_TYPE}/replicationProtectionContainerMappings",
-        "properties": {
-            "policyId": vault.policy_id(site),
-            "policyFriendlyName": site.policy,
-            "sourceFabricFriendlyName": _appliance(vault),
-            "sourceProtectionContainerFriendlyName": site.container,
-            "targetFabricFriendlyName": "Microsoft Azure",
-            "state": "Paired",
-            "health": "Normal",
-        },
+        "properties": properties,
     }
 
 
-def policy(vault: Vault, site: Site) -> dict[str, Any]:
-    if site.provider == RCM:
-        details = {"recoveryPointHistoryInMinutes": 4320, "enableMultiVmSync": "true"}
-    else:
-        details = {
-            "recoveryPointHistory": 4320,
-            "recoveryPointThresholdInMinutes": 15,
-            "multiVmSyncStatus": "Enabled",
-        }
+def policy(vault: Vault, state: PolicyState) -> dict[str, Any]:
+    """As recorded for a real InMageRcm policy (Azure CLI V2A_RCMInMage recording, seq 12)."""
     return {
-        "id": vault.policy_id(site),
-        "name": site.policy,
+        "id": f"{vault.prefix}/replicationPolicies/{state.name}",
+        "name": state.name,
         "type": f"{VAULT_TYPE}/replicationPolicies",
         "properties": {
-            "friendlyName": site.policy,
-            "providerSpecificDetails": {
-                "instanceType": site.provider,
-                "appConsistentFrequencyInMinutes": 0,
-                "crashConsistentFrequencyInMinutes": 5,
-                **details,
-            },
+            "friendlyName": state.name,
+            "providerSpecificDetails": {"instanceType": state.provider, **state.details},
         },
     }
 
@@ -303,7 +299,7 @@ def item(vault: Vault, it: Item) -> dict[str, Any]:
             "replicationHealth": "Critical" if it.health_errors else "Normal",
             "healthErrors": list(it.health_errors),
             "policyId": vault.policy_id(it.site),
-            "policyFriendlyName": it.site.policy,
+            "policyFriendlyName": vault.policy_id(it.site).rsplit("/", 1)[-1],
             "currentScenario": scenario,
             "providerSpecificDetails": _rcm_details(vault, it)
             if it.site.provider == RCM

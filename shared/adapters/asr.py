@@ -50,6 +50,7 @@ class Site:
     policy_id: str
     process_server_id: str
     physical_site_id: str | None = None  # InMageRcm
+    # policy_id above is "" while the container has no mapping (a new project: see `bootstrap`)
     master_target_id: str | None = None  # classic
     run_as_account_id: str | None = None  # classic
 
@@ -61,6 +62,23 @@ class DiscoveredMachine:
     ip_addresses: tuple[str, ...]
     fqdn: str  # InMageRcm: fqdn, hydratedFqdn or (VMware sites) vmFqdn
     display_name: str
+
+
+@dataclass(frozen=True)
+class ReplicationSettings:
+    """The replication policy and container mapping the app creates in a new project, as the
+    tutorial's first "Replicate" does. Defaults as a real InMageRcm set-up recorded them (Azure CLI
+    site-recovery recording test_siterecovery_V2A_RCMInMage_scenarios.yaml, seq 9 and 15)."""
+
+    history_minutes: int = 1440
+    crash_consistent_minutes: int = 5
+    app_consistent_minutes: int = 0  # 0: no app-consistent points
+    multi_vm_sync: bool = True
+    agent_auto_upgrade: bool = True
+
+
+# The classic policy's RPO threshold, as its recorded body (V2A_CS recording, seq 0) sets it.
+CLASSIC_RPO_THRESHOLD_MINUTES = 10
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,8 @@ class AsrAdapter:
                 self._client.replication_protection_container_mappings.list_by_replication_protection_containers(
                     self._rg, self._vault, fabric.name, str(container.name)
                 )
-            )
+            ),
+            None,
         )
         servers = details.process_servers or []
         if not servers:
@@ -142,7 +161,7 @@ class AsrAdapter:
             "vault_id": str(fabric.id).split("/replicationFabrics/", 1)[0],
             "fabric": fabric.name,
             "container": str(container.name),
-            "policy_id": str(_get(mapping, "properties", "policy_id")),
+            "policy_id": str(_get(mapping, "properties", "policy_id") or ""),
             "process_server_id": str(servers[0].id),
         }
         if self.provider == RCM:
@@ -152,6 +171,46 @@ class AsrAdapter:
             master_target_id=str(details.master_target_servers[0].id),
             run_as_account_id=str(details.run_as_accounts[0].account_id) if details.run_as_accounts else None,
         )
+
+    def bootstrap(self, wanted: ReplicationSettings) -> str:
+        """Makes sure the provider's container is mapped to a replication policy, creating the policy
+        and then the mapping when missing (deterministic names, so a repeat finds its own); never
+        waits. "" once mapped; otherwise what it asked Site Recovery for, done by a later call."""
+        with _translated("setting up the vault"):
+            site = self._read_site()
+            if site.policy_id:
+                self._site = site
+                return ""
+            short = "rcm" if self.provider == RCM else "classic"
+            policy_name, mapping_name = f"azmigrate-{short}-policy", f"azmigrate-{short}-mapping"
+            policy_id = f"{site.vault_id}/replicationPolicies/{policy_name}"
+            found = self._client.send_request(
+                HttpRequest("GET", f"{policy_id}?api-version={ASR_API_VERSION}")
+            )
+            if found.status_code == 404:
+                self._put(policy_id, policy_body(self.provider, wanted))
+                return f"creating the replication policy {policy_name}"
+            found.raise_for_status()
+            kind = (
+                (found.json().get("properties") or {}).get("providerSpecificDetails", {}).get("instanceType")
+            )
+            if kind != self.provider:
+                raise ActionRefused(
+                    "PolicyProviderMismatch",
+                    f"the vault's policy {policy_name} is for {kind}, not {self.provider}",
+                )
+            container = f"replicationFabrics/{site.fabric}/replicationProtectionContainers/{site.container}"
+            mapping_id = f"{site.vault_id}/{container}/replicationProtectionContainerMappings/{mapping_name}"
+            self._put(mapping_id, mapping_body(self.provider, policy_id, wanted))
+            return f"mapping the protection container {site.container} to {policy_name}"
+
+    def _put(self, resource_id: str, body: dict[str, Any]) -> None:
+        """A set-up PUT. A 409 means the same resource is being created (a call before ours): the
+        next call sees it."""
+        url = f"{resource_id}?api-version={ASR_API_VERSION}"
+        response = self._client.send_request(HttpRequest("PUT", url, json=body))
+        if response.status_code != 409:
+            response.raise_for_status()
 
     def items(self) -> dict[str, ItemFacts]:
         """Every protected item of the vault, by name: one paged list (ReplicationProtectedItems_List),
@@ -233,6 +292,13 @@ class AsrAdapter:
 
     def enable(self, item_name: str, machine: DiscoveredMachine, target: Target) -> Submitted:
         site = self.site()
+        if not site.policy_id:  # read before the vault was set up: look again
+            self._site = None
+            site = self.site()
+        if not site.policy_id:
+            raise CloudUnavailable(
+                "enabling replication: the vault's container has no replication policy yet"
+            )
         return self._act(
             "enabling replication",
             lambda **kw: self._client.replication_protected_items.begin_create(
@@ -323,6 +389,38 @@ class AsrAdapter:
         if not operation_id:
             raise CloudUnavailable(f"{what}: ASR accepted the request ({status}) but named no operation")
         return Submitted(operation_id, status)
+
+
+def policy_body(provider: str, wanted: ReplicationSettings) -> dict[str, Any]:
+    """A policy PUT's body as recorded (InMageRcm: V2A_RCMInMage seq 9; classic: V2A_CS seq 0)."""
+    common = {
+        "crashConsistentFrequencyInMinutes": wanted.crash_consistent_minutes,
+        "appConsistentFrequencyInMinutes": wanted.app_consistent_minutes,
+    }
+    if provider == RCM:
+        specific: dict[str, Any] = {
+            "instanceType": RCM,
+            "recoveryPointHistoryInMinutes": wanted.history_minutes,
+            "enableMultiVmSync": "true" if wanted.multi_vm_sync else "false",
+        }
+    else:
+        specific = {
+            "instanceType": CLASSIC,
+            "recoveryPointHistory": wanted.history_minutes,
+            "recoveryPointThresholdInMinutes": CLASSIC_RPO_THRESHOLD_MINUTES,
+            "multiVmSyncStatus": "Enable" if wanted.multi_vm_sync else "Disable",
+        }
+    return {"properties": {"providerSpecificInput": {**specific, **common}}}
+
+
+def mapping_body(provider: str, policy_id: str, wanted: ReplicationSettings) -> dict[str, Any]:
+    """A container mapping PUT's body as recorded (InMageRcm: V2A_RCMInMage seq 15). Classic sends
+    no provider input (unconfirmed: no classic mapping was recorded; the SDK has no classic input)."""
+    properties: dict[str, Any] = {"policyId": policy_id, "targetProtectionContainerId": "Microsoft Azure"}
+    if provider == RCM:
+        upgrade = "true" if wanted.agent_auto_upgrade else "false"
+        properties["providerSpecificInput"] = {"instanceType": RCM, "enableAgentAutoUpgrade": upgrade}
+    return {"properties": properties}
 
 
 def enable_input(site: Site, machine_id: str, target: Target) -> asr.EnableProtectionInput:

@@ -254,6 +254,26 @@ class Settings(BaseSettings):
     rpo_warning_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         1_800, description="A replicating VM whose RPO is above this gets an RPO warning."
     )
+    # The replication policy and container mapping a new project gets (vault bootstrap)
+    policy_history_minutes: Annotated[int, Field(ge=0, le=21_600)] = Field(
+        1_440,
+        description="Recovery point retention of the replication policy the app creates when the vault "
+        "has none (InMageRcm: recoveryPointHistoryInMinutes; classic: recoveryPointHistory).",
+    )
+    policy_crash_consistent_minutes: Annotated[int, Field(ge=0, le=720)] = Field(
+        5, description="Crash-consistent snapshot frequency of the policy the app creates."
+    )
+    policy_app_consistent_minutes: Annotated[int, Field(ge=0, le=720)] = Field(
+        0, description="App-consistent snapshot frequency of the policy the app creates; 0: none."
+    )
+    policy_multi_vm_sync: bool = Field(
+        True, description="Multi-VM consistency of the policy the app creates."
+    )
+    agent_auto_upgrade: bool = Field(
+        True,
+        description="Whether the container mapping the app creates lets Site Recovery upgrade the "
+        "Mobility agent (InMageRcm's enableAgentAutoUpgrade).",
+    )
     # Schedules (NCRONTAB, read by the Functions host through %AZMIGRATE_...% binding expressions)
     job_watch_schedule: Schedule = Field("0 */1 * * * *", description="When the ASR job watcher runs.")
     reconcile_schedule: Schedule = Field(

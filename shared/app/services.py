@@ -320,8 +320,13 @@ def reconcile_in_flight() -> int:
 
 
 def nightly_batch() -> int:
-    """A fleet pass (takes in, admits the next batch within capacity, runs open cutovers); then
-    forgets event-dedupe rows older than EventBridge could still redeliver (24 h, with margin)."""
+    """Sets the vault up when it lacks its replication policy or container mapping (a new
+    project), then a fleet pass (takes in, admits the next batch within capacity, runs open
+    cutovers); then forgets event-dedupe rows older than EventBridge could still redeliver (24 h,
+    with margin)."""
+    missing = wiring.reconciler().bootstrap_vault()
+    if missing:
+        log.warning("nightly: the vault is not set up yet: %s", missing)
     sent = wiring.work_queue().send(WorkItem.fleet_pass("nightly batch"))
     log.info(
         "nightly: %d work items queued; forgot %d event-dedupe rows",

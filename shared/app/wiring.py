@@ -19,7 +19,7 @@ from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
-from shared.adapters.asr import AsrAdapter
+from shared.adapters.asr import AsrAdapter, ReplicationSettings
 from shared.adapters.aws import AwsAdapter, ClientFactory
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.aws_identity import default_session, role_arn, web_identity_session
@@ -212,6 +212,13 @@ def reconciler() -> Reconciler:
         arm_writes=arm_writes(),
         aws_writes=aws_writes(),
         windows=parse_windows(config.cutover_windows),
+        replication=ReplicationSettings(
+            history_minutes=config.policy_history_minutes,
+            crash_consistent_minutes=config.policy_crash_consistent_minutes,
+            app_consistent_minutes=config.policy_app_consistent_minutes,
+            multi_vm_sync=config.policy_multi_vm_sync,
+            agent_auto_upgrade=config.agent_auto_upgrade,
+        ),
         metrics=metrics_adapter(),
         clock=utc_now,
         commands=commands(),

@@ -185,6 +185,10 @@ def _queued(ctx: Ctx) -> Decision:
         return ctx.stay("dry run: replication is not enabled")
     if not ctx.facts.admission:
         return ctx.stay("waiting for a replication slot (capacity)")
+    if ctx.facts.vault_setup:
+        # Its own event, so the timeline says why the first enable waited (each step once).
+        reason = f"waiting for the vault's set-up: {ctx.facts.vault_setup}"
+        return ctx.stay(reason, event="vault_setup", waiting="cloud")
     return go(P.ENABLING, "admitted; enabling replication", Act.ENABLE_REPLICATION)
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.adapters.asr import AsrAdapter, Submitted, Target, item_name_for
+from shared.adapters.asr import AsrAdapter, ReplicationSettings, Submitted, Target, item_name_for
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
@@ -119,6 +119,7 @@ class Reconciler:
         arm_writes: Pacer | None = None,
         aws_writes: Pacer | None = None,
         windows: tuple[Window, ...] = (),
+        replication: ReplicationSettings | None = None,
         metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
         commands: Commands | None = None,
@@ -129,6 +130,7 @@ class Reconciler:
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
+        self.replication = replication or ReplicationSettings()
         self._arm: Pacer = arm_writes or RateLimiter(10)
         self._aws: Pacer = aws_writes or RateLimiter(10)
         self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
@@ -180,6 +182,8 @@ class Reconciler:
                 for vm in sorted(snapshot.admitted & ours)
                 if self.slots.claim(vm, snapshot.replicating, snapshot.queued, hold_seconds=hold)
             }
+        if snapshot.admitted and not snapshot.asr_unreadable:  # an enable is coming: the vault must be set up
+            snapshot.vault_setup = self.bootstrap_vault(report)
         if snapshot.asr_unreadable:
             held = [r for r in chosen if r.phase not in DECIDABLE_WITHOUT_ASR]
             for held_vm in held:
@@ -191,6 +195,20 @@ class Reconciler:
             for outcome in pool.map(carried(advance), chosen):
                 report.add(outcome)
         return report
+
+    def bootstrap_vault(self, report: PassReport | None = None) -> str:
+        """Makes sure the vault has its replication policy and container mapping (a new project has
+        neither); "" once it has, else what is being created (enables wait for it)."""
+        try:
+            with span("autopilot.cloud.bootstrap"):
+                missing = self.asr.bootstrap(self.replication)
+        except (CloudUnavailable, ActionRefused) as error:
+            if report is not None:
+                report.problem(f"vault set-up: {error}", retryable=error.retryable)
+            return f"the vault could not be set up: {error}"
+        if missing:
+            log.info("vault set-up: %s", missing)
+        return missing
 
     def discover(self) -> list[str]:
         """Takes in opted-in instances without a record (an event lost or never sent); their ids.

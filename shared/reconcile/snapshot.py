@@ -57,6 +57,7 @@ class Snapshot:
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
     operations: dict[str, JobFacts | None] = field(default_factory=dict)  # read ahead, by operation id
     asr_unreadable: str = ""  # why Site Recovery could not be read this pass ("" when it could)
+    vault_setup: str = ""  # what the vault still needs before an enable ("" = ready or not asked)
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
     _by_item: dict[str, tuple[JobFacts, ...]] = field(init=False, repr=False)
@@ -149,6 +150,7 @@ class Snapshot:
             utilisation=self.utilisation.get(record.instance_id),
             discovered_machine_id=machine.machine_id if machine else None,
             admission=record.instance_id in self.admitted,
+            vault_setup=self.vault_setup,
             in_cutover_window=in_cutover_window,
             window_opens_at=window_opens_at,
         )

@@ -54,6 +54,7 @@ class World:
     utilisation: Utilisation | None = None
     discovered: bool = False
     admission: bool = True
+    vault_setup: str = ""
     fail_next: set[Act] = field(default_factory=set)  # fail the next one of each
     always_fail: set[Act] = field(default_factory=set)
     now: datetime = T0
@@ -72,6 +73,7 @@ class World:
             utilisation=self.utilisation,
             discovered_machine_id="machine-1" if self.discovered else None,
             admission=self.admission,
+            vault_setup=self.vault_setup,
         )
 
     def job(self, act: Act, scenario: str) -> str:

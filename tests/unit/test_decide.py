@@ -266,6 +266,17 @@ def test_queued_waits_for_admission():
     assert Act.ENABLE_REPLICATION not in world.performed
 
 
+def test_an_admitted_vm_waits_for_the_vaults_set_up_then_enables():
+    world = World(vault_setup="creating the replication policy azmigrate-rcm-policy")
+    rec, decisions = run(world, passes=10)
+    assert rec.phase is P.QUEUED and Act.ENABLE_REPLICATION not in world.performed
+    assert decisions[-1].event == "vault_setup" and decisions[-1].waiting == "cloud"
+    assert rec.waiting_for is not None and "azmigrate-rcm-policy" in rec.waiting_for.message
+    world.vault_setup = ""
+    rec, _ = run(world, rec, passes=1)
+    assert rec.phase is P.ENABLING and world.performed[-1] is Act.ENABLE_REPLICATION
+
+
 def test_initial_replication_reports_progress_until_protected():
     rec = record().evolve(phase=P.INITIAL_REPLICATION)
     item = ItemFacts("ec2-i-1", "InitialReplicationInProgress", frozenset(), progress_percent=42)
