@@ -38,6 +38,7 @@ from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
 from shared.reconcile.reconciler import Reconciler, Targets
 from shared.state.budget import TableBudget
+from shared.state.names import TableNames
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore, open_table_service
@@ -224,6 +225,7 @@ def reconciler() -> Reconciler:
         commands=commands(),
         slots=TableSlots(table_service(), config.table_prefix, "replication", config.max_initial_replication),
         vault_view=VaultView(table_service(), config.table_prefix),
+        names=TableNames(table_service(), config.table_prefix),
     )
 
 

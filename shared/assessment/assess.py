@@ -46,12 +46,16 @@ def assess(
     utilisation: Utilisation | None,
     policy: Policy,
     now: datetime,
+    vm_name: str = "",
+    name_taken_by: str = "",
 ) -> Assessment:
+    """`vm_name`: the name claimed for the instance (distinct across the fleet); without one, the
+    name derived from its Name tag."""
     catalogue = load_catalogue()
     sizing_policy = SizingPolicy(policy.comfort_factor, policy.min_metric_coverage, policy.target_location)
     sizing = choose_size(ec2, instance_type, utilisation, catalogue, sizing_policy)
-    name = azure_vm_name(ec2, ec2.instance_id)
-    subject = Subject(ec2, guest, sizing, catalogue, load_support_table(), instance_type, name)
+    name = vm_name or azure_vm_name(ec2, ec2.instance_id)
+    subject = Subject(ec2, guest, sizing, catalogue, load_support_table(), instance_type, name, name_taken_by)
     findings = run_checks(subject)
     return Assessment(
         assessed_at=now,

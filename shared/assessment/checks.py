@@ -47,6 +47,7 @@ class Subject:
     support: SupportTable
     instance_type: InstanceTypeFacts | None = None
     vm_name: str = ""
+    name_taken_by: str = ""  # the instance holding the name this one derived (so it got a suffix)
 
 
 Check = Callable[[Subject], Finding | None]
@@ -276,6 +277,14 @@ def nic_count(s: Subject) -> Finding | None:
 
 def vm_name(s: Subject) -> Finding | None:
     wanted = s.ec2.tags.get("Name", "")
+    if s.name_taken_by:
+        return _finding(
+            "vm-name-suffixed",
+            NOTE,
+            f"The instance {s.name_taken_by} already has the Azure VM name this one's Name tag gives; this "
+            f"one will be named {s.vm_name!r} (a suffix from its instance id), so both can exist in Azure.",
+            "Give the instances different Name tags to choose their names yourself.",
+        )
     if not s.vm_name or wanted == s.vm_name:
         return None
     why = "has no Name tag" if not wanted else f"is named {wanted!r}, which Azure does not accept"

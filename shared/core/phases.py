@@ -79,6 +79,8 @@ def _assessed(ctx: Ctx, guest: GuestFacts | None, extra: Finding | None = None) 
         utilisation=facts.utilisation,
         policy=ctx.policy,
         now=ctx.now,
+        vm_name=facts.vm_name,
+        name_taken_by=facts.vm_name_taken_by,
     )
     if extra is not None:
         assessment = assessment.evolve(checks=[as_result(extra), *assessment.checks])

@@ -194,6 +194,8 @@ class Facts:
     utilisation: Utilisation | None = None  # read only while a VM is being assessed
     discovered_machine_id: str | None = None  # the appliance sees the agent (matched by BIOS id, IP, name)
     admission: bool = False  # the reconciler granted a slot in initial replication this pass
+    vm_name: str = ""  # the Azure VM name claimed for this instance while it is assessed ("" = none)
+    vm_name_taken_by: str = ""  # the instance that holds the name this one derived, when another does
     vault_setup: str = ""  # what the vault still needs before an enable (policy, mapping); "" = ready
     in_cutover_window: bool = True
     window_opens_at: datetime | None = None  # outside the window: when the next one opens

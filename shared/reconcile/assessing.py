@@ -15,13 +15,14 @@ from dataclasses import replace
 from datetime import datetime
 
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
-from shared.assessment.assess import instance_blockers
+from shared.assessment.assess import azure_vm_name, instance_blockers
 from shared.core.actions import Act
 from shared.errors import ActionRefused, CloudUnavailable
 from shared.model.facts import CommandFacts, Ec2Facts, Utilisation
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
 from shared.reconcile.snapshot import Snapshot
+from shared.state.names import NameClaims
 
 log = logging.getLogger(__name__)
 CommandReader = Callable[[MigrationRecord], CommandFacts | None]  # by id, or found after a crash
@@ -31,8 +32,8 @@ MANAGEMENT_READ = ASSESSING | {Phase.BLOCKED}
 
 
 class AssessmentReads:
-    def __init__(self, aws: AwsFleet, metrics: MetricsFleet | None) -> None:
-        self.aws, self.metrics = aws, metrics
+    def __init__(self, aws: AwsFleet, metrics: MetricsFleet | None, names: NameClaims) -> None:
+        self.aws, self.metrics, self.names = aws, metrics, names
 
     def read(
         self,
@@ -43,6 +44,7 @@ class AssessmentReads:
     ) -> None:
         chosen = [r for r in snapshot.records.values() if only is None or r.instance_id in only]
         self._management(snapshot, [r for r in chosen if r.phase in MANAGEMENT_READ])
+        self._names(snapshot, [r for r in chosen if r.phase in ASSESSING])
         ready: dict[tuple[str, str], dict[str, Ec2Facts]] = {}  # by (account, region)
         for record in chosen:
             ec2 = snapshot.ec2.get(record.instance_id)
@@ -67,6 +69,14 @@ class AssessmentReads:
         result = command(record)
         snapshot.commands[record.instance_id] = result
         return result is not None and (result.succeeded or result.failed)
+
+    def _names(self, snapshot: Snapshot, records: list[MigrationRecord]) -> None:
+        """Each VM being assessed holds its Azure VM name before the assessment names it, so two
+        instances with one Name tag never get one name (a store that cannot be read fails the pass)."""
+        for record in records:
+            if (ec2 := snapshot.ec2.get(record.instance_id)) is not None:
+                derived = azure_vm_name(ec2, record.instance_id)
+                snapshot.vm_names[record.instance_id] = self.names.claim(record.instance_id, derived)
 
     def _management(self, snapshot: Snapshot, records: list[MigrationRecord]) -> None:
         by_place: dict[tuple[str, str], list[str]] = {}  # by (account, region)

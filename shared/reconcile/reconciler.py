@@ -49,6 +49,7 @@ from shared.reconcile.snapshot import (
     Snapshot,
     jobs_window_start,
 )
+from shared.state.names import MemoryNames, NameClaims
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
 from shared.state.vault_view import VaultView
@@ -125,12 +126,14 @@ class Reconciler:
         commands: Commands | None = None,
         slots: TableSlots | None = None,
         vault_view: VaultView | None = None,
+        names: NameClaims | None = None,
     ) -> None:
         self.store, self.asr, self.slots, self.vault_view = store, asr, slots, vault_view
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
         self.replication = replication or ReplicationSettings()
+        self.names: NameClaims = names or MemoryNames()  # the app's: a table every worker shares
         self._arm: Pacer = arm_writes or RateLimiter(10)
         self._aws: Pacer = aws_writes or RateLimiter(10)
         self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
@@ -320,7 +323,7 @@ class Reconciler:
             snapshot = Snapshot(records, ec2, items, jobs, discovered)
         except (CloudUnavailable, ActionRefused) as error:
             snapshot = Snapshot(records, ec2, {}, [], [], asr_unreadable=str(error))
-        AssessmentReads(self.aws, self.metrics).read(snapshot, now, only, self._command)
+        AssessmentReads(self.aws, self.metrics, self.names).read(snapshot, now, only, self._command)
         self._read_operations(snapshot, only, report)
         return snapshot
 

@@ -30,6 +30,7 @@ from shared.model.facts import (
 )
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
+from shared.state.names import ClaimedName
 
 REPLICATING = frozenset({Phase.ENABLING, Phase.INITIAL_REPLICATION})
 NEEDS_DISCOVERY = frozenset(
@@ -57,6 +58,7 @@ class Snapshot:
     commands: dict[str, CommandFacts | None] = field(default_factory=dict)  # read ahead, by instance id
     operations: dict[str, JobFacts | None] = field(default_factory=dict)  # read ahead, by operation id
     asr_unreadable: str = ""  # why Site Recovery could not be read this pass ("" when it could)
+    vm_names: dict[str, ClaimedName] = field(default_factory=dict)  # claimed while assessed, by id
     vault_setup: str = ""  # what the vault still needs before an enable ("" = ready or not asked)
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
@@ -140,6 +142,7 @@ class Snapshot:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
         machine = self.machine_of(record)
+        claimed = self.vm_names.get(record.instance_id)
         return Facts(
             ec2=ec2,
             item=self.items.get(name),
@@ -151,6 +154,8 @@ class Snapshot:
             discovered_machine_id=machine.machine_id if machine else None,
             admission=record.instance_id in self.admitted,
             vault_setup=self.vault_setup,
+            vm_name=claimed.name if claimed else "",
+            vm_name_taken_by=claimed.taken_by if claimed else "",
             in_cutover_window=in_cutover_window,
             window_opens_at=window_opens_at,
         )

@@ -57,6 +57,7 @@ def codes(ec2: Ec2Facts = GOOD_EC2, guest: GuestFacts | None = GOOD_GUEST, **ext
         load_support_table(),
         extra.pop("instance_type", None),  # type: ignore[arg-type]
         str(extra.pop("vm_name", "web-1")),
+        str(extra.pop("name_taken_by", "")),
     )
     found = run_checks(subject)
     for finding in found:
@@ -179,6 +180,12 @@ def test_a_derived_vm_name_is_a_note():
     odd = replace(GOOD_EC2, tags={"azmigrate:enabled": "true", "Name": "web server #1"})
     assert codes(odd, vm_name="web-server-1").get("vm-name-derived") == NOTE
     assert "vm-name-derived" not in codes()
+
+
+def test_a_name_another_instance_holds_is_a_note_that_names_the_suffix():
+    same = replace(GOOD_EC2, tags={"azmigrate:enabled": "true", "Name": "web-1"})
+    found = codes(same, vm_name="web-1-89abcdef", name_taken_by="i-0aaaaaaaaaaaaaaa1")
+    assert found == {"vm-name-suffixed": NOTE}
 
 
 def test_no_size_that_fits_is_a_blocker_and_an_unknown_tagged_size_a_warning():
