@@ -78,6 +78,8 @@ param agentInstallerWindows string
 ])
 param cutoverMode string = 'approval'
 param cutoverWindows string = ''
+@description('Waves with their own cutover windows and/or mode, as JSON (AZMIGRATE_WAVE_CUTOVERS); empty: none.')
+param waveCutovers string = ''
 param dryRun bool = true
 param maxInitialReplication int = 10
 @description('A Storage Queue that receives every transition event (CloudEvents), for email or chat; empty: none.')
@@ -110,6 +112,7 @@ var settings = {
   agentInstallerWindows: agentInstallerWindows
   cutoverMode: cutoverMode
   cutoverWindows: cutoverWindows
+  waveCutovers: waveCutovers
   dryRun: string(dryRun)
   targetLocation: targetLocation
   maxInitialReplication: string(maxInitialReplication)

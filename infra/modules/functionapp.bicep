@@ -114,6 +114,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_AGENT_INSTALLER_WINDOWS', value: settings.agentInstallerWindows }
         { name: 'AZMIGRATE_CUTOVER_MODE', value: settings.cutoverMode }
         { name: 'AZMIGRATE_CUTOVER_WINDOWS', value: settings.cutoverWindows }
+        { name: 'AZMIGRATE_WAVE_CUTOVERS', value: settings.waveCutovers }
         { name: 'AZMIGRATE_DISCOVERY_TIMEOUT_SECONDS', value: '3600' }
         { name: 'AZMIGRATE_LEASE_SECONDS', value: '600' }
         { name: 'AZMIGRATE_DRY_RUN', value: settings.dryRun }

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, Validati
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.adapters.azure_http import is_loopback
-from shared.core.windows import parse_windows
+from shared.core.windows import parse_wave_cutovers, parse_windows
 from shared.errors import ConfigError, InvalidInput
 from shared.guest.scripts import checked_address
 from shared.model.ids import AccountId, Region
@@ -65,6 +65,11 @@ def _appliance(value: str) -> str:
 
 def _windows(value: str) -> str:
     parse_windows(value)  # raises ValueError with the bad window named
+    return value
+
+
+def _wave_cutovers(value: str) -> str:
+    parse_wave_cutovers(value)  # raises ValueError naming the wave and what is wrong
     return value
 
 
@@ -214,6 +219,13 @@ class Settings(BaseSettings):
     cutover_windows: Annotated[str, AfterValidator(_windows)] = Field(
         "",
         description="When cutovers may run, UTC, e.g. 'Sat 22:00-06:00, Sun 22:00-06:00'; empty: any time.",
+    )
+    wave_cutovers: Annotated[str, AfterValidator(_wave_cutovers)] = Field(
+        "",
+        description="Waves with their own cutover windows and/or mode, as JSON: "
+        '{"wave-a": {"mode": "auto", "windows": "Sat 22:00-06:00"}, "wave-b": {"windows": ""}} '
+        '(windows "": any time). Waves not named use CUTOVER_MODE and CUTOVER_WINDOWS; an instance\'s '
+        "cutover and not-before tags still win.",
     )
     discovery_timeout_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         3_600, description="How long after the agent install the appliance may take to see the machine."

@@ -30,7 +30,7 @@ from shared.adapters.queue import WorkQueue, open_queue_service
 from shared.adapters.ratelimit import Pacer
 from shared.app.config import Settings, load_settings
 from shared.commands import Commands, EventsOut
-from shared.core.windows import parse_windows
+from shared.core.windows import parse_wave_cutovers, parse_windows
 from shared.guest.documents import AgentInstall
 from shared.model.clock import utc_now
 from shared.model.facts import Policy
@@ -213,6 +213,7 @@ def reconciler() -> Reconciler:
         arm_writes=arm_writes(),
         aws_writes=aws_writes(),
         windows=parse_windows(config.cutover_windows),
+        waves=parse_wave_cutovers(config.wave_cutovers),
         replication=ReplicationSettings(
             history_minutes=config.policy_history_minutes,
             crash_consistent_minutes=config.policy_crash_consistent_minutes,

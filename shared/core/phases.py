@@ -353,7 +353,7 @@ def _test_cleanup(ctx: Ctx) -> Decision:
 def _ready_for_cutover(ctx: Ctx) -> Decision:
     ec2 = ctx.facts.ec2
     assert ec2 is not None
-    mode = (ec2.tag("cutover") or ctx.policy.cutover_mode).strip().lower()
+    mode = (ec2.tag("cutover") or ctx.facts.wave_cutover_mode or ctx.policy.cutover_mode).strip().lower()
     if mode not in {"auto", "approval"}:
         return ctx.stay(
             f"unknown cutover mode {mode!r}: tag cutover=auto or cutover=approval", waiting="person"
@@ -381,7 +381,8 @@ def _ready_for_cutover(ctx: Ctx) -> Decision:
     if not ctx.facts.in_cutover_window:
         opens = ctx.facts.window_opens_at
         until = f" until {opens:%a %H:%M} UTC" if opens else ""
-        return ctx.stay(f"outside the cutover window{until}", waiting="window", wait_until=opens)
+        whose = f"wave {ctx.facts.wave_windows}'s" if ctx.facts.wave_windows else "the"
+        return ctx.stay(f"outside {whose} cutover window{until}", waiting="window", wait_until=opens)
     if ctx.facts.item is None or not ctx.facts.item.allows("UnplannedFailover"):
         return ctx.stay("waiting for ASR to allow UnplannedFailover")
     return go(P.STOPPING_SOURCE, "cutover: stopping the EC2 source", Act.STOP_SOURCE)

@@ -199,6 +199,8 @@ class Facts:
     vault_setup: str = ""  # what the vault still needs before an enable (policy, mapping); "" = ready
     in_cutover_window: bool = True
     window_opens_at: datetime | None = None  # outside the window: when the next one opens
+    wave_cutover_mode: str = ""  # the VM's wave's own cutover mode ("" = the policy's)
+    wave_windows: str = ""  # the wave whose own windows apply ("" = the app's windows)
 
 
 @dataclass(frozen=True)

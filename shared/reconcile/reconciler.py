@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,7 +25,7 @@ from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
 from shared.core.actions import CLOCK_SKEW, JOB_SCENARIO, Act, Decision, Effect, owes_start
 from shared.core.decide import decide, decide_refusal
-from shared.core.windows import Window, in_window, next_opening
+from shared.core.windows import WaveCutover, Window, in_window, next_opening
 from shared.errors import (
     ActionRefused,
     AutopilotError,
@@ -120,6 +120,7 @@ class Reconciler:
         arm_writes: Pacer | None = None,
         aws_writes: Pacer | None = None,
         windows: tuple[Window, ...] = (),
+        waves: Mapping[str, WaveCutover] | None = None,
         replication: ReplicationSettings | None = None,
         metrics: MetricsAdapter | MetricsFleet | None = None,
         clock: Callable[[], datetime],
@@ -133,6 +134,7 @@ class Reconciler:
         self.policy, self.targets, self.install = policy, targets, install
         self.capacity, self.concurrency, self.clock, self.windows = capacity, concurrency, clock, windows
         self.replication = replication or ReplicationSettings()
+        self.waves = dict(waves or {})  # waves with their own cutover windows or mode
         self.names: NameClaims = names or MemoryNames()  # the app's: a table every worker shares
         self._arm: Pacer = arm_writes or RateLimiter(10)
         self._aws: Pacer = aws_writes or RateLimiter(10)
@@ -396,12 +398,16 @@ class Reconciler:
                 if not _described_enough(record, snapshot.ec2.get(record.instance_id)):
                     break  # it moved on to a phase that reads the instance: the next pass describes it
                 now = self.clock()
-                inside = in_window(now, self.windows)
+                wave = self.waves.get(record.wave or "", WaveCutover())
+                windows = self.windows if wave.windows is None else wave.windows
+                inside = in_window(now, windows)
                 facts = snapshot.facts(
                     record,
                     self._command,
                     in_cutover_window=inside,
-                    window_opens_at=None if inside else next_opening(now, self.windows),
+                    window_opens_at=None if inside else next_opening(now, windows),
+                    wave_cutover_mode=wave.mode or "",
+                    wave_windows=(record.wave or "") if wave.windows is not None else "",
                 )
                 decision = decide(record, facts, self.policy, now)
                 before, record = record, self.commands.apply(record, decision, now=now)  # the intent first

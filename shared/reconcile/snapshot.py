@@ -138,6 +138,8 @@ class Snapshot:
         *,
         in_cutover_window: bool = True,
         window_opens_at: datetime | None = None,
+        wave_cutover_mode: str = "",
+        wave_windows: str = "",
     ) -> Facts:
         ec2 = self.ec2.get(record.instance_id)
         name = item_name_for(record.instance_id)
@@ -158,6 +160,8 @@ class Snapshot:
             vm_name_taken_by=claimed.taken_by if claimed else "",
             in_cutover_window=in_cutover_window,
             window_opens_at=window_opens_at,
+            wave_cutover_mode=wave_cutover_mode,
+            wave_windows=wave_windows,
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.app.config import SECRET_FIELDS, Settings, env_name, load_settings, main, markdown_table
+from shared.core.windows import WaveCutover, parse_wave_cutovers, parse_windows
 from shared.errors import ConfigError
 from tests.conftest import VALID_SETTINGS
 
@@ -151,6 +152,37 @@ def test_cutover_windows_are_checked_at_start_up(env):
     env.setenv("AZMIGRATE_CUTOVER_WINDOWS", "Sat 22:00-06:00, Funday 01:00-02:00")
     with pytest.raises(ConfigError, match="AZMIGRATE_CUTOVER_WINDOWS: 'Funday 01:00-02:00' is not a window"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("{wave-a: auto}", "is not JSON"),
+        ('["wave-a"]', "must be a JSON object"),
+        ('{"wave a": {"mode": "auto"}}', "'wave a' is not a wave name"),
+        ('{"wave-a": {"mode": "sometimes"}}', "mode must be auto or approval"),
+        (
+            '{"wave-a": {"windows": "Funday 01:00-02:00"}}',
+            "wave 'wave-a': 'Funday 01:00-02:00' is not a window",
+        ),
+        ('{"wave-a": {"window": "Sat 01:00-02:00"}}', "mode and/or windows, nothing else"),
+        ('{"wave-a": {}}', "mode and/or windows, nothing else"),
+    ],
+)
+def test_wave_cutovers_are_checked_at_start_up(env, value, complaint):
+    env.setenv("AZMIGRATE_WAVE_CUTOVERS", value)
+    with pytest.raises(ConfigError, match=re.escape(complaint)):
+        load_settings()
+
+
+def test_wave_cutovers_are_read(env):
+    env.setenv(
+        "AZMIGRATE_WAVE_CUTOVERS",
+        '{"wave-a": {"mode": "auto", "windows": ""}, "b": {"windows": "Sat 01:00-02:00"}}',
+    )
+    waves = parse_wave_cutovers(load_settings().wave_cutovers)
+    assert waves["wave-a"] == WaveCutover("auto", ())
+    assert waves["b"].mode is None and waves["b"].windows == parse_windows("Sat 01:00-02:00")
 
 
 def test_a_role_needs_an_audience(env):

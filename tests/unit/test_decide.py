@@ -389,6 +389,19 @@ def test_outside_the_cutover_window_a_ready_vm_waits():
     )
 
 
+def test_a_waves_own_mode_and_window_apply_and_the_instances_tag_still_wins():
+    rec = record().evolve(phase=P.READY_FOR_CUTOVER, wave="wave-b")
+    item = ItemFacts("ec2-i-1", "Protected", PROTECTED_OPS)
+    untagged = ec2_facts(tags={"azmigrate:enabled": "true"})
+    facts = Facts(ec2=untagged, item=item, wave_cutover_mode="approval")
+    decision = decide(rec, facts, Policy(cutover_mode="auto"), T0)
+    assert decision.action is None and decision.waiting == "approval"  # the wave asks for approval
+    tagged = replace(facts, ec2=ec2_facts(tags={"azmigrate:enabled": "true", "azmigrate:cutover": "auto"}))
+    assert decide(rec, tagged, Policy(cutover_mode="approval"), T0).action is Act.STOP_SOURCE  # tag wins
+    closed = replace(tagged, in_cutover_window=False, wave_windows="wave-b")
+    assert "outside wave wave-b's cutover window" in decide(rec, closed, Policy(), T0).reason
+
+
 def test_a_failed_vm_whose_tag_is_removed_disables_its_replication_and_opts_out():
     world = World(always_fail={Act.TEST_FAILOVER})
     rec, _ = run(world, policy=Policy(retry_limit=2, backoff_seconds=60))
