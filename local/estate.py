@@ -11,7 +11,7 @@ import os
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,17 @@ class Estate:
     host: LocalHost
     keys: HostKeys
     moto: LocalService
+    saved: dict[str, str | None] = field(default_factory=dict)  # the process's settings, put back after
+
+    def reconfigure(self, **settings: str) -> None:
+        """Changes app settings as an operator would (in Azure a settings change restarts the app):
+        the next call reads them."""
+        from shared.app import wiring  # noqa: PLC0415 - as running_estate
+
+        for name, value in settings.items():
+            self.saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        wiring.clear_caches()
 
     def post(self, path: str, body: bytes = b"", *, key: str | None = None) -> tuple[int, Any]:
         """POSTs with the key of the route's role (`key` sends that one instead)."""
@@ -205,7 +216,7 @@ def running_estate(
         function_app.app, keys, port, topic_key, queue_settings=queue_settings, body_timeout=body_timeout
     ).start(queues=queues)
     try:
-        yield Estate(sim, bridge, host, keys, moto)
+        yield Estate(sim, bridge, host, keys, moto, saved)
     finally:
         host.stop()
         bridge.stop()
