@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,9 +174,20 @@ def _machine(ec2: Any, instance: dict[str, Any]) -> Machine:
         "Volumes"
     ]
     root = instance.get("RootDeviceName")
+
+    def device(volume: dict[str, Any]) -> str:
+        return str(next((a.get("Device", "") for a in volume.get("Attachments", [])), ""))
+
+    # The guest's view: NVMe names in attachment order (root first), ids the appliance generates.
+    ordered = sorted(volumes, key=lambda v: (device(v) != root, device(v)))
     disks = [
-        Disk(v["VolumeId"], float(v["Size"]), any(a.get("Device") == root for a in v.get("Attachments", [])))
-        for v in volumes
+        Disk(
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"appliance-disk/{v['VolumeId']}")),
+            float(v["Size"]),
+            device(v) == root,
+            name=f"/dev/nvme{n}n1",
+        )
+        for n, v in enumerate(ordered)
     ]
     name = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == "Name"), instance_id)
     return Machine(

@@ -217,6 +217,7 @@ class Vault:
                     400, "PolicyNotFound", "policyId does not name the policy mapped to this container."
                 )
             machine = self._enable_machine(site, properties, details)
+            _check_disks(machine, details)
             if details["processServerId"] != site.process_server_id:
                 raise ArmError(
                     400, "ProcessServerNotFound", "processServerId is not a process server of this fabric."
@@ -600,6 +601,25 @@ class Vault:
                     "body": body,
                 }
             )
+
+
+def _check_disks(machine: Machine, details: dict[str, Any]) -> None:
+    """disksToInclude must name the machine's own disks, the OS disk among them (as the portal
+    requires it); error codes unconfirmed."""
+    chosen = details.get("disksToInclude")
+    if not chosen:
+        return
+    known = {disk.disk_id: disk for disk in machine.disks}
+    named = [str(disk.get("diskId") or "") for disk in chosen if isinstance(disk, dict)]
+    unknown = [disk_id for disk_id in named if disk_id not in known]
+    if unknown or len(named) != len(chosen):
+        raise ArmError(
+            400, "DiskNotFound", f"disksToInclude names disks the machine does not have: {unknown}."
+        )
+    if len(set(named)) != len(named):
+        raise ArmError(400, "DuplicateDisk", "disksToInclude names a disk twice.")
+    if not any(known[disk_id].is_os for disk_id in named):
+        raise ArmError(400, "OsDiskNotIncluded", "disksToInclude must include the OS disk.")
 
 
 def _health_error(job: Job, message: str) -> dict[str, Any]:

@@ -44,9 +44,10 @@ class Site:
 
 @dataclass
 class Disk:
-    disk_id: str
+    disk_id: str  # the appliance's id for the disk (OffAzure generatedId; classic diskId)
     size_gb: float
     is_os: bool
+    name: str = ""  # as the guest names it, e.g. /dev/nvme1n1 (the appliance never sees EBS ids)
 
 
 @dataclass

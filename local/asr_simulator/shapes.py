@@ -19,6 +19,7 @@ from local.asr_simulator.model import (
     GIB,
     IDLE_SCENARIO_START,
     RCM,
+    Disk,
     Event,
     Item,
     Job,
@@ -216,7 +217,11 @@ def discovered_machine(vault: Vault, machine: Machine) -> dict[str, Any]:
                 {"nicId": "nic-0", "ipAddressList": [machine.ip_address], "ipAddressType": "Static"}
             ],
             "disks": [
-                {"name": d.disk_id, "generatedId": d.disk_id, "maxSizeInBytes": int(d.size_gb * GIB)}
+                {
+                    "name": d.name or d.disk_id,
+                    "generatedId": d.disk_id,
+                    "maxSizeInBytes": int(d.size_gb * GIB),
+                }
                 for d in machine.disks
             ],
             "applianceNames": [_appliance(vault)],
@@ -249,7 +254,7 @@ def protectable_item(vault: Vault, site: Site, machine: Machine) -> dict[str, An
                 "diskDetails": [
                     {
                         "diskId": d.disk_id,
-                        "diskName": d.disk_id,
+                        "diskName": d.name or d.disk_id,
                         "diskSizeInMB": str(int(d.size_gb * 1024)),
                         "diskType": "Basic",
                         "diskConfiguration": "OsDisk" if d.is_os else "DataDisk",
@@ -342,13 +347,13 @@ def _rcm_details(vault: Vault, it: Item) -> dict[str, Any]:
         "protectedDisks": [
             {
                 "diskId": d.disk_id,
-                "diskName": d.disk_id,
+                "diskName": d.name or d.disk_id,
                 "isOSDisk": "true" if d.is_os else "false",
                 "capacityInBytes": int(d.size_gb * GIB),
                 "diskState": "Protected" if protected else "InitialReplicationPending",
-                "diskType": (details.get("disksDefault") or {}).get("diskType", "Standard_LRS"),
+                "diskType": disk_type,
             }
-            for d in it.machine.disks
+            for d, disk_type in disk_types(it)
         ],
         "mobilityAgentDetails": {
             "version": AGENT_VERSION,
@@ -388,15 +393,26 @@ def _classic_details(vault: Vault, it: Item) -> dict[str, Any]:
         "protectedDisks": [
             {
                 "diskId": d.disk_id,
-                "diskName": d.disk_id,
+                "diskName": d.name or d.disk_id,
                 "protectionStage": stage,
                 "resyncRequired": "false",
                 "resyncProgressPercentage": _progress(it),
                 "diskCapacityInBytes": int(d.size_gb * GIB),
             }
-            for d in it.machine.disks
+            for d, _ in disk_types(it)
         ],
     }
+
+
+def disk_types(it: Item) -> list[tuple[Disk, str]]:
+    """The item's protected disks with their types: those disksToInclude named, else every disk with
+    disksDefault's type (classic: the enable's diskType)."""
+    details = it.details_in
+    chosen = {str(d.get("diskId")): str(d.get("diskType") or "") for d in details.get("disksToInclude") or []}
+    default = (details.get("disksDefault") or {}).get("diskType") or details.get("diskType") or "Standard_LRS"
+    if chosen:
+        return [(d, chosen[d.disk_id] or default) for d in it.machine.disks if d.disk_id in chosen]
+    return [(d, default) for d in it.machine.disks]
 
 
 def job(vault: Vault, jb: Job) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from shared.errors import ActionRefused, CloudUnavailable, InvalidInput
-from shared.model.facts import ItemFacts, JobFacts
+from shared.model.facts import ApplianceDisk, ItemFacts, JobFacts
 from shared.model.records import HealthIssue
 
 RCM, CLASSIC = "InMageRcm", "InMageAzureV2"
@@ -62,6 +62,7 @@ class DiscoveredMachine:
     ip_addresses: tuple[str, ...]
     fqdn: str  # InMageRcm: fqdn, hydratedFqdn or (VMware sites) vmFqdn
     display_name: str
+    disks: tuple[ApplianceDisk, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Target:
     license_type: str | None = None
     log_storage_account_id: str | None = None  # InMageRcm: required (the spec's disksDefault)
     boot_diagnostics_account_id: str | None = None
+    disks: tuple[tuple[str, str], ...] = ()  # (appliance disk id, disk type); () = disk_type for all
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,14 @@ class AsrAdapter:
                     (str(details.ip_address),) if details.ip_address else (),
                     "",
                     str(_get(item, "properties", "friendly_name") or ""),
+                    tuple(
+                        ApplianceDisk(
+                            str(d.disk_id or ""),
+                            str(d.disk_name or ""),
+                            int(float(d.disk_size_in_mb or 0) * 1024 * 1024),
+                        )
+                        for d in details.disk_details or []
+                    ),
                 )
             )
         return found
@@ -442,10 +452,18 @@ def enable_input(site: Site, machine_id: str, target: Target) -> asr.EnableProte
             target_vm_size=target.vm_size,
             license_type=target.license_type,
             target_boot_diagnostics_storage_account_id=target.boot_diagnostics_account_id,
-            disks_default=asr.InMageRcmDisksDefaultInput(
-                disk_type=target.disk_type, log_storage_account_id=target.log_storage_account_id
-            ),
         )
+        if target.disks:  # each disk its own type (the SDK's InMageRcmDiskInput)
+            details.disks_to_include = [
+                asr.InMageRcmDiskInput(
+                    disk_id=disk_id, disk_type=disk_type, log_storage_account_id=target.log_storage_account_id
+                )
+                for disk_id, disk_type in target.disks
+            ]
+        else:
+            details.disks_default = asr.InMageRcmDisksDefaultInput(
+                disk_type=target.disk_type, log_storage_account_id=target.log_storage_account_id
+            )
     else:
         details = asr.InMageAzureV2EnableProtectionInput(
             process_server_id=site.process_server_id,
@@ -459,6 +477,13 @@ def enable_input(site: Site, machine_id: str, target: Target) -> asr.EnableProte
             disk_type=target.disk_type,
             log_storage_account_id=target.log_storage_account_id,
             license_type=target.license_type,
+            disks_to_include=[
+                asr.InMageAzureV2DiskInputDetails(
+                    disk_id=disk_id, disk_type=disk_type, log_storage_account_id=target.log_storage_account_id
+                )
+                for disk_id, disk_type in target.disks
+            ]
+            or None,
         )
     properties = asr.EnableProtectionInputProperties(
         policy_id=site.policy_id, provider_specific_details=details
@@ -621,6 +646,20 @@ def discovered_machine(machine: dict[str, Any]) -> DiscoveredMachine:
         ips,
         str(fqdn),
         str(props.get("displayName") or ""),
+        tuple(_server_disk(d) for d in props.get("disks") or [] if isinstance(d, Mapping)),
+    )
+
+
+def _server_disk(disk: Mapping[str, Any]) -> ApplianceDisk:
+    """An OffAzure ServerDisk. Which of its ids InMageRcm's disksToInclude wants is unconfirmed (no
+    recorded physical-server enable sends disksToInclude): generatedId, else id, else name."""
+    lun = disk.get("lun")
+    return ApplianceDisk(
+        disk_id=str(disk.get("generatedId") or disk.get("id") or disk.get("name") or ""),
+        name=str(disk.get("name") or ""),
+        size_bytes=_whole(disk.get("maxSizeInBytes")) or 0,
+        lun=lun if isinstance(lun, int) else None,
+        path=str(disk.get("path") or ""),
     )
 
 

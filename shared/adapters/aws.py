@@ -148,6 +148,7 @@ class AwsAdapter:
                                 volume_type=str(volume.get("VolumeType", "gp2")),
                                 iops=int(volume.get("Iops") or 0),
                                 encrypted=bool(volume.get("Encrypted", False)),
+                                volume_id=str(volume.get("VolumeId", "")),
                             )
                         )
         return disks

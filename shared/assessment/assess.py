@@ -75,6 +75,7 @@ def assess(
                 source_type=d.source_type,
                 iops=d.iops,
                 disk_type=d.disk_type,
+                volume_id=d.volume_id,
             )
             for d in sorted(sizing.disks, key=lambda d: not d.is_root)[:MAX_PLANNED_DISKS]
         ],

@@ -6,8 +6,9 @@ metrics the instance is sized "as on premises" from its type, and the reason say
 count, NIC count, premium-storage need and boot generation must fit too. A size tag always wins.
 
 Disks follow their EBS type: io1/io2 and gp2/gp3 provisioned above 3,000 IOPS need Premium SSD; other
-gp2/gp3 map to Standard SSD; st1, sc1 and magnetic to Standard HDD. ASR sets one disk type per VM
-(`disks_default`), so the VM takes the highest tier any of its disks needs.
+gp2/gp3 map to Standard SSD; st1, sc1 and magnetic to Standard HDD. Enable-replication sends each
+disk's type once its EBS volumes are matched to the appliance's disks (shared/assessment/disk_map.py);
+the VM's one type (`disks_default`, the fallback) is the highest tier any of its disks needs.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class DiskChoice:
     iops: int
     disk_type: str
     is_root: bool
+    volume_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def disk_type_for(disk: Disk) -> str:
 def plan_disks(disks: Sequence[Disk]) -> tuple[tuple[DiskChoice, ...], str]:
     """Each disk's Azure type, and the VM's one disk type (the highest tier any disk needs)."""
     choices = tuple(
-        DiskChoice(d.device, d.size_gb, d.volume_type, d.iops, disk_type_for(d), d.is_root) for d in disks
+        DiskChoice(d.device, d.size_gb, d.volume_type, d.iops, disk_type_for(d), d.is_root, d.volume_id)
+        for d in disks
     )
     vm_type = max((c.disk_type for c in choices), key=_TIER.__getitem__, default=STANDARD_SSD)
     return choices, vm_type

@@ -191,7 +191,8 @@ def _queued(ctx: Ctx) -> Decision:
         # Its own event, so the timeline says why the first enable waited (each step once).
         reason = f"waiting for the vault's set-up: {ctx.facts.vault_setup}"
         return ctx.stay(reason, event="vault_setup", waiting="cloud")
-    return go(P.ENABLING, "admitted; enabling replication", Act.ENABLE_REPLICATION)
+    disks = f", {ctx.facts.disk_note}" if ctx.facts.disk_note else ""
+    return go(P.ENABLING, f"admitted; enabling replication{disks}", Act.ENABLE_REPLICATION)
 
 
 def _enabling(ctx: Ctx) -> Decision:

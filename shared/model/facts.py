@@ -24,6 +24,20 @@ class Disk:
     volume_type: str = "gp3"  # EBS: gp2, gp3, io1, io2, st1, sc1, standard
     iops: int = 0  # provisioned IOPS (0: not reported)
     encrypted: bool = False
+    volume_id: str = ""  # the EBS volume (vol-...)
+
+
+@dataclass(frozen=True)
+class ApplianceDisk:
+    """A disk as the replication appliance discovered it in the guest (OffAzure ServerDisk:
+    generatedId or id, name, maxSizeInBytes, lun, path; classic: diskDetails' diskId, diskName,
+    diskSizeInMB)."""
+
+    disk_id: str
+    name: str
+    size_bytes: int
+    lun: int | None = None
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +210,7 @@ class Facts:
     admission: bool = False  # the reconciler granted a slot in initial replication this pass
     vm_name: str = ""  # the Azure VM name claimed for this instance while it is assessed ("" = none)
     vm_name_taken_by: str = ""  # the instance that holds the name this one derived, when another does
+    disk_note: str = ""  # how the coming enable sets disk types (per disk, or one type and why)
     vault_setup: str = ""  # what the vault still needs before an enable (policy, mapping); "" = ready
     in_cutover_window: bool = True
     window_opens_at: datetime | None = None  # outside the window: when the next one opens

@@ -138,6 +138,7 @@ class DiskPlan(Model):
     source_type: Annotated[str, StringConstraints(max_length=32)]
     iops: NonNegativeInt = 0
     disk_type: Annotated[str, StringConstraints(max_length=32)]
+    volume_id: Annotated[str, StringConstraints(max_length=32)] = ""
 
 
 class Assessment(Model):

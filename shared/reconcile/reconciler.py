@@ -36,7 +36,7 @@ from shared.errors import (
     LeaseExpired,
 )
 from shared.guest.documents import AgentInstall
-from shared.model.facts import CommandFacts, Ec2Facts, ItemFacts, Policy
+from shared.model.facts import ApplianceDisk, CommandFacts, Ec2Facts, ItemFacts, Policy
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord
 from shared.model.work import SHARDS, shard_of
@@ -47,7 +47,9 @@ from shared.reconcile.snapshot import (
     NEEDS_DISCOVERY,
     REPLICATING,
     Snapshot,
+    disk_note,
     jobs_window_start,
+    target_disks,
 )
 from shared.state.names import MemoryNames, NameClaims
 from shared.state.slots import TableSlots
@@ -510,7 +512,13 @@ class Reconciler:
             if machine is None:
                 gone = "the appliance no longer lists this machine"
                 raise ActionRefused(ErrorCode.MACHINE_NOT_DISCOVERED, gone)
-            return _effect(self.asr.enable(item, machine, self._target(record, ec2)))
+            target = self._target(record, ec2, machine.disks)
+            if not target.disks:  # the timeline's enabling entry says why too
+                why = disk_note(record, machine.disks)
+                log.warning(
+                    "enabling %s with %s", record.instance_id, why, extra={"instance_id": record.instance_id}
+                )
+            return _effect(self.asr.enable(item, machine, target))
         calls: dict[Act, Callable[[], Submitted]] = {
             Act.TEST_FAILOVER: lambda: self.asr.test_failover(item, self.targets.test_network_id),
             Act.TEST_FAILOVER_CLEANUP: lambda: self.asr.test_failover_cleanup(item),
@@ -521,7 +529,9 @@ class Reconciler:
         }
         return _effect(calls[act]())
 
-    def _target(self, record: MigrationRecord, ec2: Ec2Facts | None) -> Target:
+    def _target(
+        self, record: MigrationRecord, ec2: Ec2Facts | None, found: tuple[ApplianceDisk, ...] = ()
+    ) -> Target:
         target = with_tag_overrides(record.target, ec2)  # a tag set since the assessment still wins
         return Target(
             vm_name=target.vm_name or azure_vm_name(ec2, record.instance_id),
@@ -534,6 +544,7 @@ class Reconciler:
             license_type=target.license_type,
             log_storage_account_id=self.targets.log_storage_account_id,
             boot_diagnostics_account_id=self.targets.boot_diagnostics_account_id,
+            disks=target_disks(record, ec2, found),
         )
 
     def _send_command(self, act: Act, record: MigrationRecord, ec2: Ec2Facts) -> str:

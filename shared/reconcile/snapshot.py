@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import DiscoveredMachine, item_name_for
+from shared.assessment.disk_map import disk_layout
+from shared.assessment.sizing import AZURE_DISK_TYPES
 from shared.core.actions import JOB_SCENARIO, SSM_COMMANDS, Act
 from shared.core.context import job_since
 from shared.model.facts import (
+    ApplianceDisk,
     CommandFacts,
     Ec2Facts,
     Facts,
@@ -145,6 +148,7 @@ class Snapshot:
         name = item_name_for(record.instance_id)
         machine = self.machine_of(record)
         claimed = self.vm_names.get(record.instance_id)
+        admitted = record.instance_id in self.admitted
         return Facts(
             ec2=ec2,
             item=self.items.get(name),
@@ -154,7 +158,8 @@ class Snapshot:
             instance_type=self.instance_types.get(record.instance_id),
             utilisation=self.utilisation.get(record.instance_id),
             discovered_machine_id=machine.machine_id if machine else None,
-            admission=record.instance_id in self.admitted,
+            admission=admitted,
+            disk_note=disk_note(record, machine.disks) if admitted and machine else "",
             vault_setup=self.vault_setup,
             vm_name=claimed.name if claimed else "",
             vm_name_taken_by=claimed.taken_by if claimed else "",
@@ -163,6 +168,27 @@ class Snapshot:
             wave_cutover_mode=wave_cutover_mode,
             wave_windows=wave_windows,
         )
+
+
+def target_disks(
+    record: MigrationRecord, ec2: Ec2Facts | None, found: tuple[ApplianceDisk, ...]
+) -> tuple[tuple[str, str], ...]:
+    """Each appliance disk with its volume's disk type (an instance's disk-type tag sets them all);
+    () when the volumes cannot be matched (enable then sends one type for all)."""
+    plans = record.assessment.disks if record.assessment else []
+    layout = disk_layout(plans, found)
+    tagged = (ec2.tag("disk-type") or "").strip() if ec2 else ""
+    if tagged in AZURE_DISK_TYPES:
+        return tuple((disk_id, tagged) for disk_id, _ in layout.disks)
+    return layout.disks
+
+
+def disk_note(record: MigrationRecord, found: tuple[ApplianceDisk, ...]) -> str:
+    """How an enable will set disk types, for its reason (and so the timeline)."""
+    layout = disk_layout(record.assessment.disks if record.assessment else [], found)
+    if layout.disks:
+        return f"each of its {len(layout.disks)} disks with its own type"
+    return f"one disk type for all disks ({record.target.disk_type or 'Standard_LRS'}): {layout.problem}"
 
 
 def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> datetime | None:

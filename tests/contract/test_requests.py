@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from local.asr_simulator.spec import spec
-from shared.adapters.asr import RCM
-from tests.contract.drive import BOOT, CACHE, OPERATIONS, PROVIDERS, enable_schema, lifecycle, simulator
+from shared.adapters.asr import RCM, Site, enable_input
+from tests.contract.drive import (
+    BOOT,
+    CACHE,
+    OPERATIONS,
+    PROVIDERS,
+    TARGET,
+    enable_schema,
+    lifecycle,
+    simulator,
+)
 from tests.integration.asr_support import admin
 
 pytestmark = pytest.mark.integration
@@ -41,6 +51,22 @@ def test_an_inmagercm_enable_names_its_log_and_boot_diagnostics_accounts():
     details = first["properties"]["providerSpecificDetails"]
     assert details["disksDefault"] == {"diskType": "Premium_LRS", "logStorageAccountId": CACHE}
     assert details["targetBootDiagnosticsStorageAccountId"] == BOOT
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_per_disk_enable_conforms_to_the_spec(provider: str):
+    """disksToInclude (InMageRcmDiskInput; classic InMageAzureV2DiskInputDetails), each disk with its
+    type and the log storage account, instead of disksDefault."""
+    site = Site(provider, "/v", "f", "c", "/v/replicationPolicies/p", "ps", "/site", "mt", "1")
+    target = replace(TARGET, disks=(("disk-0", "StandardSSD_LRS"), ("disk-1", "Premium_LRS")))
+    body = enable_input(site, "/site/machines/m1", target).as_dict()
+    details = body["properties"]["providerSpecificDetails"]
+    assert "disksDefault" not in details
+    assert details["disksToInclude"] == [
+        {"diskId": "disk-0", "diskType": "StandardSSD_LRS", "logStorageAccountId": CACHE},
+        {"diskId": "disk-1", "diskType": "Premium_LRS", "logStorageAccountId": CACHE},
+    ]
+    assert spec().check(enable_schema(), body, request=True) == []
 
 
 def test_the_checker_refuses_what_the_service_would():
