@@ -285,7 +285,12 @@ def _summary(
     actions = Counter(
         e["path"].rsplit("/", 1)[-1] if e["method"] == "POST" else e["method"]
         for e in estate.sim.vault.ledger
-        if e["status"] == 202
+        if e["status"] == 202 and e["item"]
+    )
+    set_up = Counter(
+        e["path"].rsplit("/", 2)[-2]
+        for e in estate.sim.vault.ledger
+        if e["method"] == "PUT" and not e["item"] and "/Microsoft.RecoveryServices/" in e["path"]
     )
     return {
         "instances": len(fleet),
@@ -297,6 +302,7 @@ def _summary(
         "sizes": sizes,
         "unfinished": {p: c for p, c in by_phase.items() if p not in FINISHED},
         "asr_actions": dict(actions),
+        "vault_setup": dict(set_up),
         "passes": passes,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
@@ -320,6 +326,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if summary["unfinished"]:
         print(f"  unfinished: {summary['unfinished']}")
     print(f"  Site Recovery actions: {summary['asr_actions']}")
+    print(f"  vault set-up (PUTs): {summary['vault_setup']}")
     print(f"  work queue messages worked by each host: {summary['messages_by_worker']}")
 
 

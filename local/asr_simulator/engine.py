@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from local.asr_simulator.clock import SimClock
+from local.asr_simulator.compute import Compute
 from local.asr_simulator.faults import FaultProfile, job_error
 from local.asr_simulator.model import (
     ACTIONS,
@@ -88,6 +89,7 @@ class Vault:
         self.machines: dict[str, dict[str, Machine]] = {provider: {} for provider in providers}
         # A bare vault has no policy and no mapping until a client creates them.
         self.setup = Setup() if bare else Setup.preset(list(self.sites.values()))
+        self.compute = Compute(subscription)  # the test VMs test failovers create
         self.items: dict[str, Item] = {}
         self.jobs: dict[str, Job] = {}
         self.operations: dict[str, str] = {}  # operation id -> job name
@@ -128,6 +130,17 @@ class Vault:
         """The id of the policy mapped to the site's container; "" while it has none."""
         policy = self.setup.mapped_policy(site)
         return f"{self.prefix}/replicationPolicies/{policy.name}" if policy else ""
+
+    def test_vm_name(self, item: Item) -> str:
+        """The VM a test failover creates: `<targetVmName>-test` (unconfirmed convention)."""
+        details = item.details_in
+        name = details.get("targetVmName") or details.get("targetAzureVmName") or item.machine.display_name
+        return f"{name}-test"
+
+    def test_vm_group(self, item: Item) -> str:
+        details = item.details_in
+        group = details.get("targetResourceGroupId") or details.get("targetAzureV2ResourceGroupId") or ""
+        return str(group).rstrip("/").rsplit("/", 1)[-1]
 
     def mapping_id(self, site: Site, name: str) -> str:
         return f"{self.container_id(site)}/replicationProtectionContainerMappings/{name}"
@@ -480,7 +493,11 @@ class Vault:
             item.state = replace(
                 state, test_failover_state="WaitingForCompletion", allowed_operations=("TestFailoverCleanup",)
             )
+            self.compute.create_test_vm(
+                self.test_vm_name(item), self.test_vm_group(item), item.name, job.finishes_at
+            )
         elif job.action == "testFailoverCleanup":
+            self.compute.delete_test_vms(item.name)
             # A real InMageRcm item still said MarkedForDeletion after its cleanup had succeeded.
             item.state = replace(
                 state, test_failover_state="MarkedForDeletion", allowed_operations=tuple(PROTECTED_OPERATIONS)
@@ -501,6 +518,7 @@ class Vault:
                 allowed_operations=tuple(COMMITTED_OPERATIONS),
             )
         elif job.action in {"remove", "purge"}:
+            self.compute.delete_test_vms(item.name)
             del self.items[item.name]
 
     def _fail(self, item: Item, job: Job) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.asr_simulator import shapes
+from local.asr_simulator.compute import COMPUTE_API_VERSION
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.faults import ARM_LIMITS, Throttle
 from local.asr_simulator.model import (
@@ -128,8 +129,17 @@ class _Handler(LoopbackHandler):
             body = json.loads(raw) if raw else {}
             if not isinstance(body, dict):
                 raise ArmError(400, "InvalidRequestContent", "Body must be a JSON object.")
+            if parts.path == "/admin/compute/faults" and method == "POST":
+                self._compute_fault(body)
+                return
             if parts.path.startswith("/admin/"):
                 self._admin(method, parts.path, body)
+                return
+            if parts.path.startswith("/blobs/") and method == "GET":  # boot diagnostics: a SAS URL
+                vault = self.simulator.vault
+                with vault.lock:
+                    log = vault.compute.serial_log(parts.path, vault.tick())
+                self._send(200, log.encode())
                 return
             if not self.headers.get("Authorization", "").startswith("Bearer "):
                 raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
@@ -226,6 +236,11 @@ class _Handler(LoopbackHandler):
 
     def _arm(self, call: Call) -> None:
         vault = self.simulator.vault
+        if "/providers/microsoft.compute/virtualmachines/" in call.path.lower():
+            _require_version(call.query, COMPUTE_API_VERSION)
+            with vault.lock:
+                self._compute(call, vault.tick())
+            return
         if call.path.lower().startswith(vault.site_id.lower() + "/machines"):
             _require_version(call.query, OFFAZURE_API_VERSION)
             with vault.lock:
@@ -245,6 +260,41 @@ class _Handler(LoopbackHandler):
                     handler(self, call)
                 return
         raise ArmError(404, "ResourceNotFound", f"No {call.method} route for {'/'.join(rest)}.")
+
+    def _compute(self, call: Call, now: datetime) -> None:
+        """A test VM (GET, $expand=instanceView), its boot diagnostics, and Run Commands in it."""
+        compute = self.simulator.vault.compute
+        head, _, rest = call.path.partition("/providers/Microsoft.Compute/virtualMachines/")
+        group = head.rstrip("/").rsplit("/", 1)[-1]
+        name, *tail = rest.split("/")
+        vm = compute.vm(group, name)
+        expand = call.query.get("$expand", "").lower() == "instanceview"
+        if not tail and call.method == "GET":
+            self._send(200, compute.vm_shape(vm, now, expand, self.simulator.url))
+        elif tail == ["instanceView"] and call.method == "GET":
+            self._send(200, compute.instance_view(vm, now, self.simulator.url))
+        elif tail == ["retrieveBootDiagnosticsData"] and call.method == "POST":
+            uri = compute.serial_uri(vm, self.simulator.url)
+            self._send(
+                200,
+                {
+                    "consoleScreenshotBlobUri": uri.replace(".serialconsole.log", ".screenshot.bmp"),
+                    "serialConsoleLogBlobUri": uri,
+                },
+            )
+        elif len(tail) == 2 and tail[0] == "runCommands" and call.method == "PUT":
+            command = compute.run(vm, tail[1], call.body, now)
+            self.simulator.vault.record(
+                "PUT", call.path, 201, item=None, job=None, real=time.monotonic(), body=call.body
+            )
+            self._send(201, compute.command_shape(vm, command, now, False))
+        elif len(tail) == 2 and tail[0] == "runCommands" and call.method == "GET":
+            found = vm.commands.get(tail[1])
+            if found is None:
+                raise ArmError(404, "NotFound", f"Run command {tail[1]} was not found.")
+            self._send(200, compute.command_shape(vm, found, now, expand))
+        else:
+            raise ArmError(404, "ResourceNotFound", f"No {call.method} route for {call.path}.")
 
     def _site(self, call: Call) -> Site:
         site = self.simulator.vault.site_of(call.params["fabric"])
@@ -405,6 +455,15 @@ class _Handler(LoopbackHandler):
             self._send(204)
 
     # --- admin routes (not ARM: for tests, the demo and benchmarks) -----------------------------
+
+    def _compute_fault(self, body: dict[str, Any]) -> None:
+        """{"item": "azmigrate-i-...", "fault": "never_boots" | "agent_not_ready" | "smoke_fails" | ""}:
+        the test VMs that item's next test failovers create."""
+        try:
+            self.simulator.vault.compute.set_fault(str(body.get("item", "")), str(body.get("fault", "")))
+        except ValueError as error:
+            raise ArmError(400, "InvalidFaults", str(error)) from None
+        self._send(200, {"ok": True})
 
     def _admin(self, method: str, path: str, body: dict[str, Any]) -> None:
         sim, vault = self.simulator, self.simulator.vault

@@ -448,8 +448,30 @@ def job(vault: Vault, jb: Job) -> dict[str, Any]:
             "targetObjectId": jb.target_object_id,
             "targetObjectName": jb.target_object_name,
             "targetInstanceType": "ProtectionEntity",
-            "customDetails": {"instanceType": "AsrJobDetails", "affectedObjectDetails": {}},
+            "customDetails": _job_details(vault, jb),
         },
+    }
+
+
+def _job_details(vault: Vault, jb: Job) -> dict[str, Any]:
+    """A test failover's job names the test VM (FailoverJobDetails.protectedItemDetails[].testVmName,
+    as the spec defines it); other jobs carry AsrJobDetails."""
+    item = vault.items.get(jb.item_name)
+    if jb.action != "testFailover" or item is None:
+        return {"instanceType": "AsrJobDetails", "affectedObjectDetails": {}}
+    test_vm = vault.test_vm_name(item)
+    return {
+        "instanceType": "FailoverJobDetails",
+        "affectedObjectDetails": {},
+        "protectedItemDetails": [
+            {
+                "name": item.name,
+                "friendlyName": item.machine.display_name,
+                "testVmName": test_vm,
+                "testVmFriendlyName": test_vm,
+                "networkConnectionStatus": "Connected",
+            }
+        ],
     }
 
 

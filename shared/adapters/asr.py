@@ -78,6 +78,16 @@ class ReplicationSettings:
     agent_auto_upgrade: bool = True
 
 
+@dataclass(frozen=True)
+class SetupStep:
+    """One PUT the vault's set-up still needs: the policy, or the container mapping."""
+
+    kind: str  # policy | mapping
+    what: str  # for people: "creating the replication policy ..."
+    resource_id: str
+    body: dict[str, Any]
+
+
 # The classic policy's RPO threshold, as its recorded body (V2A_CS recording, seq 0) sets it.
 CLASSIC_RPO_THRESHOLD_MINUTES = 10
 
@@ -176,13 +186,22 @@ class AsrAdapter:
 
     def bootstrap(self, wanted: ReplicationSettings) -> str:
         """Makes sure the provider's container is mapped to a replication policy, creating the policy
-        and then the mapping when missing (deterministic names, so a repeat finds its own); never
-        waits. "" once mapped; otherwise what it asked Site Recovery for, done by a later call."""
-        with _translated("setting up the vault"):
+        and then the mapping when missing; never waits. "" once mapped; otherwise what it asked Site
+        Recovery for, done by a later call."""
+        step = self.next_setup(wanted)
+        if step is None:
+            return ""
+        self.send_setup(step)
+        return step.what
+
+    def next_setup(self, wanted: ReplicationSettings) -> SetupStep | None:
+        """What the vault lacks next (the policy, then the mapping, by deterministic names); None once
+        the provider's container is mapped."""
+        with _translated("reading the vault's set-up"):
             site = self._read_site()
             if site.policy_id:
                 self._site = site
-                return ""
+                return None
             short = "rcm" if self.provider == RCM else "classic"
             policy_name, mapping_name = f"azmigrate-{short}-policy", f"azmigrate-{short}-mapping"
             policy_id = f"{site.vault_id}/replicationPolicies/{policy_name}"
@@ -190,29 +209,27 @@ class AsrAdapter:
                 HttpRequest("GET", f"{policy_id}?api-version={ASR_API_VERSION}")
             )
             if found.status_code == 404:
-                self._put(policy_id, policy_body(self.provider, wanted))
-                return f"creating the replication policy {policy_name}"
+                what = f"creating the replication policy {policy_name}"
+                return SetupStep("policy", what, policy_id, policy_body(self.provider, wanted))
             found.raise_for_status()
-            kind = (
-                (found.json().get("properties") or {}).get("providerSpecificDetails", {}).get("instanceType")
-            )
+            details = (found.json().get("properties") or {}).get("providerSpecificDetails") or {}
+            kind = details.get("instanceType")
             if kind != self.provider:
-                raise ActionRefused(
-                    "PolicyProviderMismatch",
-                    f"the vault's policy {policy_name} is for {kind}, not {self.provider}",
-                )
+                mismatch = f"the vault's policy {policy_name} is for {kind}, not {self.provider}"
+                raise ActionRefused("PolicyProviderMismatch", mismatch)
             container = f"replicationFabrics/{site.fabric}/replicationProtectionContainers/{site.container}"
             mapping_id = f"{site.vault_id}/{container}/replicationProtectionContainerMappings/{mapping_name}"
-            self._put(mapping_id, mapping_body(self.provider, policy_id, wanted))
-            return f"mapping the protection container {site.container} to {policy_name}"
+            what = f"mapping the protection container {site.container} to {policy_name}"
+            return SetupStep("mapping", what, mapping_id, mapping_body(self.provider, policy_id, wanted))
 
-    def _put(self, resource_id: str, body: dict[str, Any]) -> None:
-        """A set-up PUT. A 409 means the same resource is being created (a call before ours): the
-        next call sees it."""
-        url = f"{resource_id}?api-version={ASR_API_VERSION}"
-        response = self._client.send_request(HttpRequest("PUT", url, json=body))
-        if response.status_code != 409:
-            response.raise_for_status()
+    def send_setup(self, step: SetupStep) -> None:
+        """A set-up PUT (202: done later). A 409 means the same resource is being created (a call
+        before ours): a later read sees it."""
+        url = f"{step.resource_id}?api-version={ASR_API_VERSION}"
+        with _translated(step.what):
+            response = self._client.send_request(HttpRequest("PUT", url, json=step.body))
+            if response.status_code != 409:
+                response.raise_for_status()
 
     def items(self) -> dict[str, ItemFacts]:
         """Every protected item of the vault, by name: one paged list (ReplicationProtectedItems_List),
@@ -602,10 +619,18 @@ def job_facts(job: asr.Job) -> JobFacts:
         start_time=props.start_time or datetime.min.replace(tzinfo=UTC),
         target_id=str(props.target_object_id or ""),
         target_name=str(props.target_object_name or ""),
+        test_vm_name=_test_vm_name(props.custom_details),
     )
     if facts.succeeded:  # a finished job's errors are notes, e.g. CompletedWithInformation
         return replace(facts, warning=f"{code}: {message}" if code or message else "")
     return replace(facts, error_code=code, error_message=message)
+
+
+def _test_vm_name(details: Any) -> str:
+    """A test failover job's FailoverJobDetails name the test VM (protectedItemDetails[].testVmName,
+    in the spec; no recorded value was found, so its form, a name or an id, is unconfirmed)."""
+    items = getattr(details, "protected_item_details", None) or []
+    return str(getattr(items[0], "test_vm_name", "") or "") if items else ""
 
 
 def operation_id_of(headers: Mapping[str, str]) -> str:

@@ -266,6 +266,18 @@ class Settings(BaseSettings):
     rpo_warning_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         1_800, description="A replicating VM whose RPO is above this gets an RPO warning."
     )
+    # Test VM validation
+    test_validation_minutes: Annotated[int, Field(ge=5, le=1_440)] = Field(
+        30,
+        description="How long the test VM may take to be provisioned, running, with its VM agent Ready, "
+        "a clean boot log and the smoke command passed; then the test migration counts as failed.",
+    )
+    smoke_command: Annotated[str, Field(max_length=1_000)] = Field(
+        "",
+        description="A command run inside every test VM with Run Command (e.g. 'systemctl is-active nginx' "
+        "or 'curl -fsS http://localhost/health'); exit code 0 passes. Empty: none. The instance's "
+        "azmigrate:smoke-test tag wins.",
+    )
     # The replication policy and container mapping a new project gets (vault bootstrap)
     policy_history_minutes: Annotated[int, Field(ge=0, le=21_600)] = Field(
         1_440,

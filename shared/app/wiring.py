@@ -17,6 +17,7 @@ import boto3
 from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
 from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential
+from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
 from shared.adapters.asr import AsrAdapter, ReplicationSettings
@@ -25,6 +26,7 @@ from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.aws_identity import default_session, role_arn, web_identity_session
 from shared.adapters.azure_http import LoopbackHttpPolicy, ThrottleReport, is_loopback
 from shared.adapters.cloudwatch import MetricsAdapter
+from shared.adapters.compute import ComputeAdapter
 from shared.adapters.eventgrid import EventGridTopic
 from shared.adapters.queue import WorkQueue, open_queue_service
 from shared.adapters.ratelimit import Pacer
@@ -38,6 +40,7 @@ from shared.model.work import WorkItem
 from shared.reconcile.jobwatch import EVENT_TYPE, JobChange
 from shared.reconcile.reconciler import Reconciler, Targets
 from shared.state.budget import TableBudget
+from shared.state.leases import TableLease
 from shared.state.names import TableNames
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
@@ -105,6 +108,23 @@ def asr_adapter() -> AsrAdapter:
         per_retry_policies=[ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
     )
     return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
+
+
+@cache
+def compute_adapter() -> ComputeAdapter:
+    """The target subscription's Compute (the test VMs), on the ARM endpoint Site Recovery uses."""
+    config = settings()
+    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
+    credential: TokenCredential = LoopbackToken() if loopback else identity()
+    subscription = config.target_resource_group_id.split("/")[2]
+    client = ComputeManagementClient(
+        credential,
+        subscription,
+        base_url=config.asr_endpoint,
+        per_call_policies=[LoopbackHttpPolicy()],
+        per_retry_policies=[ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
+    )
+    return ComputeAdapter(client)
 
 
 def aws_session(config: Settings, account: str | None) -> boto3.session.Session:
@@ -192,6 +212,8 @@ def reconciler() -> Reconciler:
             comfort_factor=config.sizing_comfort_factor,
             min_metric_coverage=config.sizing_min_coverage,
             target_location=config.target_location,
+            smoke_command=config.smoke_command,
+            validation_seconds=config.test_validation_minutes * 60,
         ),
         targets=Targets(
             config.target_resource_group_id,
@@ -227,6 +249,8 @@ def reconciler() -> Reconciler:
         slots=TableSlots(table_service(), config.table_prefix, "replication", config.max_initial_replication),
         vault_view=VaultView(table_service(), config.table_prefix),
         names=TableNames(table_service(), config.table_prefix),
+        compute=compute_adapter(),
+        setup_lease=lambda step: TableLease(table_service(), config.table_prefix, f"vault-setup-{step}"),
     )
 
 

@@ -13,6 +13,7 @@ from shared.model.records import (
     Replication,
     ReplicationWarning,
     TargetSettings,
+    ValidationCheck,
     WaitKind,
 )
 
@@ -31,6 +32,7 @@ class Act(StrEnum):
     COMMIT_FAILOVER = "commit_failover"
     COMPLETE_MIGRATION = "complete_migration"
     DISABLE_REPLICATION = "disable_replication"
+    SMOKE_TEST = "smoke_test"  # a Run Command in the test VM
 
 
 # The ASR job scenario that proves an action happened, to find it again after a crash.
@@ -111,6 +113,7 @@ class Decision:
     replication: Replication | None = None
     warning: ReplicationWarning | None = None
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
+    test_checks: tuple[ValidationCheck, ...] | None = None  # the test VM's checks to keep
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
     assessment: Assessment | None = None  # a new assessment to store
     target: TargetSettings | None = None  # the target settings it chose

@@ -248,6 +248,8 @@ def apply_decision(
         changes["next_attempt_at"] = decision.retry_at
     if decision.test_validated is not None:
         changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.test_checks is not None and list(decision.test_checks) != record.test_checks:
+        changes["test_checks"] = list(decision.test_checks)
     if decision.settle_job is not None and decision.settle_job not in record.settled_jobs:
         changes["settled_jobs"] = [*record.settled_jobs, decision.settle_job][-SETTLED_JOBS_KEPT:]
     if decision.assessment is not None:

@@ -70,7 +70,8 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
 # No phase waits without an end. A phase that waits on the clouds has a deadline, after which the VM
 # leaves for its exit with the reason (a test proves each has one); a phase that waits for a person
 # (approval, a fix, a retry) or for appliance capacity waits as long as it takes; an instant phase is
-# always left in the pass that reaches it. Awaiting discovery has its own (configured) timeout.
+# always left in the pass that reaches it. Awaiting discovery and test validation have their own
+# (configured) timeouts.
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 PHASE_DEADLINES: dict[Phase, timedelta] = {
     P.PREFLIGHT: 6 * HOUR,
@@ -86,11 +87,11 @@ PHASE_DEADLINES: dict[Phase, timedelta] = {
     P.COMPLETING: DAY,
     P.OPTING_OUT: DAY,
 }
-OWN_TIMEOUT: frozenset[Phase] = frozenset({P.AWAITING_DISCOVERY})
+OWN_TIMEOUT: frozenset[Phase] = frozenset({P.AWAITING_DISCOVERY, P.TEST_VALIDATION})
 WAITS_FOR_PEOPLE: frozenset[Phase] = frozenset(
     {P.ASSESSED, P.BLOCKED, P.QUEUED, P.READY_FOR_CUTOVER, P.PAUSED, P.FAILED}
 )
-INSTANT: frozenset[Phase] = frozenset({P.OPTED_IN, P.TEST_VALIDATION})
+INSTANT: frozenset[Phase] = frozenset({P.OPTED_IN})
 
 
 def deadline_exit(phase: Phase) -> Phase:

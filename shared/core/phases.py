@@ -15,8 +15,10 @@ from shared.assessment.guest import GuestFacts, parse_guest_output
 from shared.core.actions import Act, Decision
 from shared.core.context import Ctx, go, issue, job_failed, step
 from shared.core.retry import WhenExhausted, rule
+from shared.core.validation import FIXES, Verdict, smoke_check, summary, vm_checks
 from shared.errors import ErrorCode, InvalidInput
 from shared.model.phases import Phase
+from shared.model.records import ValidationCheck
 
 P = Phase
 # Recorded InMageRcm states: initial replication, then the wait for the first recovery point.
@@ -299,25 +301,70 @@ def _test_vm_up(ctx: Ctx) -> bool:
 
 
 def _test_validation(ctx: Ctx) -> Decision:
+    """The test VM must pass its checks (validation.py) before the deadline; a failure cleans up and
+    counts as a failed test migration (retried, then FAILED with the check and its fix)."""
     item, job = ctx.facts.item, ctx.facts.job
     # A test failover that is up and not yet cleaned up (recorded: WaitingForCompletion, with
     # TestFailoverCleanup allowed; MarkedForDeletion once a cleanup began).
     ready = item is not None and (
         item.test_failover_state.lower() == "waitingforcompletion" or item.allows("TestFailoverCleanup")
     )
-    if ready and (job is None or job.succeeded):
-        return go(
-            P.TEST_CLEANUP,
-            "test VM validated; cleaning up the test resources",
-            Act.TEST_FAILOVER_CLEANUP,
-            test_validated=True,
+    if not ready or (job is not None and not job.succeeded and ctx.pending(Act.TEST_FAILOVER)):
+        return _validation_failed(ctx, (), "The test failover is not waiting for completion.")
+    verdict = vm_checks(ctx.facts.test_vm)
+    checks = verdict.checks
+    if verdict.failed is not None:
+        return _validation_failed(
+            ctx, checks, f"{verdict.failed.name}: {verdict.failed.detail}", verdict.failed
+        )
+    command = _smoke_command(ctx)
+    if verdict.waiting is None and command:
+        smoke = smoke_check(command, ctx.facts.smoke if ctx.pending(Act.SMOKE_TEST) else None)
+        checks = (*checks, smoke)
+        if smoke.passed is False:
+            return _validation_failed(ctx, checks, f"smoke: {smoke.detail}", smoke)
+        if not ctx.pending(Act.SMOKE_TEST):
+            reason = f"test VM checks passed; running `{command}` in it"
+            return ctx.stay(reason, event="action", actions=(Act.SMOKE_TEST,), test_checks=checks)
+        verdict = Verdict(checks, waiting=None if smoke.passed else smoke)
+    if verdict.waiting is not None:
+        deadline = ctx.record.phase_entered_at + timedelta(seconds=ctx.policy.validation_seconds)
+        if ctx.now >= deadline:
+            minutes = ctx.policy.validation_seconds // 60
+            why = f"{verdict.waiting.name} not passed in {minutes} min ({verdict.waiting.detail})"
+            return _validation_failed(ctx, checks, why, verdict.waiting)
+        return ctx.stay(
+            f"validating the test VM: {verdict.waiting.detail}",
+            waiting="cloud",
+            wait_until=deadline,
+            test_checks=checks,
         )
     return go(
         P.TEST_CLEANUP,
-        "test migration did not validate; cleaning up",
+        f"test VM validated ({summary(checks)}); cleaning up the test resources",
         Act.TEST_FAILOVER_CLEANUP,
-        error=(ErrorCode.TEST_VALIDATION_FAILED, "The test failover is not waiting for completion."),
+        test_validated=True,
+        test_checks=checks,
+    )
+
+
+def _smoke_command(ctx: Ctx) -> str:
+    tagged = ctx.facts.ec2.tag("smoke-test") if ctx.facts.ec2 else None
+    return (tagged or ctx.policy.smoke_command).strip()
+
+
+def _validation_failed(
+    ctx: Ctx, checks: tuple[ValidationCheck, ...], why: str, failed: ValidationCheck | None = None
+) -> Decision:
+    fix = f" Fix: {FIXES[failed.name]}" if failed is not None and failed.name in FIXES else ""
+    return go(
+        P.TEST_CLEANUP,
+        f"test VM failed validation ({why}); cleaning up" + (f" [{summary(checks)}]" if checks else ""),
+        Act.TEST_FAILOVER_CLEANUP,
+        error=(ErrorCode.TEST_VALIDATION_FAILED, f"Test VM validation failed: {why}.{fix}"),
         attempt="test_migration",
+        event="retry",
+        test_checks=checks or None,
     )
 
 

@@ -109,6 +109,7 @@ class JobFacts:
     target_id: str = ""  # targetObjectId: the item's internal identifier
     target_name: str = ""  # targetObjectName: the item's friendly name
     warning: str = ""  # a success that carries an error: "Succeeded" with a note
+    test_vm_name: str = ""  # a test failover's job: the test VM (FailoverJobDetails' testVmName)
 
     @property
     def finished(self) -> bool:
@@ -210,12 +211,42 @@ class Facts:
     admission: bool = False  # the reconciler granted a slot in initial replication this pass
     vm_name: str = ""  # the Azure VM name claimed for this instance while it is assessed ("" = none)
     vm_name_taken_by: str = ""  # the instance that holds the name this one derived, when another does
+    test_vm: TestVmFacts | None = None  # read while the test migration is validated
+    smoke: SmokeFacts | None = None  # the smoke command's Run Command, once sent
     disk_note: str = ""  # how the coming enable sets disk types (per disk, or one type and why)
     vault_setup: str = ""  # what the vault still needs before an enable (policy, mapping); "" = ready
     in_cutover_window: bool = True
     window_opens_at: datetime | None = None  # outside the window: when the next one opens
     wave_cutover_mode: str = ""  # the VM's wave's own cutover mode ("" = the policy's)
     wave_windows: str = ""  # the wave whose own windows apply ("" = the app's windows)
+
+
+@dataclass(frozen=True)
+class TestVmFacts:
+    """The VM a test failover created, as Compute shows it (None fields: not reported yet)."""
+
+    name: str
+    found: bool = False
+    provisioning: str = ""  # the instance view's ProvisioningState/<x>: succeeded, creating, failed
+    power: str = ""  # PowerState/<x>: running, starting, stopped, deallocated
+    agent: str = ""  # the VM agent's displayStatus: Ready, Not Ready ("" = not reported)
+    boot_failure: str = ""  # the serial log's line that shows a failed boot ("" = none seen)
+    boot_log: bool = False  # the serial log could be read
+    problem: str = ""  # why it could not be read
+
+
+@dataclass(frozen=True)
+class SmokeFacts:
+    """The smoke command's Run Command in the test VM (executionState, exitCode, output, error)."""
+
+    state: str  # Pending, Running, Succeeded, Failed, TimedOut, Canceled, Unknown
+    exit_code: int | None = None
+    output: str = ""
+    error: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state.lower() in {"succeeded", "failed", "timedout", "canceled"}
 
 
 @dataclass(frozen=True)
@@ -234,3 +265,5 @@ class Policy:
     comfort_factor: float = 1.3  # head room over the measured p95 CPU and memory
     min_metric_coverage: float = 0.5  # below this share of the lookback, size as on premises
     target_location: str = ""  # the Azure region the sizes must be offered in ("" = any)
+    smoke_command: str = ""  # run in every test VM ("" = none); the instance's smoke-test tag wins
+    validation_seconds: int = 1_800  # how long a test VM may take to pass its checks

@@ -192,6 +192,15 @@ class ReplicationWarning(Model):
     since: UtcTime
 
 
+class ValidationCheck(Model):
+    """One check of the test VM (provisioned, running, agent, boot log, smoke command): passed, failed,
+    or not settled yet (None), with what was seen."""
+
+    name: Annotated[str, _truncator(32)]
+    passed: bool | None = None
+    detail: Annotated[str, _truncator(MAX_CHECK_CHARS)] = ""
+
+
 class HealthIssue(Model):
     """One of the protected item's health errors, as Site Recovery words it, with its fix."""
 
@@ -243,6 +252,8 @@ class MigrationRecord(Model):
     last_error: ErrorInfo | None = None
     next_attempt_at: UtcTime | None = None
     test_validated_at: UtcTime | None = None  # the last test migration passed validation
+    # The last test VM validation's checks, as last seen (kept after it ends, for people to read).
+    test_checks: Annotated[list[ValidationCheck], Field(max_length=8)] = Field(default_factory=list)
     cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)
     work_poisoned_at: UtcTime | None = None  # work on this VM last went to the poison queue (timeline: why)
     failed_phase: Phase | None = None  # where a failed VM resumes when a person retries it

@@ -20,6 +20,7 @@ from shared.adapters.asr import AsrAdapter, ReplicationSettings, Submitted, Targ
 from shared.adapters.aws import AGENT_COMMENT, GUEST_CHECK_COMMENT, AwsAdapter
 from shared.adapters.aws_fleet import AwsFleet, MetricsFleet
 from shared.adapters.cloudwatch import MetricsAdapter
+from shared.adapters.compute import ComputeAdapter
 from shared.adapters.ratelimit import Pacer, RateLimiter
 from shared.assessment.assess import azure_vm_name, with_tag_overrides
 from shared.commands import Commands
@@ -34,6 +35,7 @@ from shared.errors import (
     ErrorCode,
     InvalidInput,
     LeaseExpired,
+    StoreUnavailable,
 )
 from shared.guest.documents import AgentInstall
 from shared.model.facts import ApplianceDisk, CommandFacts, Ec2Facts, ItemFacts, Policy
@@ -51,6 +53,8 @@ from shared.reconcile.snapshot import (
     jobs_window_start,
     target_disks,
 )
+from shared.reconcile.validating import ValidationReads, smoke_command_name, test_vm_place
+from shared.state.leases import Lease, MemoryLease
 from shared.state.names import MemoryNames, NameClaims
 from shared.state.slots import TableSlots
 from shared.state.store import StateStore
@@ -59,6 +63,9 @@ from shared.tracing import annotate, carried, span
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
+SETUP_LEASE_SECONDS = (
+    120  # one worker sets the vault up; a set-up step ASR has not shown after this is sent again
+)
 LISTING_MAX_AGE = timedelta(minutes=10)  # a shard worked later than this lists the vault itself
 # Phases whose decisions read the instance's tags (opt-out, approval, cutover mode, not-before) and
 # nothing else of it: a fleet pass reads their tags, not their description.
@@ -130,6 +137,8 @@ class Reconciler:
         slots: TableSlots | None = None,
         vault_view: VaultView | None = None,
         names: NameClaims | None = None,
+        compute: ComputeAdapter | None = None,
+        setup_lease: Callable[[str], Lease] | None = None,
     ) -> None:
         self.store, self.asr, self.slots, self.vault_view = store, asr, slots, vault_view
         self.aws = aws if isinstance(aws, AwsFleet) else AwsFleet.single(aws)
@@ -138,6 +147,9 @@ class Reconciler:
         self.replication = replication or ReplicationSettings()
         self.waves = dict(waves or {})  # waves with their own cutover windows or mode
         self.names: NameClaims = names or MemoryNames()  # the app's: a table every worker shares
+        # One lease per set-up step; the app's are rows every worker shares.
+        self.setup_lease: Callable[[str], Lease] = setup_lease or MemoryLease.named()
+        self.compute = compute  # the test VMs; None: validation sees no VM and fails at its deadline
         self._arm: Pacer = arm_writes or RateLimiter(10)
         self._aws: Pacer = aws_writes or RateLimiter(10)
         self.metrics = MetricsFleet.single(metrics) if isinstance(metrics, MetricsAdapter) else metrics
@@ -205,17 +217,21 @@ class Reconciler:
 
     def bootstrap_vault(self, report: PassReport | None = None) -> str:
         """Makes sure the vault has its replication policy and container mapping (a new project has
-        neither); "" once it has, else what is being created (enables wait for it)."""
+        neither); "" once it has, else what is being created (enables wait for it). Each set-up PUT
+        is sent by one worker under a lease, so concurrent passes never send it twice."""
         try:
-            with span("autopilot.cloud.bootstrap"):
-                missing = self.asr.bootstrap(self.replication)
-        except (CloudUnavailable, ActionRefused) as error:
+            step = self.asr.next_setup(self.replication)
+            if step is None:
+                return ""
+            if self.setup_lease(step.kind).claim(SETUP_LEASE_SECONDS):
+                with span("autopilot.cloud.bootstrap", step=step.kind):
+                    self.asr.send_setup(step)
+                log.info("vault set-up: %s", step.what)
+            return step.what
+        except (CloudUnavailable, ActionRefused, StoreUnavailable) as error:
             if report is not None:
                 report.problem(f"vault set-up: {error}", retryable=error.retryable)
             return f"the vault could not be set up: {error}"
-        if missing:
-            log.info("vault set-up: %s", missing)
-        return missing
 
     def discover(self) -> list[str]:
         """Takes in opted-in instances without a record (an event lost or never sent); their ids.
@@ -328,6 +344,9 @@ class Reconciler:
         except (CloudUnavailable, ActionRefused) as error:
             snapshot = Snapshot(records, ec2, {}, [], [], asr_unreadable=str(error))
         AssessmentReads(self.aws, self.metrics, self.names).read(snapshot, now, only, self._command)
+        ValidationReads(self.compute, self.targets.resource_group_id).read(
+            snapshot, only, lambda text, retryable: report.problem(text, retryable=retryable)
+        )
         self._read_operations(snapshot, only, report)
         return snapshot
 
@@ -519,6 +538,8 @@ class Reconciler:
                     "enabling %s with %s", record.instance_id, why, extra={"instance_id": record.instance_id}
                 )
             return _effect(self.asr.enable(item, machine, target))
+        if act == Act.SMOKE_TEST:
+            return self._smoke(record, snapshot, ec2)
         calls: dict[Act, Callable[[], Submitted]] = {
             Act.TEST_FAILOVER: lambda: self.asr.test_failover(item, self.targets.test_network_id),
             Act.TEST_FAILOVER_CLEANUP: lambda: self.asr.test_failover_cleanup(item),
@@ -528,6 +549,15 @@ class Reconciler:
             Act.DISABLE_REPLICATION: lambda: self.asr.remove(item, migration_complete=False),
         }
         return _effect(calls[act]())
+
+    def _smoke(self, record: MigrationRecord, snapshot: Snapshot, ec2: Ec2Facts | None) -> Effect:
+        if self.compute is None:
+            raise ActionRefused(ErrorCode.INVALID_INPUT, "no Compute client: the smoke command cannot run")
+        group, name = test_vm_place(record, snapshot, self.targets.resource_group_id)
+        script = ((ec2.tag("smoke-test") if ec2 else None) or self.policy.smoke_command).strip()
+        command = smoke_command_name(record)
+        self.compute.run_smoke(group, name, command, script)
+        return Effect(job_id=command)
 
     def _target(
         self, record: MigrationRecord, ec2: Ec2Facts | None, found: tuple[ApplianceDisk, ...] = ()

@@ -29,6 +29,8 @@ from shared.model.facts import (
     InstanceTypeFacts,
     ItemFacts,
     JobFacts,
+    SmokeFacts,
+    TestVmFacts,
     Utilisation,
 )
 from shared.model.phases import Phase
@@ -62,6 +64,8 @@ class Snapshot:
     operations: dict[str, JobFacts | None] = field(default_factory=dict)  # read ahead, by operation id
     asr_unreadable: str = ""  # why Site Recovery could not be read this pass ("" when it could)
     vm_names: dict[str, ClaimedName] = field(default_factory=dict)  # claimed while assessed, by id
+    test_vms: dict[str, TestVmFacts] = field(default_factory=dict)  # read while validated, by id
+    smokes: dict[str, SmokeFacts | None] = field(default_factory=dict)  # the smoke commands, by id
     vault_setup: str = ""  # what the vault still needs before an enable ("" = ready or not asked)
     # The jobs indexed once per pass, not once per VM and step: facts() runs for every VM.
     _by_id: dict[str, JobFacts] = field(init=False, repr=False)
@@ -72,6 +76,10 @@ class Snapshot:
         self._by_id = {job.job_id: job for job in self.jobs}
         self._by_item = jobs_by_item(self.items, self.jobs)
         self._machines = MachineIndex(self.discovered)
+
+    def jobs_of(self, record: MigrationRecord) -> tuple[JobFacts, ...]:
+        """The jobs this pass listed for the VM's item."""
+        return self._by_item.get(item_name_for(record.instance_id), ())
 
     def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
         return self._machines.find(ec2, bios_uuid)
@@ -161,6 +169,8 @@ class Snapshot:
             admission=admitted,
             disk_note=disk_note(record, machine.disks) if admitted and machine else "",
             vault_setup=self.vault_setup,
+            test_vm=self.test_vms.get(record.instance_id),
+            smoke=self.smokes.get(record.instance_id),
             vm_name=claimed.name if claimed else "",
             vm_name_taken_by=claimed.taken_by if claimed else "",
             in_cutover_window=in_cutover_window,

@@ -42,6 +42,8 @@ def test_demo_migrates_the_fleet_blocks_what_cannot_go_with_fixes_and_right_size
         "failoverCommit": 3,
         "remove": 3,
     }
+    # The demo's vault starts bare: one policy and one mapping, sent once whatever the workers.
+    assert summary["vault_setup"] == {"replicationPolicies": 1, "replicationProtectionContainerMappings": 1}
     # m5.2xlarge everywhere (like for like D8s_v5); the size follows each VM's measured load.
     assert all("like for like Standard_D8s_v5, performance" in size for size in summary["sizes"].values())
     chosen = {name.rsplit("-", 1)[0]: size.split()[0] for name, size in summary["sizes"].items()}

@@ -21,6 +21,8 @@ from shared.model.facts import (
     ItemFacts,
     JobFacts,
     Policy,
+    SmokeFacts,
+    TestVmFacts,
     Utilisation,
 )
 from shared.model.phases import Phase
@@ -44,6 +46,11 @@ def ec2_facts(**changes: object) -> Ec2Facts:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+HEALTHY_VM = TestVmFacts(
+    "web-1-test", found=True, provisioning="succeeded", power="running", agent="Ready", boot_log=True
+)
+
+
 @dataclass
 class World:
     ec2: Ec2Facts | None = field(default_factory=ec2_facts)
@@ -55,6 +62,8 @@ class World:
     discovered: bool = False
     admission: bool = True
     vault_setup: str = ""
+    test_vm: TestVmFacts | None = field(default_factory=lambda: HEALTHY_VM)
+    smoke: SmokeFacts | None = None
     fail_next: set[Act] = field(default_factory=set)  # fail the next one of each
     always_fail: set[Act] = field(default_factory=set)
     now: datetime = T0
@@ -74,6 +83,8 @@ class World:
             discovered_machine_id="machine-1" if self.discovered else None,
             admission=self.admission,
             vault_setup=self.vault_setup,
+            test_vm=self.test_vm,
+            smoke=self.smoke,
         )
 
     def job(self, act: Act, scenario: str) -> str:

@@ -37,6 +37,7 @@ def test_nested_fields_are_the_structured_ones():
         "replication",
         "outbox",
         "warning",
+        "test_checks",
     }
     assert nested_fields(HistoryEntry) == frozenset()
 
