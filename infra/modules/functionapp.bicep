@@ -126,7 +126,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZMIGRATE_BLOCKED_RECHECK_MINUTES', value: '60' }
         { name: 'AZMIGRATE_STALL_MINUTES', value: '120' }
         { name: 'AZMIGRATE_RPO_WARNING_SECONDS', value: '1800' }
-        { name: 'AZMIGRATE_TEST_VALIDATION_MINUTES', value: '30' }
+        { name: 'AZMIGRATE_TEST_VALIDATION_SECONDS', value: '1800' }
         { name: 'AZMIGRATE_SMOKE_COMMAND', value: '' }
         { name: 'AZMIGRATE_POLICY_HISTORY_MINUTES', value: '1440' }
         { name: 'AZMIGRATE_POLICY_CRASH_CONSISTENT_MINUTES', value: '5' }

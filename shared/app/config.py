@@ -267,8 +267,8 @@ class Settings(BaseSettings):
         1_800, description="A replicating VM whose RPO is above this gets an RPO warning."
     )
     # Test VM validation
-    test_validation_minutes: Annotated[int, Field(ge=5, le=1_440)] = Field(
-        30,
+    test_validation_seconds: Annotated[int, Field(ge=30, le=86_400)] = Field(
+        1_800,
         description="How long the test VM may take to be provisioned, running, with its VM agent Ready, "
         "a clean boot log and the smoke command passed; then the test migration counts as failed.",
     )

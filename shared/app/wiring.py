@@ -213,7 +213,7 @@ def reconciler() -> Reconciler:
             min_metric_coverage=config.sizing_min_coverage,
             target_location=config.target_location,
             smoke_command=config.smoke_command,
-            validation_seconds=config.test_validation_minutes * 60,
+            validation_seconds=config.test_validation_seconds,
         ),
         targets=Targets(
             config.target_resource_group_id,

@@ -330,8 +330,9 @@ def _test_validation(ctx: Ctx) -> Decision:
     if verdict.waiting is not None:
         deadline = ctx.record.phase_entered_at + timedelta(seconds=ctx.policy.validation_seconds)
         if ctx.now >= deadline:
-            minutes = ctx.policy.validation_seconds // 60
-            why = f"{verdict.waiting.name} not passed in {minutes} min ({verdict.waiting.detail})"
+            limit = ctx.policy.validation_seconds
+            took = f"{limit // 60} min" if limit >= 120 else f"{limit} s"
+            why = f"{verdict.waiting.name} not passed in {took} ({verdict.waiting.detail})"
             return _validation_failed(ctx, checks, why, verdict.waiting)
         return ctx.stay(
             f"validating the test VM: {verdict.waiting.detail}",

@@ -104,6 +104,10 @@ class World:
     def perform(self, act: Act) -> str | None:
         """Does what the real service would; returns the job or command id to record."""
         self.performed.append(act)
+        if act == Act.SMOKE_TEST:  # the Run Command finishes at once here
+            failed = act in self.fail_next or act in self.always_fail
+            self.smoke = SmokeFacts("Failed" if failed else "Succeeded", 1 if failed else 0, error="refused")
+            return f"smoke-{next(_ids)}"
         if act in {Act.GUEST_CHECK, Act.INSTALL_AGENT, Act.STOP_SOURCE, Act.START_SOURCE}:
             return self._aws(act)
         return self._asr(act)
