@@ -135,6 +135,9 @@ var roles = {
   // Operator can fail over but not enable or change replication, so it is not enough.
   siteRecoveryContributor: '6670b86e-a3f7-4917-ac9b-5d6ab1be4567'
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+  // Virtual Machine Contributor: reads the test VM a test failover creates (instance view, boot
+  // diagnostics) and runs the smoke command in it (Run Command), in the target resource group.
+  virtualMachineContributor: '9980e02c-c2be-4d73-94e8-173b1dc7cf3c'
   // Lists the cache storage account's keys, which the classic provider's enable passes on to ASR.
   storageAccountKeyOperator: '81a9662b-bebf-436f-a333-f67b29880f12'
 }
@@ -311,6 +314,15 @@ module targetGroupRead 'modules/role.bicep' = {
   params: {
     principalId: app.outputs.principalId
     roleId: roles.reader
+  }
+}
+
+module targetGroupTestVms 'modules/role.bicep' = {
+  name: 'target-group-vm-contributor'
+  scope: resourceGroup(split(targetResourceGroupId, '/')[2], split(targetResourceGroupId, '/')[4])
+  params: {
+    principalId: app.outputs.principalId
+    roleId: roles.virtualMachineContributor
   }
 }
 
