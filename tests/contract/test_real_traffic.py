@@ -5,6 +5,7 @@ No network: these are the real bytes, read from files."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,21 +13,28 @@ from typing import Any
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
+from local.asr_simulator import shapes
+from local.asr_simulator.clock import SimClock
+from local.asr_simulator.engine import Vault
 from local.asr_simulator.spec import spec
 from shared.adapters.asr import (
+    CLASSIC,
     RCM,
+    ReplicationSettings,
     Site,
     Target,
     discovered_machine,
     enable_input,
     item_facts,
     job_facts,
+    mapping_body,
     operation_facts,
     operation_id_of,
+    policy_body,
 )
 from shared.core.actions import Act
 from shared.core.decide import decide
-from shared.model.facts import Ec2Facts, Facts, Policy
+from shared.model.facts import Ec2Facts, Facts, Policy, TestVmFacts
 from shared.model.phases import Phase
 from shared.model.records import MigrationRecord, PendingAction
 from shared.reconcile.snapshot import Snapshot, jobs_by_item
@@ -280,7 +288,11 @@ def test_recorded_test_failover_states_drive_validation_and_cleanup():
     assert after.test_failover_state == "MarkedForDeletion"  # still so long after the cleanup succeeded
     waiting = item_facts(ps_item("hyperv_item_waiting_for_cleanup"))  # HyperVReplicaAzure, not InMageRcm
     assert waiting.test_failover_state == "WaitingForCompletion" and waiting.allows("TestFailoverCleanup")
-    decision = decide(record_in(Phase.TEST_VALIDATION), Facts(ec2=EC2, item=waiting), Policy(), NOW)
+    unseen = decide(record_in(Phase.TEST_VALIDATION), Facts(ec2=EC2, item=waiting), Policy(), NOW)
+    assert unseen.next_phase is Phase.TEST_VALIDATION and unseen.action is None  # the test VM is looked for
+    healthy = TestVmFacts("vm-test", found=True, provisioning="succeeded", power="running", agent="Ready")
+    facts = Facts(ec2=EC2, item=waiting, test_vm=healthy)
+    decision = decide(record_in(Phase.TEST_VALIDATION), facts, Policy(), NOW)
     assert decision.next_phase is Phase.TEST_CLEANUP and decision.action is Act.TEST_FAILOVER_CLEANUP
     assert decision.test_validated is True
 
@@ -299,3 +311,34 @@ def test_recorded_replication_health_reaches_the_record():
     assert (issue.code, issue.message) == ("310056", "Enable replication failed")
     assert issue.fix.startswith("Resolve the issue, disable protection")
     assert failed.replication_health == "Critical"
+
+
+def test_the_vault_set_up_sends_the_recorded_policy_and_mapping_bodies():
+    """With the recorded settings, the InMageRcm policy and mapping PUTs are the bodies a real set-up
+    sent (seq 9 and 15), and the classic policy the one a real classic set-up sent."""
+    settings = ReplicationSettings(history_minutes=1440, crash_consistent_minutes=5, app_consistent_minutes=0)
+    policy, mapping = recorded(9)["requestBody"], recorded(15)["requestBody"]
+    assert policy_body(RCM, settings) == policy
+    assert mapping_body(RCM, mapping["properties"]["policyId"], settings) == mapping
+    classic = json.loads((VENDOR / "recorded-cli-inmageazurev2-policy.json").read_text())["lifecycle"][0]
+    assert policy_body(CLASSIC, replace(settings, history_minutes=2880)) == classic["requestBody"]
+
+
+def test_the_simulators_policy_and_mapping_answer_as_the_recorded_ones():
+    """The simulator's GET answers carry the recorded answers' properties (seq 12 and 18)."""
+    vault = Vault("s", "rg", "v", SimClock(scale=0))
+    site = vault.site(RCM)
+    assert site is not None
+    state = vault.setup.mapping(site)
+    assert state is not None
+    ours = {
+        "policy": shapes.policy(vault, vault.setup.policy(state.policy)),
+        "mapping": shapes.mapping(vault, site, state),
+    }
+    for kind, seq in (("policy", 12), ("mapping", 18)):
+        real = recorded(seq)["responseBody"]
+        assert set(ours[kind]) == set(real), kind
+        extra = set(ours[kind]["properties"]) - set(real["properties"])
+        assert not extra, (kind, extra)  # nothing the real answer does not carry
+    real_policy = recorded(12)["responseBody"]["properties"]["providerSpecificDetails"]
+    assert set(ours["policy"]["properties"]["providerSpecificDetails"]) <= set(real_policy)
