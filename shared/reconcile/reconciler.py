@@ -220,6 +220,8 @@ class Reconciler:
         neither); "" once it has, else what is being created (enables wait for it). Each set-up PUT
         is sent by one worker under a lease, so concurrent passes never send it twice."""
         try:
+            if self.asr.site().policy_id:  # read once per adapter: no more calls once set up
+                return ""
             step = self.asr.next_setup(self.replication)
             if step is None:
                 return ""

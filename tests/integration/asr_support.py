@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken
+from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
 from local.asr_simulator.server import Simulator
 from shared.adapters.azure_http import LoopbackHttpPolicy
+from shared.adapters.compute import ComputeAdapter
 
 SUB, RG, VAULT = "00000000-0000-0000-0000-000000000001", "rg-migrate", "demo-MigrateVault-1"
 TARGET_RG = f"/subscriptions/{SUB}/resourceGroups/rg-target"
@@ -36,6 +38,14 @@ def sdk_client(sim: Simulator, **kwargs: Any) -> SiteRecoveryManagementClient:
         polling_interval=0.01,
         **kwargs,
     )
+
+
+def compute_adapter(sim: Simulator) -> ComputeAdapter:
+    """The Compute adapter over the real SDK, against the simulator's Compute side."""
+    client = ComputeManagementClient(
+        StaticToken(), SUB, base_url=sim.url, per_call_policies=[LoopbackHttpPolicy()]
+    )
+    return ComputeAdapter(client)
 
 
 def admin(sim: Simulator, path: str, body: dict[str, Any] | None = None) -> Any:

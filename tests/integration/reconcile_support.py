@@ -24,7 +24,17 @@ from shared.reconcile.reconciler import PassReport, Reconciler, Targets
 from shared.state.store import StateStore
 from shared.state.table import TableStateStore, open_table_service
 from tests.conftest import T0
-from tests.integration.asr_support import RG, SUB, TARGET_RG, TARGET_VNET, TEST_VNET, VAULT, admin, sdk_client
+from tests.integration.asr_support import (
+    RG,
+    SUB,
+    TARGET_RG,
+    TARGET_VNET,
+    TEST_VNET,
+    VAULT,
+    admin,
+    compute_adapter,
+    sdk_client,
+)
 
 PASSPHRASE = "estate-passphrase"
 APPLIANCE = "10.0.0.250"
@@ -167,5 +177,6 @@ def build_estate(
         concurrency=4,
         metrics=metrics,
         clock=clock.now,
+        compute=compute_adapter(sim),  # the test VMs a test failover creates
     )
     return Estate(sim, bridge, reconciler, store, moto, prefix, client)

@@ -8,16 +8,13 @@ import urllib.error
 from collections.abc import Iterator
 
 import pytest
-from azure.mgmt.compute import ComputeManagementClient
 
 from local.asr_simulator.clock import SimClock
 from local.asr_simulator.engine import Vault
 from local.asr_simulator.server import Simulator
-from shared.adapters.azure_http import LoopbackHttpPolicy
-from shared.adapters.compute import ComputeAdapter
 from shared.errors import ActionRefused
 from tests.conftest import T0
-from tests.integration.asr_support import RG, SUB, VAULT, StaticToken, admin, advance
+from tests.integration.asr_support import RG, SUB, VAULT, admin, advance, compute_adapter
 
 pytestmark = pytest.mark.integration
 GROUP = "rg-target"
@@ -30,15 +27,8 @@ def sim() -> Iterator[Simulator]:
     simulator.stop()
 
 
-def adapter(sim: Simulator) -> ComputeAdapter:
-    client = ComputeManagementClient(
-        StaticToken(), SUB, base_url=sim.url, per_call_policies=[LoopbackHttpPolicy()]
-    )
-    return ComputeAdapter(client)
-
-
 def test_a_test_vm_is_absent_then_booting_then_healthy(sim: Simulator):
-    compute = adapter(sim)
+    compute = compute_adapter(sim)
     assert compute.test_vm(GROUP, "web-1-test").found is False
     sim.vault.compute.create_test_vm("web-1-test", GROUP, "azmigrate-i-1", sim.vault.clock.now())
     booting = compute.test_vm(GROUP, "web-1-test")
@@ -59,7 +49,7 @@ def test_a_kernel_panic_in_the_serial_log_is_found(sim: Simulator):
     admin(sim, "/admin/compute/faults", {"item": "azmigrate-i-2", "fault": "never_boots"})
     sim.vault.compute.create_test_vm("db-1-test", GROUP, "azmigrate-i-2", sim.vault.clock.now())
     advance(sim, 600)
-    vm = adapter(sim).test_vm(GROUP, "db-1-test")
+    vm = compute_adapter(sim).test_vm(GROUP, "db-1-test")
     assert vm.agent == "Not Ready" and vm.boot_failure.startswith("[    2.500419] Kernel panic - not syncing")
 
 
@@ -71,7 +61,7 @@ def test_a_run_command_is_sent_without_waiting_and_read_back(
 ):
     admin(sim, "/admin/compute/faults", {"item": "azmigrate-i-3", "fault": fault})
     sim.vault.compute.create_test_vm("app-1-test", GROUP, "azmigrate-i-3", sim.vault.clock.now())
-    compute = adapter(sim)
+    compute = compute_adapter(sim)
     assert compute.smoke(GROUP, "app-1-test", "azmigrate-smoke-a1") is None
     with pytest.raises(ActionRefused, match="agent is not ready"):  # too early: no agent yet
         compute.run_smoke(GROUP, "app-1-test", "azmigrate-smoke-a1", "systemctl is-active nginx")
