@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 from azure.core.rest import HttpRequest
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as asr
 
+from shared.adapters.azure_http import arm_errors
 from shared.errors import ActionRefused, CloudUnavailable, InvalidInput
 from shared.model.facts import ApplianceDisk, ItemFacts, JobFacts
 from shared.model.records import HealthIssue
@@ -510,26 +510,8 @@ def enable_input(site: Site, machine_id: str, target: Target) -> asr.EnableProte
     return asr.EnableProtectionInput(properties=properties)
 
 
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except ResourceNotFoundError as error:
-        raise ActionRefused("NotFound", f"{what}: {_message(error)}") from error
-    except HttpResponseError as error:
-        status = error.status_code or 0
-        if 400 <= status < 500 and status not in (408, 429):
-            code = error.error.code if error.error is not None and error.error.code else f"Http{status}"
-            raise ActionRefused(code, f"{what}: {_message(error)}") from error
-        raise CloudUnavailable(f"{what}: Site Recovery answered {status}: {_message(error)}") from error
-    except ServiceRequestError as error:
-        raise CloudUnavailable(f"{what}: Site Recovery unreachable ({type(error).__name__})") from error
-
-
-def _message(error: HttpResponseError) -> str:
-    return (
-        error.error.message if error.error is not None and error.error.message else error.reason
-    ) or "no message"
+def _translated(what: str) -> contextlib.AbstractContextManager[None]:
+    return arm_errors(what, "Site Recovery")
 
 
 def _pages(get: Callable[[str], Any], first: str) -> Iterator[dict[str, Any]]:

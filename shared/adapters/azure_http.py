@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+from shared.errors import ActionRefused, CloudUnavailable
 
 DEFAULT_RETRY_AFTER = 10.0  # seconds, for a 429 that names no wait
 
@@ -66,3 +69,27 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
     with contextlib.suppress(TypeError, ValueError):
         return max(0.0, (parsedate_to_datetime(value) - (now or datetime.now(UTC))).total_seconds())
     return DEFAULT_RETRY_AFTER
+
+
+@contextlib.contextmanager
+def arm_errors(what: str, service: str) -> Iterator[None]:
+    """An ARM call's failures as the app's errors: a 4xx (but 408 and 429) refuses the action; a 5xx,
+    a 408, a 429 after the SDK's retries, or no answer is retryable."""
+    try:
+        yield
+    except ResourceNotFoundError as error:
+        raise ActionRefused("NotFound", f"{what}: {_message(error)}") from error
+    except HttpResponseError as error:
+        status = error.status_code or 0
+        if 400 <= status < 500 and status not in (408, 429):
+            code = error.error.code if error.error is not None and error.error.code else f"Http{status}"
+            raise ActionRefused(code, f"{what}: {_message(error)}") from error
+        raise CloudUnavailable(f"{what}: {service} answered {status}: {_message(error)}") from error
+    except ServiceRequestError as error:
+        raise CloudUnavailable(f"{what}: {service} unreachable ({type(error).__name__})") from error
+
+
+def _message(error: HttpResponseError) -> str:
+    return (
+        error.error.message if error.error is not None and error.error.message else error.reason
+    ) or "no message"

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as compute
 
-from shared.adapters.azure_http import is_loopback
+from shared.adapters.azure_http import arm_errors, is_loopback
 from shared.errors import ActionRefused, CloudUnavailable
 from shared.model.facts import SmokeFacts, TestVmFacts
 
@@ -128,17 +127,5 @@ def _state(codes: list[str], prefix: str) -> str:
     return next((c[len(prefix) :].lower() for c in codes if c.startswith(prefix)), "")
 
 
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except ResourceNotFoundError as error:
-        raise ActionRefused("NotFound", f"{what}: {error.message}") from error
-    except HttpResponseError as error:
-        status = error.status_code or 0
-        if 400 <= status < 500 and status not in (408, 429):
-            code = error.error.code if error.error is not None and error.error.code else f"Http{status}"
-            raise ActionRefused(code, f"{what}: {error.message}") from error
-        raise CloudUnavailable(f"{what}: Compute answered {status}") from error
-    except ServiceRequestError as error:
-        raise CloudUnavailable(f"{what}: Compute unreachable ({type(error).__name__})") from error
+def _translated(what: str) -> contextlib.AbstractContextManager[None]:
+    return arm_errors(what, "Compute")

@@ -95,17 +95,27 @@ class LoopbackToken:
         return AccessToken("loopback-stand-in", 4_102_444_800)
 
 
+def arm_credential(config: Settings) -> TokenCredential:
+    """The managed identity; a stand-in token for a loopback stand-in."""
+    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
+    return LoopbackToken() if loopback else identity()
+
+
+def arm_pipeline(config: Settings) -> dict[str, Any]:
+    """What every ARM client shares: the endpoint, the loopback policy, and 429s reported to the
+    fleet's ARM write budget."""
+    return {
+        "base_url": config.asr_endpoint,
+        "per_call_policies": [LoopbackHttpPolicy()],
+        "per_retry_policies": [ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
+    }
+
+
 @cache
 def asr_adapter() -> AsrAdapter:
     config = settings()
-    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
-    credential: TokenCredential = LoopbackToken() if loopback else identity()
     client = SiteRecoveryManagementClient(
-        credential,
-        str(config.asr_subscription_id),
-        base_url=config.asr_endpoint,
-        per_call_policies=[LoopbackHttpPolicy()],
-        per_retry_policies=[ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
+        arm_credential(config), str(config.asr_subscription_id), **arm_pipeline(config)
     )
     return AsrAdapter(client, config.asr_resource_group, config.asr_vault_name, config.asr_provider)
 
@@ -114,17 +124,10 @@ def asr_adapter() -> AsrAdapter:
 def compute_adapter() -> ComputeAdapter:
     """The target subscription's Compute (the test VMs), on the ARM endpoint Site Recovery uses."""
     config = settings()
-    loopback = is_loopback(urlsplit(config.asr_endpoint).hostname or "")
-    credential: TokenCredential = LoopbackToken() if loopback else identity()
     subscription = config.target_resource_group_id.split("/")[2]
-    client = ComputeManagementClient(
-        credential,
-        subscription,
-        base_url=config.asr_endpoint,
-        per_call_policies=[LoopbackHttpPolicy()],
-        per_retry_policies=[ThrottleReport(lambda seconds: arm_writes().hold(seconds))],
+    return ComputeAdapter(
+        ComputeManagementClient(arm_credential(config), subscription, **arm_pipeline(config))
     )
-    return ComputeAdapter(client)
 
 
 def aws_session(config: Settings, account: str | None) -> boto3.session.Session:
