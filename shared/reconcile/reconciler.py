@@ -63,9 +63,7 @@ from shared.tracing import annotate, carried, span
 
 log = logging.getLogger(__name__)
 MAX_STEPS_PER_PASS = 12  # a VM moves through instantaneous phases in one pass, but never loops
-SETUP_LEASE_SECONDS = (
-    120  # one worker sets the vault up; a set-up step ASR has not shown after this is sent again
-)
+SETUP_LEASE_SECONDS = 120  # a set-up PUT Site Recovery has not shown after this is sent again
 LISTING_MAX_AGE = timedelta(minutes=10)  # a shard worked later than this lists the vault itself
 # Phases whose decisions read the instance's tags (opt-out, approval, cutover mode, not-before) and
 # nothing else of it: a fleet pass reads their tags, not their description.
