@@ -52,6 +52,7 @@ class RunCommand:
 
 @dataclass
 class TestVm:
+    __test__ = False  # the simulator's test VM, not a test class
     name: str
     resource_group: str
     item_name: str

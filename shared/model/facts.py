@@ -223,8 +223,9 @@ class Facts:
 
 @dataclass(frozen=True)
 class TestVmFacts:
-    """The VM a test failover created, as Compute shows it (None fields: not reported yet)."""
+    """The VM a test failover created, as Compute shows it (empty fields: not reported yet)."""
 
+    __test__ = False  # a fact, not a test class, whatever pytest makes of its name
     name: str
     found: bool = False
     provisioning: str = ""  # the instance view's ProvisioningState/<x>: succeeded, creating, failed
