@@ -111,6 +111,10 @@ def migration(answer: dict[str, Any]) -> RenderableType:
     error = record.get("last_error")
     if error:
         facts.add_row("last error", f"{error['code']}: {error['message']}")
+    marks = {True: "passed", False: "FAILED", None: "pending"}
+    for n, check in enumerate(record.get("test_checks") or []):
+        said = f"{check['name']} {marks[check.get('passed')]}: {check.get('detail', '')}"
+        facts.add_row("test VM" if n == 0 else "", said)
     timeline = Table(title="Timeline", title_justify="left")
     for column in ("at", "event", "from", "to", "actor", "reason"):
         timeline.add_column(column, overflow="fold")

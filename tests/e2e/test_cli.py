@@ -21,6 +21,7 @@ from shared.model.records import (
     MigrationRecord,
     Replication,
     ReplicationWarning,
+    ValidationCheck,
     Waiting,
 )
 from tests.e2e.seeded import opted_in, seeded_estate
@@ -56,7 +57,13 @@ def records(now: datetime) -> list[MigrationRecord]:
             phase=Phase.BLOCKED, assessment=Assessment(assessed_at=now, guest_checked=True, checks=[check])
         ),
         opted_in(FAILED, now, "w2").evolve(
-            phase=Phase.FAILED, last_error=error, failed_phase=Phase.TEST_MIGRATION
+            phase=Phase.FAILED,
+            last_error=error,
+            failed_phase=Phase.TEST_MIGRATION,
+            test_checks=[
+                ValidationCheck(name="running", passed=True, detail="power state running"),
+                ValidationCheck(name="agent", passed=None, detail="VM agent Not Ready"),
+            ],
         ),
     ]
 
@@ -94,6 +101,9 @@ def test_show_tells_what_a_vm_waits_for_and_its_timeline(estate: Estate):
     code, out = autopilot(estate, "show", READY)
     assert code == 0, out
     assert "approval: waiting for approval" in out and "Timeline" in out
+    code, out = autopilot(estate, "show", FAILED)  # the last test VM's checks
+    assert code == 0 and "running passed: power state running" in out
+    assert "agent pending: VM agent Not Ready" in out
 
 
 def test_commands_on_a_vm_and_a_wave_with_the_operator_key(estate: Estate):
