@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,9 +63,9 @@ class ComputeAdapter:
         try:
             log = self._serial_log(resource_group, name)
         except (CloudUnavailable, ActionRefused) as error:
-            return TestVmFacts(**{**facts.__dict__, "problem": f"boot log unread: {error}"})
+            return replace(facts, problem=f"boot log unread: {error}")
         failure = next((line.strip() for line in log.splitlines() if BOOT_FAILURES.search(line)), "")
-        return TestVmFacts(**{**facts.__dict__, "boot_log": True, "boot_failure": failure[:300]})
+        return replace(facts, boot_log=True, boot_failure=failure[:300])
 
     def _serial_log(self, resource_group: str, name: str) -> str:
         with _translated(f"reading test VM {name}'s boot diagnostics"):

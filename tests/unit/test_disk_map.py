@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from shared.assessment.disk_map import GIB, disk_layout
 from shared.model.facts import ApplianceDisk
-from shared.model.records import DiskPlan
+from shared.model.records import Assessment, DiskPlan, TargetSettings
+from shared.reconcile.snapshot import disk_note, target_disks
+from tests.conftest import T0, record
 
 
 def plan(device: str, size: int, disk_type: str, volume: str = "") -> DiskPlan:
@@ -59,3 +61,16 @@ def test_what_does_not_pair_off_is_a_reason_not_a_guess():
     assert "no disks" in disk_layout([ROOT], []).problem
     assert "planned no disks" in disk_layout([], [disk("a", 30)]).problem
     assert "without an id" in disk_layout([ROOT], [disk("", 30)]).problem
+
+
+def test_the_enabling_reason_says_how_disks_are_typed_and_why_it_falls_back():
+    planned = record().evolve(
+        assessment=Assessment(assessed_at=T0, guest_checked=True, disks=[ROOT, FAST]),
+        target=TargetSettings(disk_type="Premium_LRS"),
+    )
+    found = (disk("a", 30), disk("b", 100))
+    assert disk_note(planned, found) == "each of its 2 disks with its own type"
+    assert target_disks(planned, None, found) == (("a", "StandardSSD_LRS"), ("b", "Premium_LRS"))
+    short = disk_note(planned, found[:1])
+    assert short == "one disk type for all disks (Premium_LRS): EC2 has 2 volumes, the appliance sees 1 disks"
+    assert target_disks(planned, None, found[:1]) == ()  # the enable sends disksDefault
