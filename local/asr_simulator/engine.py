@@ -4,7 +4,9 @@ A vault carries one site per provider it was started with: for InMageRcm (simpli
 fabric with a process server and a physical site whose discovered machines come from the appliance;
 for InMageAzureV2 (classic) a VMware-type fabric with a process server, a master target and run-as
 accounts, whose machines show up as protectable items once their agent registered. Each site has
-one protection container, one policy and the container mapping between them.
+one protection container, one policy and the container mapping between them; a `bare` vault has
+neither policy nor mapping until a client creates them (setup.py). A test failover creates a test
+VM on the vault's Compute side (compute.py).
 
 Protected items move through the states the real service reports, with the allowed operations a
 real item recorded (none while a job runs; after initial replication a wait for the first recovery
