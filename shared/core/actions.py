@@ -114,6 +114,7 @@ class Decision:
     warning: ReplicationWarning | None = None
     test_validated: bool | None = None  # True: set test_validated_at; False: clear it
     test_checks: tuple[ValidationCheck, ...] | None = None  # the test VM's checks to keep
+    test_vm: str | None = None  # entering validation: the test VM its job names ("" = none named)
     failed_phase: Phase | None = None  # with FAILED: where a retry resumes
     assessment: Assessment | None = None  # a new assessment to store
     target: TargetSettings | None = None  # the target settings it chose

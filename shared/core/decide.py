@@ -246,10 +246,7 @@ def apply_decision(
         changes["last_error"] = ErrorInfo(code=to_token(code), message=message, retryable=retryable, at=now)
     if decision.retry_at:
         changes["next_attempt_at"] = decision.retry_at
-    if decision.test_validated is not None:
-        changes["test_validated_at"] = now if decision.test_validated else None
-    if decision.test_checks is not None and list(decision.test_checks) != record.test_checks:
-        changes["test_checks"] = list(decision.test_checks)
+    changes |= _tested(record, decision, now)
     if decision.settle_job is not None and decision.settle_job not in record.settled_jobs:
         changes["settled_jobs"] = [*record.settled_jobs, decision.settle_job][-SETTLED_JOBS_KEPT:]
     if decision.assessment is not None:
@@ -259,6 +256,18 @@ def apply_decision(
     if decision.observed:
         changes |= _seen(record, decision, now)
     return record.evolve(**changes) if changes else record
+
+
+def _tested(record: MigrationRecord, decision: Decision, now: datetime) -> dict[str, object]:
+    """The test migration's outcome, its test VM and that VM's checks, where the decision says."""
+    changes: dict[str, object] = {}
+    if decision.test_validated is not None:
+        changes["test_validated_at"] = now if decision.test_validated else None
+    if decision.test_vm is not None:  # a new test failover: its own VM ("" = its job named none)
+        changes["test_vm"] = decision.test_vm or None
+    if decision.test_checks is not None and list(decision.test_checks) != record.test_checks:
+        changes["test_checks"] = list(decision.test_checks)
+    return changes
 
 
 def _seen(record: MigrationRecord, decision: Decision, now: datetime) -> dict[str, object]:

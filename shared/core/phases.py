@@ -270,7 +270,8 @@ def _test_migration(ctx: Ctx) -> Decision:
     # Done only when the item agrees: a succeeded job seen with an older item must not be judged a
     # failed test (it would run twice).
     if _test_vm_up(ctx):
-        return go(P.TEST_VALIDATION, "test migration finished; validating")
+        named = job.test_vm_name if job is not None else ""
+        return go(P.TEST_VALIDATION, "test migration finished; validating", test_vm=named)
     if ctx.pending(Act.TEST_FAILOVER) and job is not None and job.finished and not job.succeeded:
         error = (
             job.error_code or ErrorCode.TEST_FAILOVER_FAILED,

@@ -252,6 +252,9 @@ class MigrationRecord(Model):
     last_error: ErrorInfo | None = None
     next_attempt_at: UtcTime | None = None
     test_validated_at: UtcTime | None = None  # the last test migration passed validation
+    # The VM the last test failover created, as its job named it (a name or an ARM id; None: the job
+    # named none). Kept so validation reads the same VM when the job is no longer listed.
+    test_vm: ArmText | None = None
     # The last test VM validation's checks, as last seen (kept after it ends, for people to read).
     test_checks: Annotated[list[ValidationCheck], Field(max_length=8)] = Field(default_factory=list)
     cutover_approved_at: UtcTime | None = None  # approval given through the API (the tag is the other way)

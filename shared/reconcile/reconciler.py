@@ -53,7 +53,7 @@ from shared.reconcile.snapshot import (
     jobs_window_start,
     target_disks,
 )
-from shared.reconcile.validating import ValidationReads, smoke_command_name, test_vm_place
+from shared.reconcile.validating import ValidationReads, place_of_test_vm, smoke_command_name
 from shared.state.leases import Lease, MemoryLease
 from shared.state.names import MemoryNames, NameClaims
 from shared.state.slots import TableSlots
@@ -553,7 +553,7 @@ class Reconciler:
     def _smoke(self, record: MigrationRecord, snapshot: Snapshot, ec2: Ec2Facts | None) -> Effect:
         if self.compute is None:
             raise ActionRefused(ErrorCode.INVALID_INPUT, "no Compute client: the smoke command cannot run")
-        group, name = test_vm_place(record, snapshot, self.targets.resource_group_id)
+        group, name = place_of_test_vm(record, self.targets.resource_group_id)
         script = ((ec2.tag("smoke-test") if ec2 else None) or self.policy.smoke_command).strip()
         command = smoke_command_name(record)
         self.compute.run_smoke(group, name, command, script)

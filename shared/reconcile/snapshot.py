@@ -77,10 +77,6 @@ class Snapshot:
         self._by_item = jobs_by_item(self.items, self.jobs)
         self._machines = MachineIndex(self.discovered)
 
-    def jobs_of(self, record: MigrationRecord) -> tuple[JobFacts, ...]:
-        """The jobs this pass listed for the VM's item."""
-        return self._by_item.get(item_name_for(record.instance_id), ())
-
     def machine_for(self, ec2: Ec2Facts | None, bios_uuid: str = "") -> DiscoveredMachine | None:
         return self._machines.find(ec2, bios_uuid)
 

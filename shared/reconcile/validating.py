@@ -16,7 +16,6 @@ from shared.reconcile.snapshot import Snapshot
 from shared.tracing import span
 
 log = logging.getLogger(__name__)
-TEST_FAILOVER_SCENARIO = "TestFailover"
 
 
 def smoke_command_name(record: MigrationRecord) -> str:
@@ -25,18 +24,11 @@ def smoke_command_name(record: MigrationRecord) -> str:
     return f"azmigrate-smoke-{record.pending_action.attempt_id}"
 
 
-def test_vm_place(record: MigrationRecord, snapshot: Snapshot, default_group_id: str) -> tuple[str, str]:
-    """(resource group, VM name) of the VM the test failover created: as its job names it
-    (FailoverJobDetails' testVmName, a name or an ARM id), else `<target VM name>-test` in the target
-    resource group (the convention the portal shows; unconfirmed)."""
-    named = next(
-        (
-            job.test_vm_name
-            for job in sorted(snapshot.jobs_of(record), key=lambda j: j.start_time, reverse=True)
-            if job.scenario.lower() == TEST_FAILOVER_SCENARIO.lower() and job.test_vm_name
-        ),
-        "",
-    )
+def place_of_test_vm(record: MigrationRecord, default_group_id: str) -> tuple[str, str]:
+    """(resource group, VM name) of the VM the test failover created: as its job named it
+    (FailoverJobDetails' testVmName, a name or an ARM id, kept on the record when validation began),
+    else `<target VM name>-test` in the target resource group (the portal's convention; unconfirmed)."""
+    named = record.test_vm or ""
     group_id = record.target.resource_group_id or default_group_id
     group = group_id.rstrip("/").rsplit("/", 1)[-1]
     if "/virtualmachines/" in named.lower():
@@ -59,7 +51,7 @@ class ValidationReads:
                 only is not None and record.instance_id not in only
             ):
                 continue
-            group, name = test_vm_place(record, snapshot, self.default_group_id)
+            group, name = place_of_test_vm(record, self.default_group_id)
             try:
                 with span(
                     "autopilot.cloud.test_vm", instance_id=record.instance_id, phase=record.phase.value

@@ -64,6 +64,7 @@ class World:
     vault_setup: str = ""
     test_vm: TestVmFacts | None = field(default_factory=lambda: HEALTHY_VM)
     smoke: SmokeFacts | None = None
+    test_vm_name: str = ""  # what a test failover's job names as its test VM
     fail_next: set[Act] = field(default_factory=set)  # fail the next one of each
     always_fail: set[Act] = field(default_factory=set)
     now: datetime = T0
@@ -98,6 +99,7 @@ class World:
             self.now,
             "InjectedFailure" if failed else "",
             "boom" if failed else "",
+            test_vm_name=self.test_vm_name if scenario == "TestFailover" else "",
         )
         return job_id
 
