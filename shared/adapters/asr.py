@@ -50,7 +50,7 @@ class Site:
     policy_id: str
     process_server_id: str
     physical_site_id: str | None = None  # InMageRcm
-    # policy_id above is "" while the container has no mapping (a new project: see `bootstrap`)
+    # policy_id above is "" while the container has no mapping (a new project: see `next_setup`)
     master_target_id: str | None = None  # classic
     run_as_account_id: str | None = None  # classic
 
@@ -183,16 +183,6 @@ class AsrAdapter:
             master_target_id=str(details.master_target_servers[0].id),
             run_as_account_id=str(details.run_as_accounts[0].account_id) if details.run_as_accounts else None,
         )
-
-    def bootstrap(self, wanted: ReplicationSettings) -> str:
-        """Makes sure the provider's container is mapped to a replication policy, creating the policy
-        and then the mapping when missing; never waits. "" once mapped; otherwise what it asked Site
-        Recovery for, done by a later call."""
-        step = self.next_setup(wanted)
-        if step is None:
-            return ""
-        self.send_setup(step)
-        return step.what
 
     def next_setup(self, wanted: ReplicationSettings) -> SetupStep | None:
         """What the vault lacks next (the policy, then the mapping, by deterministic names); None once

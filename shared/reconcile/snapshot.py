@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.adapters.asr import DiscoveredMachine, item_name_for
-from shared.assessment.disk_map import disk_layout
+from shared.assessment.disk_map import DiskLayout, disk_layout
 from shared.assessment.sizing import AZURE_DISK_TYPES
 from shared.core.actions import JOB_SCENARIO, SSM_COMMANDS, Act
 from shared.core.context import job_since
@@ -181,8 +181,7 @@ def target_disks(
 ) -> tuple[tuple[str, str], ...]:
     """Each appliance disk with its volume's disk type (an instance's disk-type tag sets them all);
     () when the volumes cannot be matched (enable then sends one type for all)."""
-    plans = record.assessment.disks if record.assessment else []
-    layout = disk_layout(plans, found)
+    layout = _layout(record, found)
     tagged = (ec2.tag("disk-type") or "").strip() if ec2 else ""
     if tagged in AZURE_DISK_TYPES:
         return tuple((disk_id, tagged) for disk_id, _ in layout.disks)
@@ -191,10 +190,14 @@ def target_disks(
 
 def disk_note(record: MigrationRecord, found: tuple[ApplianceDisk, ...]) -> str:
     """How an enable will set disk types, for its reason (and so the timeline)."""
-    layout = disk_layout(record.assessment.disks if record.assessment else [], found)
+    layout = _layout(record, found)
     if layout.disks:
         return f"each of its {len(layout.disks)} disks with its own type"
     return f"one disk type for all disks ({record.target.disk_type or 'Standard_LRS'}): {layout.problem}"
+
+
+def _layout(record: MigrationRecord, found: tuple[ApplianceDisk, ...]) -> DiskLayout:
+    return disk_layout(record.assessment.disks if record.assessment else [], found)
 
 
 def jobs_window_start(records: dict[str, MigrationRecord], now: datetime) -> datetime | None:
