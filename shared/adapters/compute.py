@@ -3,9 +3,9 @@ diagnostics serial log, and a managed Run Command inside it. Reads only what val
 never waits: a Run Command is sent (polling off) and read back on later passes.
 
 Strings relied on, with their sources: instance view statuses `ProvisioningState/<state>` and
-`PowerState/<state>`, and the VM agent's `displayStatus` "Ready" (Microsoft Learn, "Modify an Azure
-virtual machine scale set", the VM instance view sample; azure-mgmt-compute's
-VirtualMachineInstanceView); a Run Command's `instanceView.executionState` and `exitCode`
+`PowerState/<state>`, and the VM agent's `displayStatus` "Ready" (the VM instance view sample of
+"Modify an Azure virtual machine scale set", vendored in tests/contract/vendor/compute/;
+azure-mgmt-compute's VirtualMachineInstanceView); a Run Command's `instanceView.executionState` and `exitCode`
 (azure-mgmt-compute's VirtualMachineRunCommandInstanceView, ExecutionState enum).
 """
 
@@ -48,16 +48,7 @@ class ComputeAdapter:
                 vm = self._client.virtual_machines.get(resource_group, name, expand="instanceView")
             except ResourceNotFoundError:
                 return TestVmFacts(name)
-        view: Any = vm.instance_view
-        codes = [str(s.code or "") for s in (view.statuses or [])] if view else []
-        agent_statuses = (view.vm_agent.statuses or []) if view and view.vm_agent else []
-        facts = TestVmFacts(
-            name,
-            found=True,
-            provisioning=_state(codes, "ProvisioningState/") or str(vm.provisioning_state or "").lower(),
-            power=_state(codes, "PowerState/"),
-            agent=str(agent_statuses[0].display_status or "") if agent_statuses else "",
-        )
+        facts = vm_facts(name, vm)
         if facts.power != "running":
             return facts
         try:
@@ -122,6 +113,20 @@ class ComputeAdapter:
             output=str(view.output or "")[-500:],
             error=str(view.error or "")[-500:],
         )
+
+
+def vm_facts(name: str, vm: compute.VirtualMachine) -> TestVmFacts:
+    """A VM (read with $expand=instanceView) as validation's facts, without its boot log."""
+    view: Any = vm.instance_view
+    codes = [str(s.code or "") for s in (view.statuses or [])] if view else []
+    agent_statuses = (view.vm_agent.statuses or []) if view and view.vm_agent else []
+    return TestVmFacts(
+        name,
+        found=True,
+        provisioning=_state(codes, "ProvisioningState/") or str(vm.provisioning_state or "").lower(),
+        power=_state(codes, "PowerState/"),
+        agent=str(agent_statuses[0].display_status or "") if agent_statuses else "",
+    )
 
 
 def _state(codes: list[str], prefix: str) -> str:
